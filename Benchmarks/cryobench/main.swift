@@ -1,0 +1,26 @@
+import Foundation
+
+/// `cryobench [--json] [case ...]`: CryoScript's own timings (the PyTorch side lives in Benchmarks/reference).
+let arguments = Array(CommandLine.arguments.dropFirst())
+let json = arguments.contains("--json")
+let selected = Set(arguments.filter { !$0.hasPrefix("--") })
+let cases: [(String, () throws -> [(String, Double)])] = [
+    ("gemm", GemmBenchmark.run),
+    ("interpreter", InterpreterBenchmark.run),
+    ("forward", ForwardModelBenchmark.run),
+    ("esl", ESLBenchmark.run),
+    ("training", TrainingStepBenchmark.run),
+    ("memory", MemoryBenchmark.run),
+]
+var figures: [(String, Double)] = []
+do {
+    for (name, run) in cases where selected.isEmpty || selected.contains(name) {
+        figures += try run()
+    }
+} catch {
+    FileHandle.standardError.write(Data("cryobench: \(error)\n".utf8))
+    exit(1)
+}
+if json {
+    print("{" + figures.map { "\"\($0.0)\": \(String(format: "%.4f", $0.1))" }.joined(separator: ", ") + "}")
+}

@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// CryoScript: a scriptable sandbox for heterogeneous cryo-EM reconstruction of protein backbones with GNNs.
+/// Layering (see ../shared/DESIGN.md): CryoKernels ← Interpreter ← cryorepl; DSL ← Interpreter.
+let package = Package(
+    name: "CryoScript",
+    products: [
+        .library(name: "CryoKernels", targets: ["CryoKernels"]),
+        .library(name: "DSL", targets: ["DSL"]),
+        .library(name: "Interpreter", targets: ["Interpreter"]),
+        .executable(name: "cryorepl", targets: ["cryorepl"]),
+        .executable(name: "cryobench", targets: ["cryobench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
+        .target(name: "CReadlineShim", dependencies: ["CReadline"], path: "Sources/CReadlineShim",
+                linkerSettings: [.linkedLibrary("readline")]),
+        .target(name: "CryoKernels", dependencies: ["CFFTW", "CBLAS"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "DSL"),
+        .target(name: "Interpreter", dependencies: ["DSL", "CryoKernels"]),
+        .executableTarget(name: "cryorepl", dependencies: [
+            "Interpreter", "CReadlineShim",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "cryobench", dependencies: ["CryoKernels", "Interpreter", "CBLAS"],
+                          path: "Benchmarks/cryobench"),
+        .testTarget(name: "CryoKernelsTests", dependencies: ["CryoKernels"]),
+        .testTarget(name: "DSLTests", dependencies: ["DSL"]),
+        .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "DSL", "CryoKernels"]),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Training state on disk: a JSON header (progress, history, shapes) and the raw Float32 values of every
+/// tensor (model parameters, latents, image scale/offset, Adam moments). Written atomically.
+public struct Checkpoint: Sendable {
+    /// What the header records.
+    public struct Header: Codable, Sendable {
+        public var version = 1
+        public var model: String
+        public var epoch: Int
+        public var step: Int
+        public var lossSum: Double
+        public var history: [Double]
+        public var rmsdHistory: [Double]
+        public var adamStep: Int
+        public var shapes: [[Int]]
+    }
+
+    public var header: Header
+    /// Trainable tensors' values, then Adam's first and second moments for each.
+    public var values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]]
+
+    static let magic = Array("CRYOCKPT".utf8)
+
+    /// Writes the checkpoint to `path` atomically.
+    public func write(_ path: String) throws {
+        var w = BinaryWriter()
+        w.bytes(Checkpoint.magic)
+        let json = try JSONEncoder().encode(header)
+        w.int32(Int32(json.count))
+        w.append(json)
+        for group in [values, firstMoments, secondMoments] {
+            for v in group { v.withUnsafeBufferPointer { w.append(Data(buffer: $0)) } }
+        }
+        try AtomicFile.write(w.data, to: path, op: "checkpoint")
+    }
+
+    /// Reads a checkpoint, checking that it holds tensors of `shapes` (the current model's) and was made for `model`.
+    public static func read(_ path: String, expecting shapes: [[Int]], model: String) throws -> Checkpoint {
+        guard let data = FileManager.default.contents(atPath: path) else { throw KernelError("resume", "\(path): no such checkpoint") }
+        let r = BinaryReader(data: data, name: path, op: "resume")
+        guard try r.bytes(0, 8, "the checkpoint tag") == magic else { throw KernelError("resume", "\(path) is not a CryoScript checkpoint") }
+        let length = Int(try r.int32(8, "the header length"))
+        try r.require(12, length, "the header")
+        guard let header = try? JSONDecoder().decode(Header.self, from: data.subdata(in: (data.startIndex + 12)..<(data.startIndex + 12 + length))) else {
+            throw KernelError("resume", "\(path): unreadable checkpoint header")
+        }
+        guard header.model == model, header.shapes == shapes else {
+            throw KernelError("resume", "\(path) was written by a different model (\(header.model), \(header.shapes.count) tensors \(header.shapes.prefix(4).map(formatShape).joined(separator: " "))…) than this one (\(model), \(shapes.count) tensors \(shapes.prefix(4).map(formatShape).joined(separator: " "))…)")
+        }
+        var offset = 12 + length
+        func group() throws -> [[Float]] {
+            try shapes.map { shape in
+                let n = shape.reduce(1, *)
+                defer { offset += 4 * n }
+                return try r.float32s(offset, n, "tensor values")
+            }
+        }
+        return Checkpoint(header: header, values: try group(), firstMoments: try group(), secondMoments: try group())
+    }
+}

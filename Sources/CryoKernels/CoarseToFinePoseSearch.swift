@@ -1,0 +1,85 @@
+import Foundation
+
+/// Coarse-to-fine ESL (beyond PAPER.md): score every rotation of the 1,821 grid on images Fourier-cropped to half
+/// size (a quarter of the work per render), keep each image's `keep` best, descend to their children on the
+/// next level (about 8 each) and score those at full size, repeat down to the target level, and lift on the
+/// union of the kept rotations and their children, re-scored at full size, with J, γ and Q^η of the target
+/// level. Rotations never evaluated are taken to lie outside the support, which holds when the kept basins
+/// contain the J best rotations of the full grid (true for unimodal measures; see README for the measurements).
+public enum CoarseToFinePoseSearch {
+    /// Estimates, each image's evaluated rotations on the last level (best first), and how many distinct rotations
+    /// were rendered at each size.
+    public struct Outcome: Sendable {
+        public let estimates: [PoseScoring.Estimate]
+        public let candidates: [[Rotation]]
+        /// Rotations rendered on cropped images, and at full size.
+        public let coarseRenders: Int, fullRenders: Int
+    }
+
+    /// ESL estimates for `images` of one structure `coords` (centred, 3N) on the grid of `level` (1 or 2).
+    public static func estimate(images: Tensor, coords: [Double], geometry: Projector.Geometry, ctf: [CTFParameters]?,
+                                level: Int, keep: Int = 8, lifting: SupportLifting) throws -> Outcome {
+        guard level >= 1, level < SO3Grid.sizes.count else {
+            throw KernelError("esl", "coarse-to-fine needs grid level 1 or 2 (level 0 is the coarsest), got \(level)")
+        }
+        guard keep >= 1 else { throw KernelError("esl", "keep must be at least 1, got \(keep)") }
+        let (batch, d) = try FourierFilter.imageBatch(images, op: "esl")
+        let coarse = try SO3Grid.level(0)
+        // Level 0 on images cropped to half size (when that leaves an even size of at least 16 pixels).
+        let half = d / 2
+        let cropped = half >= 16 && half % 2 == 0
+        let coarseImages = cropped ? try FourierFilter.downsample(images, to: half) : images
+        let coarseGeometry = cropped ? try Projector.Geometry(size: half, pixel: geometry.pixel * 2, sigma: geometry.sigma, weight: geometry.weight) : geometry
+        let coarseLosses = try PoseScoring.losses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations)
+        var keptIndices: [[Int]] = (0..<batch).map { b in best(keep, of: Array(coarseLosses[(b * coarse.count)..<((b + 1) * coarse.count)])) }
+        var kept: [[Rotation]] = keptIndices.map { $0.map { coarse.rotations[$0] } }
+        var fullRenders = 0
+        var final: [(rotations: [Rotation], losses: [Double])] = []
+        for current in 0..<level {
+            let grid = try SO3Grid.level(current), finer = try SO3Grid.level(current + 1)
+            let children = try grid.children()
+            let isLast = current + 1 == level
+            // Each image's candidates: its kept rotations' children (and, on the last level, the kept rotations).
+            let candidates: [[Rotation]] = (0..<batch).map { b in
+                keptIndices[b].flatMap { children[$0].map { finer.rotations[$0] } } + (isLast ? kept[b] : [])
+            }
+            let (union, positions) = deduplicated(candidates)
+            fullRenders += union.count
+            let losses = try PoseScoring.losses(images: images, coords: coords, geometry: geometry, ctf: ctf, grid: union)
+            let perImage: [[Double]] = (0..<batch).map { b in positions[b].map { Double(losses[b * union.count + $0]) } }
+            if isLast {
+                final = (0..<batch).map { (candidates[$0], perImage[$0]) }
+            } else {
+                let childIndices: [[Int]] = (0..<batch).map { b in keptIndices[b].flatMap { children[$0] } }
+                keptIndices = (0..<batch).map { b in best(keep, of: perImage[b].map(Float.init)).map { childIndices[b][$0] } }
+                kept = keptIndices.map { $0.map { finer.rotations[$0] } }
+            }
+        }
+        let gridSize = SO3Grid.sizes[level]
+        let estimates = PoseScoring.estimates(batch) { b in
+            PoseScoring.estimate(losses: final[b].losses, rotations: final[b].rotations, lifting: lifting, gridSize: gridSize)
+        }
+        let candidates: [[Rotation]] = final.map { f in f.losses.indices.sorted { f.losses[$0] < f.losses[$1] }.map { f.rotations[$0] } }
+        return Outcome(estimates: estimates, candidates: candidates, coarseRenders: coarse.count, fullRenders: fullRenders)
+    }
+
+    /// Indices of the `count` smallest values.
+    static func best(_ count: Int, of values: [Float]) -> [Int] {
+        Array(values.indices.sorted { values[$0] < values[$1] }.prefix(count))
+    }
+
+    /// The distinct rotations of all lists (compared exactly) and, for each list, the position of each entry.
+    static func deduplicated(_ lists: [[Rotation]]) -> (union: [Rotation], positions: [[Int]]) {
+        var union: [Rotation] = [], index: [[Double]: Int] = [:]
+        let positions = lists.map { list in
+            list.map { r -> Int in
+                let key = r.m
+                if let i = index[key] { return i }
+                index[key] = union.count
+                union.append(r)
+                return union.count - 1
+            }
+        }
+        return (union, positions)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// CHARMM/NAMD DCD trajectories (Fortran unformatted records, either byte order, 4- or 8-byte record markers).
+/// Frames are read with a PDB as topology: its atom count must equal the trajectory's, and the atoms it
+/// selected are picked out of every frame.
+public enum DCDFile {
+    /// Reads every frame of `path` as models of `topology`'s selected atoms.
+    public static func read(_ path: String, like topology: Structure) throws -> Structure {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            throw KernelError("read_dcd", "\(path): no such file or not readable")
+        }
+        var r = BinaryReader(data: data, name: path, op: "read_dcd")
+        guard data.count >= 8 else { throw KernelError("read_dcd", "\(path): only \(data.count) bytes; not a DCD file") }
+        var marker = 4
+        if try r.int32(0, "the first record marker") != 84 {
+            r.bigEndian = true
+            if try r.int32(0, "the first record marker") != 84 {
+                r.bigEndian = false
+                guard try r.int64(0, "the first record marker") == 84 else {
+                    throw KernelError("read_dcd", "\(path): does not start with an 84-byte header record; not a CHARMM/NAMD DCD file")
+                }
+                marker = 8
+            }
+        }
+        var offset = 0
+        /// Reads one record's bounds, checking that its leading and trailing markers agree.
+        func record(_ what: String) throws -> (start: Int, length: Int) {
+            let length = marker == 4 ? Int(try r.int32(offset, "the marker of \(what)")) : Int(try r.int64(offset, "the marker of \(what)"))
+            let start = offset + marker
+            try r.require(start, length + marker, what)
+            let trailing = marker == 4 ? Int(try r.int32(start + length, "the end marker of \(what)")) : Int(try r.int64(start + length, "the end marker of \(what)"))
+            guard length >= 0, trailing == length else {
+                throw KernelError("read_dcd", "\(path): \(what) has mismatched record markers (\(length) vs \(trailing)); corrupt file")
+            }
+            offset = start + length + marker
+            return (start, length)
+        }
+        let header = try record("the header")
+        guard header.length == 84, try r.bytes(header.start, 4, "the CORD tag") == Array("CORD".utf8) else {
+            throw KernelError("read_dcd", "\(path): header record lacks the CORD tag; not a coordinate DCD file")
+        }
+        let control = try (0..<20).map { try r.int32(header.start + 4 + 4 * $0, "the control words") }
+        let fixedAtoms = Int(control[8]), charmm = control[19] != 0
+        let hasUnitCell = charmm && control[10] != 0, hasFourthDimension = charmm && control[11] != 0
+        guard fixedAtoms == 0 else {
+            throw KernelError("read_dcd", "\(path): \(fixedAtoms) fixed atoms; trajectories with fixed atoms are not supported")
+        }
+        _ = try record("the title")
+        let atomsRecord = try record("the atom count")
+        let atoms = Int(try r.int32(atomsRecord.start, "the atom count"))
+        guard atoms > 0 else { throw KernelError("read_dcd", "\(path): atom count \(atoms) is not positive") }
+        if let expected = topology.sourceAtomCount, expected != atoms {
+            throw KernelError("read_dcd", "\(path) has \(atoms) atoms per frame but the topology \(topology.origin) has \(expected); they do not describe the same system")
+        }
+        if topology.sourceAtomCount == nil && topology.count != atoms {
+            throw KernelError("read_dcd", "\(path) has \(atoms) atoms per frame but the topology has \(topology.count)")
+        }
+        var models: [[Double]] = []
+        while offset < data.count {
+            if hasUnitCell { _ = try record("the unit cell of frame \(models.count + 1)") }
+            var axes: [[Float]] = []
+            for axis in ["x", "y", "z"] {
+                let rec = try record("the \(axis) coordinates of frame \(models.count + 1)")
+                guard rec.length == 4 * atoms else {
+                    throw KernelError("read_dcd", "\(path): frame \(models.count + 1) \(axis) record holds \(rec.length / 4) values for \(atoms) atoms")
+                }
+                axes.append(try r.float32s(rec.start, atoms, "coordinates"))
+            }
+            if hasFourthDimension { _ = try record("the fourth dimension of frame \(models.count + 1)") }
+            models.append(topology.sourceIndices.flatMap { i in [Double(axes[0][i]), Double(axes[1][i]), Double(axes[2][i])] })
+        }
+        guard !models.isEmpty else { throw KernelError("read_dcd", "\(path): no frames") }
+        var result = topology
+        result.models = models
+        result.origin = path
+        return result
+    }
+}

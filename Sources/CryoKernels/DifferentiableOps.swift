@@ -1,0 +1,12 @@
+/// The names of every differentiable tensor op in CryoKernels. The gradient-check test must cover each one,
+/// so adding an op here without a finite-difference check (or without a VJP) fails the suite.
+public enum DifferentiableOps {
+    /// Op names as the language exposes them.
+    public static let all: [String] = [
+        "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg",
+        "exp", "log", "sqrt", "abs", "pow_scalar", "relu", "silu", "sigmoid", "tanh", "softplus", "sin", "cos",
+        "sum", "sum_axis", "mean", "mean_axis", "max", "max_axis", "norm", "norm_axis",
+        "reshape", "permute", "transpose", "cat", "stack", "slice", "select", "broadcast", "sum_to_shape",
+        "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate",
+    ]
+}

@@ -1,0 +1,78 @@
+import CFFTW
+import Foundation
+
+/// Single-precision 2D real FFTs through FFTW: one pair of plans per image size, made once (planner calls
+/// serialised by a lock, as FFTW requires) and executed concurrently on per-call aligned buffers.
+final class FFT: @unchecked Sendable {
+    /// The plans shared by every transform in the process.
+    static let shared = FFT()
+
+    private struct Plans {
+        let forward: OpaquePointer
+        let inverse: OpaquePointer
+    }
+    private let lock = NSLock()
+    private var plans: [Int: Plans] = [:]
+
+    /// Forward and inverse plans for D×D images, created on first use.
+    private func plans(_ d: Int) -> Plans {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = plans[d] { return p }
+        // FFTW_MEASURE times candidate algorithms once per size (well under a second at cryo-EM sizes) and
+        // overwrites the scratch buffers it plans on, which is why planning uses a workspace of its own.
+        let buffers = Workspace(size: d)
+        let flags = UInt32(FFTW_MEASURE)
+        let forward = fftwf_plan_dft_r2c_2d(Int32(d), Int32(d), buffers.real, buffers.spectrum, flags)!
+        let inverse = fftwf_plan_dft_c2r_2d(Int32(d), Int32(d), buffers.spectrum, buffers.real, flags)!
+        let p = Plans(forward: forward, inverse: inverse)
+        plans[d] = p
+        return p
+    }
+
+    /// SIMD-aligned buffers for one D×D transform: the image and its half spectrum [D, D/2+1].
+    final class Workspace {
+        let size: Int
+        let real: UnsafeMutablePointer<Float>
+        let spectrum: UnsafeMutablePointer<fftwf_complex>
+
+        init(size: Int) {
+            self.size = size
+            real = fftwf_alloc_real(size * size)
+            spectrum = fftwf_alloc_complex(size * (size / 2 + 1))
+        }
+
+        deinit {
+            fftwf_free(real)
+            fftwf_free(spectrum)
+        }
+
+        /// Number of complex entries in the half spectrum.
+        var spectrumCount: Int { size * (size / 2 + 1) }
+    }
+
+    /// Transforms `workspace.real` into `workspace.spectrum` (unnormalised).
+    func forward(_ w: Workspace) {
+        fftwf_execute_dft_r2c(plans(w.size).forward, w.real, w.spectrum)
+    }
+
+    /// Transforms `workspace.spectrum` back into `workspace.real` (unnormalised: scaled by D²; the spectrum is overwritten).
+    func inverse(_ w: Workspace) {
+        fftwf_execute_dft_c2r(plans(w.size).inverse, w.spectrum, w.real)
+    }
+
+    /// Inverse transform of a half spectrum of size `d` into a fresh workspace of that size.
+    func inverse(spectrum: UnsafePointer<fftwf_complex>, size d: Int) -> Workspace {
+        let w = Workspace(size: d)
+        w.spectrum.update(from: spectrum, count: w.spectrumCount)
+        inverse(w)
+        return w
+    }
+}
+
+/// Spatial frequency (Å⁻¹) of half-spectrum entry (row i, column j) of a D×D image with the given pixel size.
+@inline(__always)
+func frequency(row i: Int, column j: Int, size d: Int, pixel: Float) -> (Float, Float) {
+    let ky = i <= d / 2 ? i : i - d
+    return (Float(j) / (Float(d) * pixel), Float(ky) / (Float(d) * pixel))
+}

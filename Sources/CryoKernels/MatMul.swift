@@ -1,0 +1,125 @@
+import CBLAS
+
+extension Tensor {
+    /// Matrix product over the last two axes, `[..., M, K] @ [..., K, N] → [..., M, N]`, with broadcast
+    /// batch axes. A rank-1 left operand is a row vector and a rank-1 right operand a column vector
+    /// (their unit axis is dropped from the result). Runs on OpenBLAS `sgemm`.
+    public static func matmul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        guard a.rank >= 1, b.rank >= 1 else {
+            throw KernelError("matmul", "needs tensors of rank ≥ 1, got \(formatShape(a.shape)) @ \(formatShape(b.shape))")
+        }
+        if a.rank == 1 {
+            let r = try matmul(try a.reshape([1, a.count]), b)
+            return try r.reshape(Array(r.shape.dropLast(2)) + [r.shape[r.rank - 1]])
+        }
+        if b.rank == 1 {
+            let r = try matmul(a, try b.reshape([b.count, 1]))
+            return try r.reshape(Array(r.shape.dropLast()))
+        }
+        let (m, k) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+        let (k2, n) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        guard k == k2 else {
+            throw KernelError("matmul", "inner extents differ: \(formatShape(a.shape)) @ \(formatShape(b.shape)) (\(k) vs \(k2))")
+        }
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = try Broadcasting.shape(batchA, batchB, op: "matmul")
+        let plan = GemmBatch(batch: batch, batchA: batchA, batchB: batchB, m: m, n: n, k: k)
+        var out = [Float](repeating: 0, count: plan.count * m * n)
+        a.storage.withUnsafeBufferPointer { x in
+            b.storage.withUnsafeBufferPointer { y in
+                out.withUnsafeMutableBufferPointer { o in
+                    plan.run(x.baseAddress!, y.baseAddress!, o.baseAddress!)
+                }
+            }
+        }
+        let result = Tensor(uncheckedShape: batch + [m, n], storage: out)
+        Tape.recordIfNeeded(result, inputs: [a, b]) { g in
+            var ga: Tensor?, gb: Tensor?
+            if a.requiresGrad {
+                var d = [Float](repeating: 0, count: a.count)
+                g.storage.withUnsafeBufferPointer { gp in b.storage.withUnsafeBufferPointer { y in d.withUnsafeMutableBufferPointer { dp in
+                    plan.runGradA(gp.baseAddress!, y.baseAddress!, dp.baseAddress!)
+                } } }
+                ga = Tensor(uncheckedShape: a.shape, storage: d)
+            }
+            if b.requiresGrad {
+                var d = [Float](repeating: 0, count: b.count)
+                a.storage.withUnsafeBufferPointer { x in g.storage.withUnsafeBufferPointer { gp in d.withUnsafeMutableBufferPointer { dp in
+                    plan.runGradB(x.baseAddress!, gp.baseAddress!, dp.baseAddress!)
+                } } }
+                gb = Tensor(uncheckedShape: b.shape, storage: d)
+            }
+            return [ga, gb]
+        }
+        return result
+    }
+}
+
+/// The sgemm calls of one batched product: element offsets of each batch's A, B and C blocks.
+/// When B has no batch axes the whole batch of A is folded into one tall sgemm.
+struct GemmBatch {
+    let m: Int, n: Int, k: Int
+    let count: Int
+    let offsetsA: [Int], offsetsB: [Int]
+    let foldIntoRows: Bool
+
+    init(batch: [Int], batchA: [Int], batchB: [Int], m: Int, n: Int, k: Int) {
+        self.m = m; self.n = n; self.k = k
+        count = batch.reduce(1, *)
+        foldIntoRows = batchB.reduce(1, *) == 1 && batchA == batch
+        let sa = Broadcasting.strides(of: batchA, broadcastTo: batch)
+        let sb = Broadcasting.strides(of: batchB, broadcastTo: batch)
+        var oa = [Int](repeating: 0, count: count), ob = [Int](repeating: 0, count: count)
+        if count > 0 {
+            Broadcasting.walk(batch, sa, sb) { i, ja, jb in oa[i] = ja * m * k; ob[i] = jb * k * n }
+        }
+        offsetsA = oa
+        offsetsB = ob
+    }
+
+    /// C = A·B for every batch.
+    func run(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        if foldIntoRows {
+            GemmBatch.sgemm(false, false, count * m, n, k, a, k, b, n, 0, c, n)
+            return
+        }
+        for i in 0..<count {
+            GemmBatch.sgemm(false, false, m, n, k, a + offsetsA[i], k, b + offsetsB[i], n, 0, c + i * m * n, n)
+        }
+    }
+
+    /// dA += dC·Bᵀ for every batch (accumulating where A was broadcast).
+    func runGradA(_ g: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ da: UnsafeMutablePointer<Float>) {
+        if foldIntoRows {
+            GemmBatch.sgemm(false, true, count * m, k, n, g, n, b, n, 0, da, k)
+            return
+        }
+        for i in 0..<count {
+            GemmBatch.sgemm(false, true, m, k, n, g + i * m * n, n, b + offsetsB[i], n, 1, da + offsetsA[i], k)
+        }
+    }
+
+    /// dB += Aᵀ·dC for every batch (accumulating where B was broadcast).
+    func runGradB(_ a: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ db: UnsafeMutablePointer<Float>) {
+        if foldIntoRows {
+            GemmBatch.sgemm(true, false, k, n, count * m, a, k, g, n, 0, db, n)
+            return
+        }
+        for i in 0..<count {
+            GemmBatch.sgemm(true, false, k, n, m, a + offsetsA[i], k, g + i * m * n, n, 1, db + offsetsB[i], n)
+        }
+    }
+
+    /// Row-major `C = op(A)·op(B) + beta·C` through CBLAS; skips empty products.
+    static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                      _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Splits index ranges across the machine's cores.
+enum Parallel {
+    /// Number of worker threads used for data-parallel loops.
+    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Calls `body` on contiguous sub-ranges of `0..<count` in parallel, each at least `grain` long.
+    static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let parts = min(workers, count / max(grain, 1))
+        if parts <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            let work = UncheckedSendable(value: escapable)
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                work.value((count * p / parts)..<(count * (p + 1) / parts))
+            }
+        }
+    }
+}
+
+/// A raw pointer that may cross into the worker threads of `Parallel`; each worker writes a disjoint range.
+struct SharedPointer<T>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<T>
+}
+
+/// Carries a value the compiler cannot prove thread-safe into `Parallel`'s workers, which only read it.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+}

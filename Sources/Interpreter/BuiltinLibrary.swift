@@ -1,0 +1,21 @@
+/// Every builtin the interpreter registers, gathered from the topic files.
+enum BuiltinLibrary {
+    /// All builtins, in help order.
+    static func all() -> [Builtin] {
+        TensorBuiltins.all + MathBuiltins.all + AutodiffBuiltins.all + UtilityBuiltins.all + GeometryBuiltins.all
+            + PhysicsBuiltins.all + StructureBuiltins.all + DataBuiltins.all + OutputBuiltins.all + ModelBuiltins.all
+            + LossBuiltins.all + PlotBuiltins.all + TrainingBuiltins.all + PoseBuiltins.all
+    }
+}
+
+/// A required builtin parameter.
+func required(_ name: String) -> BuiltinParameter { BuiltinParameter(name: name, defaultValue: nil) }
+
+/// An optional builtin parameter with its default.
+func optional(_ name: String, _ value: Value) -> BuiltinParameter { BuiltinParameter(name: name, defaultValue: value) }
+
+/// Declares a builtin: name, help topic, parameters, one-line doc and example, and the native body.
+func builtin(_ name: String, topic: String, _ parameters: [BuiltinParameter], variadic: Bool = false,
+             doc: String, example: String, _ body: @escaping (Arguments) throws -> Value) -> Builtin {
+    Builtin(name: name, topic: topic, parameters: parameters, variadic: variadic, doc: doc, example: example, body: body)
+}

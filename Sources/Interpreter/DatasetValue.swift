@@ -1,0 +1,128 @@
+import CryoKernels
+
+/// Particle datasets as script records: `{images, rotations, shifts, ctf, conformation, pixel, size}` with
+/// `ctf` a record of per-image tensors `{defocus_u, defocus_v, angle, voltage, cs, amplitude, phase_shift, bfactor}`.
+enum DatasetValue {
+    /// The record of a dataset (plus any extra fields, e.g. clean images of a simulation).
+    static func record(_ d: ParticleDataset, extra: [(String, Value)] = []) -> Value {
+        var fields: [(String, Value)] = []
+        if let images = d.images { fields.append(("images", .tensor(images))) }
+        if let streamed = d.streamed { fields.append(("images", .object(StreamedImagesObject(streamed)))) }
+        fields += [("rotations", .tensor(Rotation.tensor(d.rotations))),
+                   ("shifts", .tensor(d.shiftTensor)),
+                   ("ctf", ctfRecord(d.ctf)),
+                   ("conformation", d.conformation.map { .tensor(Tensor($0.map(Float.init))) } ?? .null),
+                   ("pixel", .number(Double(d.pixel))), ("size", .number(Double(d.size)))]
+        return .record(Record(fields + extra))
+    }
+
+    /// A record of per-image CTF parameter tensors.
+    static func ctfRecord(_ ctf: [CTFParameters]) -> Value {
+        func column(_ f: (CTFParameters) -> Double) -> Value { .tensor(Tensor(ctf.map { Float(f($0)) })) }
+        return .record(Record([("defocus_u", column(\.defocusU)), ("defocus_v", column(\.defocusV)), ("angle", column(\.astigmatismAngle)),
+                               ("voltage", column(\.voltage)), ("cs", column(\.sphericalAberration)), ("amplitude", column(\.amplitudeContrast)),
+                               ("phase_shift", column(\.phaseShift)), ("bfactor", column(\.bFactor))]))
+    }
+
+    /// CTF parameters from a ctf record (fields may be numbers or per-image tensors; `defocus` may stand for
+    /// both defocus values), a dataset record (its `ctf` field), or a `ctf(...)` handle; `count` images expected.
+    static func ctfParameters(_ value: Value, count: Int?, op: String) throws -> [CTFParameters] {
+        if case .object(let o as CTFObject) = value { return o.parameters }
+        guard case .record(var r) = value else { throw ScriptFailure(message: "\(op): expected CTF parameters (a record, a dataset or ctf(...)), got \(value.typeName)") }
+        if case .record(let inner)? = r["ctf"] { r = inner }
+        func column(_ keys: [String], _ fallback: Double?) throws -> [Double]? {
+            for key in keys {
+                switch r[key] {
+                case .number(let x)?: return [x]
+                case .tensor(let t)?: return t.storage.map(Double.init)
+                case nil: continue
+                case let v?: throw ScriptFailure(message: "\(op): CTF field '\(key)' must be a number or tensor, got \(v.typeName)")
+                }
+            }
+            return fallback.map { [$0] }
+        }
+        guard let du = try column(["defocus_u", "defocus"], nil) else {
+            throw ScriptFailure(message: "\(op): CTF parameters need 'defocus' or 'defocus_u' (Å); fields given: \(r.keys.joined(separator: ", "))")
+        }
+        let columns = [du, try column(["defocus_v", "defocus"], nil) ?? du, try column(["angle"], 0)!, try column(["voltage"], 300)!,
+                       try column(["cs"], 2.7)!, try column(["amplitude"], 0.1)!, try column(["phase_shift"], 0)!, try column(["bfactor"], 0)!]
+        let n = count ?? columns.map(\.count).max() ?? 1
+        for c in columns where c.count != 1 && c.count != n {
+            throw ScriptFailure(message: "\(op): CTF fields hold \(c.count) values for \(n) images")
+        }
+        return try (0..<n).map { i in
+            func v(_ k: Int) -> Double { columns[k].count == 1 ? columns[k][0] : columns[k][i] }
+            let p = CTFParameters(defocusU: v(0), defocusV: v(1), astigmatismAngle: v(2), voltage: v(3), sphericalAberration: v(4),
+                                  amplitudeContrast: v(5), phaseShift: v(6), bFactor: v(7))
+            try p.validate(op: op)
+            return p
+        }
+    }
+
+    /// A dataset from its record (images optional).
+    static func dataset(_ value: Value, op: String) throws -> ParticleDataset {
+        guard case .record(let r) = value else { throw ScriptFailure(message: "\(op): expected a dataset record, got \(value.typeName)") }
+        func tensor(_ key: String) throws -> Tensor {
+            guard let v = r[key] else { throw ScriptFailure(message: "\(op): dataset has no field '\(key)' (fields: \(r.keys.joined(separator: ", ")))") }
+            return try ValueConversion.tensor(v)
+        }
+        func number(_ key: String) throws -> Double {
+            guard case .number(let x)? = r[key] else { throw ScriptFailure(message: "\(op): dataset field '\(key)' must be a number") }
+            return x
+        }
+        let rotations = try Rotation.list(from: try tensor("rotations"), op: op)
+        let shifts = try tensor("shifts")
+        guard shifts.count == 2 * rotations.count else { throw ScriptFailure(message: "\(op): shifts hold \(shifts.count / 2) entries for \(rotations.count) rotations") }
+        var conformation: [Int]?
+        if let c = r["conformation"], !c.isNull { conformation = try ValueConversion.tensor(c).storage.map { Int($0) } }
+        var streamed: StreamedImages?
+        if case .object(let o as StreamedImagesObject)? = r["images"] { streamed = o.images }
+        let images = r["images"] == nil || streamed != nil ? nil : try tensor("images")
+        var dataset = try ParticleDataset(images: images, rotations: rotations, shifts: shifts.storage,
+                                          ctf: try ctfParameters(.record(r), count: rotations.count, op: op),
+                                          pixel: Float(try number("pixel")), size: Int(try number("size")), conformation: conformation, op: op)
+        if let streamed {
+            guard streamed.count == rotations.count, streamed.size == dataset.size else {
+                throw ScriptFailure(message: "\(op): the image stack holds \(streamed.count) images of \(streamed.size) px for \(rotations.count) particles of \(dataset.size) px")
+            }
+            dataset.streamed = streamed
+        }
+        return dataset
+    }
+}
+
+/// A set of CTFs as scripts see it (from `ctf(...)`): `.image` gives the centred 2D CTFs [B,D,D] for display.
+final class CTFObject: ScriptObject, @unchecked Sendable {
+    let parameters: [CTFParameters]
+    let size: Int
+    let pixel: Float
+
+    init(parameters: [CTFParameters], size: Int, pixel: Float) {
+        self.parameters = parameters
+        self.size = size
+        self.pixel = pixel
+    }
+
+    var typeName: String { "ctf" }
+    var summary: String { "<ctf ×\(parameters.count), \(size) px at \(pixel) Å/px>" }
+    var memberNames: [String] { ["image", "params", "count"] }
+
+    func member(_ name: String) throws -> Value? {
+        switch name {
+        case "count": return .number(Double(parameters.count))
+        case "params": return DatasetValue.ctfRecord(parameters)
+        case "image":
+            // Full centred spectra: entry (i, j) holds the CTF at frequency ((j − D/2), (i − D/2))/(D·pixel).
+            let d = size
+            var out = [Float](repeating: 0, count: parameters.count * d * d)
+            for (b, p) in parameters.enumerated() {
+                for i in 0..<d { for j in 0..<d {
+                    let sx = Double(j - d / 2) / (Double(d) * Double(pixel)), sy = Double(i - d / 2) / (Double(d) * Double(pixel))
+                    out[(b * d + i) * d + j] = Float(p.value(sx: sx, sy: sy))
+                } }
+            }
+            return .tensor(try Tensor(shape: [parameters.count, d, d], storage: out))
+        default: return nil
+        }
+    }
+}

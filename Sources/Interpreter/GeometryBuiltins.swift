@@ -1,0 +1,63 @@
+import CryoKernels
+
+/// Rotations, Euler angles, RMSDs and angular errors.
+enum GeometryBuiltins {
+    static let topic = "geometry"
+
+    static var all: [Builtin] {
+        [
+            builtin("random_rotations", topic: topic, [required("n"), optional("seed", .null)],
+                    doc: "n rotations drawn uniformly from SO(3) → [n,3,3].", example: "let R = random_rotations(100, seed: 1)") { a in
+                let n = try a.int("n")
+                guard n >= 0, n <= 10_000_000 else { throw a.fail("n", "a count in 0...10^7", a["n"]) }
+                return .tensor(Rotation.tensor(try a.withGenerator { g in (0..<n).map { _ in Rotation.random(using: &g) } }))
+            },
+            builtin("euler", topic: topic, [required("rot"), required("tilt"), required("psi")],
+                    doc: "Rotation matrices from RELION ZYZ Euler angles in degrees (numbers → [3,3], tensors [B] → [B,3,3]).",
+                    example: "euler(30, 60, 90)") { a in
+                let rot = try a.tensor("rot"), tilt = try a.tensor("tilt"), psi = try a.tensor("psi")
+                guard rot.count == tilt.count, tilt.count == psi.count else { throw ScriptFailure(message: "euler: rot, tilt and psi differ in length") }
+                let rotations = (0..<rot.count).map { Rotation(rot: Double(rot.storage[$0]), tilt: Double(tilt.storage[$0]), psi: Double(psi.storage[$0])) }
+                let t = Rotation.tensor(rotations)
+                return .tensor(rot.rank == 0 ? try t.reshape([3, 3]) : t)
+            },
+            builtin("to_euler", topic: topic, [required("R")],
+                    doc: "RELION ZYZ angles (rot, tilt, psi) in degrees of rotations [B,3,3] → [B,3] (one [3,3] → [3]).",
+                    example: "to_euler(euler(30, 60, 90))  # [30, 60, 90]") { a in
+                let r = try a.tensor("R")
+                let angles = try Rotation.list(from: r, op: "to_euler").flatMap { e -> [Float] in let (x, y, z) = e.euler; return [Float(x), Float(y), Float(z)] }
+                return .tensor(r.rank == 2 ? Tensor(angles) : try Tensor(shape: [angles.count / 3, 3], storage: angles))
+            },
+            builtin("angular_error", topic: topic, [required("R1"), required("R2")],
+                    doc: "Geodesic angle in degrees between corresponding rotations ([B,3,3] pairs → [B]; one pair → number).",
+                    example: "median(angular_error(est.rotations, data.rotations))") { a in
+                let first = try a.tensor("R1")
+                let r1 = try Rotation.list(from: first, op: "angular_error"), r2 = try Rotation.list(from: try a.tensor("R2"), op: "angular_error")
+                guard r1.count == r2.count else { throw ScriptFailure(message: "angular_error: \(r1.count) rotations vs \(r2.count)") }
+                let errors = zip(r1, r2).map { Float($0.angle(to: $1)) }
+                return errors.count == 1 && first.rank == 2 ? .number(Double(errors[0])) : .tensor(Tensor(errors))
+            },
+            rmsdBuiltin("rmsd", "Coordinate RMSD in Å without alignment ([N,3] pair → number; [B,N,3] vs [B,N,3] or [N,3] → [B]).", aligned: false),
+            rmsdBuiltin("kabsch_rmsd", "RMSD in Å after optimal superposition (Kabsch) ([N,3] pair → number; batches → [B]).", aligned: true),
+        ]
+    }
+
+    private static func rmsdBuiltin(_ name: String, _ doc: String, aligned: Bool) -> Builtin {
+        builtin(name, topic: topic, [required("a"), required("b")], doc: doc, example: "\(name)(result.conformations[0], truth[0])") { a in
+            let x = try a.tensor("a"), y = try a.tensor("b")
+            guard x.shape.last == 3, y.shape.last == 3, x.rank >= 2, y.rank >= 2, x.shape[x.rank - 2] == y.shape[y.rank - 2] else {
+                throw ScriptFailure(message: "\(name): needs coordinates [N,3] or [B,N,3] with the same N, got \(formatShape(x.shape)) and \(formatShape(y.shape))")
+            }
+            let per = x.shape[x.rank - 2] * 3
+            let bx = x.count / per, by = y.count / per
+            guard bx == by || bx == 1 || by == 1 else { throw ScriptFailure(message: "\(name): \(bx) structures vs \(by)") }
+            let n = Swift.max(bx, by)
+            let values = (0..<n).map { k -> Float in
+                let p = x.storage[((bx == 1 ? 0 : k) * per)..<((bx == 1 ? 0 : k) * per + per)].map(Double.init)
+                let q = y.storage[((by == 1 ? 0 : k) * per)..<((by == 1 ? 0 : k) * per + per)].map(Double.init)
+                return Float(aligned ? Superposition.kabschRMSD(p, q) : Superposition.rmsd(p, q))
+            }
+            return x.rank == 2 && y.rank == 2 ? .number(Double(values[0])) : .tensor(Tensor(values))
+        }
+    }
+}

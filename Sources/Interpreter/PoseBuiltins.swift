@@ -1,0 +1,85 @@
+import CryoKernels
+
+/// Unknown orientations: SO(3) grids and ellipsoidal support lifting (ESL).
+enum PoseBuiltins {
+    static let topic = "poses"
+
+    static var all: [Builtin] {
+        [
+            builtin("so3_grid", topic: topic, [optional("level", .number(1))],
+                    doc: "A near-uniform SO(3) grid (super-Fibonacci): level 0, 1, 2 → 1,821, 14,761, 114,564 rotations [Q,3,3] (mesh ≈ 17°, 8.4°, 4.2°).",
+                    example: "let grid = so3_grid(level: 0)") { a in
+                .tensor(Rotation.tensor(try SO3Grid.level(try a.int("level")).rotations))
+            },
+            builtin("grid_coverage", topic: topic, [optional("level", .number(1)), optional("samples", .number(2000)), optional("seed", .number(0))],
+                    doc: "Distances (degrees) from random rotations to the nearest grid rotation: {radius (the largest), median}.",
+                    example: "grid_coverage(level: 0)") { a in
+                let (radius, median) = try SO3Grid.level(try a.int("level")).coverage(samples: Swift.max(1, try a.int("samples")),
+                                                                                       seed: UInt64(bitPattern: Int64(try a.int("seed"))))
+                return .record(Record([("radius", .number(radius)), ("median", .number(median))]))
+            },
+            builtin("esl", topic: topic, [required("images"), required("like"), optional("ctf", .null), optional("grid", .number(1)),
+                                          optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15)), optional("pixel", .null),
+                                          optional("sigma", .string("residue")), optional("weights", .string("residue")),
+                                          optional("coarse_to_fine", .bool(true)), optional("keep", .number(8)), optional("conformations", .null)],
+                    doc: "Poses of centred images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). Returns {rotations, argmin, loss, support, confidence (spread, degrees; large = unreliable), coarse_renders, full_renders}.",
+                    example: "let est = esl(data.images, like: s, ctf: data, grid: 1); median(angular_error(est.rotations, data.rotations))") { a in
+                let images = try a.tensor("images")
+                guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }
+                let structure = try a.structure("like")
+                guard structure.count > 0 else { throw ScriptFailure(message: "esl: the structure has no atoms") }
+                var pixel = try a.optionalNumber("pixel")
+                if pixel == nil, case .record(let r) = a["ctf"], case .number(let p)? = r["pixel"] { pixel = p }
+                guard let pixel else { throw ScriptFailure(message: "esl: give pixel: (Å), or a dataset as ctf:") }
+                let ctf = a.isNull("ctf") ? nil : try DatasetValue.ctfParameters(a["ctf"], count: nil, op: "esl")
+                let geometry = try Projector.Geometry(
+                    size: images.shape[1], pixel: Float(pixel),
+                    sigma: try a.atomValues("sigma", count: structure.count, template: structure, residue: { $0.sigma }, unit: 1.5),
+                    weight: try a.atomValues("weights", count: structure.count, template: structure, residue: { $0.electrons }, unit: 1))
+                let level = try a.int("grid")
+                let grid = try SO3Grid.level(level)
+                let lifting = try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0"))
+                // One structure for every image, or (conformations:) one per image, each scored alone.
+                var jobs: [(images: Tensor, coords: [Double], ctf: [CTFParameters]?)] = [(images, Superposition.centred(structure.models[0]), ctf)]
+                if !a.isNull("conformations") {
+                    let conformations = try a.tensor("conformations")
+                    guard conformations.shape == [images.shape[0], structure.count, 3] else {
+                        throw a.fail("conformations", "conformations [\(images.shape[0]),\(structure.count),3] (one per image)", a["conformations"])
+                    }
+                    if let ctf, ctf.count != images.shape[0] { throw ScriptFailure(message: "esl: got \(ctf.count) CTFs for \(images.shape[0]) images") }
+                    let per = structure.count * 3
+                    jobs = try (0..<images.shape[0]).map { b in
+                        (try images.slice(axis: 0, start: b, end: b + 1),
+                         Superposition.centred(conformations.storage[(b * per)..<((b + 1) * per)].map(Double.init)), ctf.map { [$0[b]] })
+                    }
+                }
+                var estimates: [PoseScoring.Estimate] = [], renders = (coarse: 0, full: 0)
+                for job in jobs {
+                    if try a.bool("coarse_to_fine"), level >= 1 {
+                        let outcome = try CoarseToFinePoseSearch.estimate(images: job.images, coords: job.coords, geometry: geometry, ctf: job.ctf,
+                                                                          level: level, keep: try a.int("keep"), lifting: lifting)
+                        estimates += outcome.estimates
+                        renders = (renders.coarse + outcome.coarseRenders, renders.full + outcome.fullRenders)
+                    } else {
+                        let losses = try PoseScoring.losses(images: job.images, coords: job.coords, geometry: geometry, ctf: job.ctf, grid: grid.rotations)
+                        estimates += PoseScoring.estimate(losses: losses, batch: job.images.shape[0], grid: grid.rotations, lifting: lifting)
+                        renders.full += grid.count
+                    }
+                }
+                return .record(Record([
+                    ("rotations", .tensor(Rotation.tensor(estimates.map(\.rotation)))),
+                    ("argmin", .tensor(Rotation.tensor(estimates.map(\.argmin)))),
+                    ("loss", .tensor(Tensor(estimates.map { Float($0.loss) }))),
+                    ("support", .tensor(Tensor(estimates.map { Float($0.support) }))),
+                    ("confidence", .tensor(Tensor(estimates.map { Float($0.spread) }))),
+                    ("coarse_renders", .number(Double(renders.coarse))), ("full_renders", .number(Double(renders.full))),
+                ]))
+            },
+            builtin("esl_loss", topic: topic, [required("losses"), optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15))],
+                    doc: "Expected loss Σ_q β_q L_q under the ESL measure for each row of losses [B,Q] → [B]; differentiable through β.",
+                    example: "mean(esl_loss(L))") { a in
+                .tensor(try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0")).expectedLoss(try a.tensor("losses")))
+            },
+        ]
+    }
+}

@@ -1,0 +1,257 @@
+import CryoKernels
+import Foundation
+
+/// Training: the paper's autodecoder experiment and a generic mini-batch loop for script-defined objectives.
+enum TrainingBuiltins {
+    static let topic = "training"
+
+    /// Regulariser weight keys accepted in `reg: {...}`.
+    static let regularizerKeys = ["bond", "centroid", "angle", "log_distance", "all_pairs", "clash", "latent", "window", "decay", "clash_min"]
+
+    static var all: [Builtin] {
+        [
+            builtin("train_autodecoder", topic: topic, [
+                required("model"), required("dataset"), required("like"), optional("epochs", .number(60)), optional("batch", .number(32)),
+                optional("lr", .number(1e-3)), optional("warmup", .number(20)), optional("schedule", .string("warmup")), optional("poses", .string("known")),
+                optional("grid", .number(1)), optional("candidates", .number(32)), optional("keep", .number(8)), optional("reg", .record(Record())),
+                optional("seed", .number(0)), optional("checkpoint", .null), optional("resume", .null), optional("ctf", .bool(true)),
+                optional("sigma", .string("residue")), optional("weights", .string("residue")), optional("quiet", .bool(false)),
+                optional("keep_best", .bool(true)), optional("latent_init", .number(0.1)), optional("latents", .null)],
+                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). With ground truth (simulations), keep_best returns the epoch of lowest mean RMSD, as the paper keeps its best validation checkpoint. Returns {latents, conformations, history, rmsd_history, best_epoch, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: PAPER.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\".",
+                    example: "let r = train_autodecoder(model, data, like: s, epochs: 60, batch: 32, lr: 1e-3)") { a in
+                try trainAutodecoder(a)
+            },
+            builtin("train", topic: topic, [required("loss_fn"), required("params"), required("data"), optional("epochs", .number(10)),
+                                            optional("batch", .number(32)), optional("lr", .number(1e-3)), optional("seed", .number(0))],
+                    doc: "Mini-batch Adam on a script objective: loss_fn(batch) gets rows of data (a tensor, or a record of tensors sharing their first axis); returns the per-epoch mean losses.",
+                    example: "let history = train(|b| mse(model(b.x), b.y), params: model, data: {x: x, y: y}, epochs: 20)") { a in
+                try trainGeneric(a)
+            },
+        ]
+    }
+
+    private static func trainAutodecoder(_ a: Arguments) throws -> Value {
+        let template = try a.structure("like")
+        let nodes = template.count
+        let poseMode = try a.string("poses")
+        guard poseMode == "known" || poseMode == "esl" else {
+            throw ScriptFailure(message: "train_autodecoder: poses must be \"known\" or \"esl\", got \"\(poseMode)\"")
+        }
+        // The decoder: a native model, or a script record {decode, params, latent}.
+        let decode: (Tensor) throws -> Tensor, parameters: [Tensor], latentDimension: Int, name: String
+        switch a["model"] {
+        case .object(let model as ModelObject):
+            if let d = model.decoder {
+                guard d.nodes == nodes else {
+                    throw ScriptFailure(message: "train_autodecoder: the model has \(d.nodes) nodes but the template has \(nodes) residues; build the graph from the same structure")
+                }
+                latentDimension = d.latentDimension
+            } else {
+                guard let first = model.parameters.first, first.rank == 2 else { throw ScriptFailure(message: "train_autodecoder: cannot tell this model's latent size") }
+                latentDimension = first.shape[0]
+            }
+            decode = model.forward
+            parameters = model.parameters
+            name = model.name
+        case .record(let r):
+            guard let fn = r["decode"], case .number(let latent)? = r["latent"], let params = r["params"] else {
+                throw ScriptFailure(message: "train_autodecoder: a script model is a record {decode: fn(z), params: …, latent: L}")
+            }
+            let interpreter = a.interpreter
+            decode = { z in try ValueConversion.tensor(try interpreter.callValue(fn, [.tensor(z)])) }
+            parameters = try ValueConversion.tensorLeaves(params).tensors
+            latentDimension = Int(latent)
+            name = "script"
+        default:
+            throw a.fail("model", "a model (gnn, mlp) or a record {decode, params, latent}", a["model"])
+        }
+        let shapedDecode: (Tensor) throws -> Tensor = { z in
+            let out = try decode(z)
+            guard out.count == z.shape[0] * nodes * 3 else {
+                throw ScriptFailure(message: "train_autodecoder: the model maps [\(z.shape[0]),\(latentDimension)] latents to \(formatShape(out.shape)), expected [\(z.shape[0]),\(nodes),3] displacements")
+            }
+            return out.shape == [z.shape[0], nodes, 3] ? out : try out.reshape([z.shape[0], nodes, 3])
+        }
+        var dataset = try DatasetValue.dataset(a["dataset"], op: "train_autodecoder")
+        let truth = try perImageTruth(a["dataset"], dataset: dataset, nodes: nodes)
+        let geometry = try Projector.Geometry(
+            size: dataset.size, pixel: dataset.pixel,
+            sigma: try a.atomValues("sigma", count: nodes, template: template, residue: { $0.sigma }, unit: 1.5),
+            weight: try a.atomValues("weights", count: nodes, template: template, residue: { $0.electrons }, unit: 1))
+        var settings = AutodecoderTrainer.Settings()
+        settings.epochs = try a.int("epochs")
+        settings.batch = try a.int("batch")
+        settings.learningRate = Float(try a.number("lr"))
+        settings.schedule = try LearningRateSchedule(name: try a.string("schedule"), warmupEpochs: try a.int("warmup"))
+        settings.applyCTF = try a.bool("ctf")
+        settings.seed = UInt64(bitPattern: Int64(try a.int("seed")))
+        settings.checkpoint = a.isNull("checkpoint") ? nil : try a.string("checkpoint")
+        settings.resume = a.isNull("resume") ? nil : try a.string("resume")
+        settings.weights = try regularizerWeights(try a.record("reg"))
+        settings.keepBest = try a.bool("keep_best")
+        settings.latentInit = Float(try a.number("latent_init"))
+        settings.initialLatents = a.isNull("latents") ? nil : try a.tensor("latents")
+        var initialPoseErrors: [Double]?
+        if poseMode == "esl" {
+            let search = try eslCandidates(a, dataset: dataset, template: template.models[0], geometry: geometry, ctf: settings.applyCTF,
+                                           quiet: try a.bool("quiet"))
+            let truthRotations = truth == nil ? nil : dataset.rotations
+            initialPoseErrors = truthRotations.map { zip(search.poses, $0).map { $0.angle(to: $1) } }
+            dataset.rotations = search.poses
+            settings.unknownPoses = try UnknownPoses(candidates: search.candidates, perImage: search.perImage, images: dataset.count,
+                                                     lifting: try SupportLifting(), gridSize: SO3Grid.sizes[try a.int("grid")], truth: truthRotations)
+        }
+        let trainer = try AutodecoderTrainer(decode: shapedDecode, modelName: name, parameters: parameters, latentDimension: latentDimension,
+                                             template: template.models[0], geometry: geometry, dataset: dataset, truth: truth, settings: settings)
+        let quiet = try a.bool("quiet")
+        let bar = ProgressBar("train \(name)", total: settings.epochs * ((dataset.count + Swift.min(settings.batch, dataset.count) - 1) / Swift.min(settings.batch, dataset.count)))
+        let interpreter = a.interpreter
+        let result: AutodecoderTrainer.Result
+        do {
+            result = try trainer.run(report: { s in
+                guard !quiet else { return }
+                let done = s.epoch * s.stepsPerEpoch + s.step
+                bar.update(done, status: String(format: "epoch %d/%d loss %.4f %@%.0f img/s", s.epoch + 1, settings.epochs, s.loss,
+                                                s.rmsd.map { String(format: "rmsd %.2f Å ", $0) } ?? "", s.imagesPerSecond))
+            }, shouldContinue: { !interpreter.shouldInterrupt() })
+        } catch let e as TrainingInterrupted {
+            throw ScriptFailure(message: e.description)
+        }
+        var fields: [(String, Value)] = [
+            ("latents", .tensor(result.latents)), ("conformations", .tensor(result.conformations)),
+            ("history", .list(result.history.map { .number($0) })), ("rmsd_history", .list(result.rmsdHistory.map { .number($0) })),
+            ("seconds", .number(result.seconds)), ("parameter_count", .number(Double(parameters.reduce(0) { $0 + $1.count }))),
+            ("scale", .number(Double(result.scale))), ("offset", .number(Double(result.offset))), ("best_epoch", .number(Double(result.epoch))),
+            ("rmsd_last", result.rmsdHistory.last.map { .number($0) } ?? .null),
+        ]
+        if let poses = result.poses {
+            fields += [("poses", .tensor(Rotation.tensor(poses))),
+                       ("pose_error_median", .list(result.poseErrorMedian.map { .number($0) })),
+                       ("pose_error_p90", .list(result.poseErrorP90.map { .number($0) }))]
+            if let initial = initialPoseErrors {
+                fields += [("pose_error_initial_median", .number(ReconstructionMetrics.percentile(initial, 50))),
+                           ("pose_error_initial_p90", .number(ReconstructionMetrics.percentile(initial, 90)))]
+            }
+        }
+        if let truth {
+            let per = nodes * 3
+            let predicted = (0..<dataset.count).map { i in result.conformations.storage[(i * per)..<((i + 1) * per)].map(Double.init) }
+            let metrics = ReconstructionMetrics(predicted: predicted, truth: truth)
+            let baseline = ReconstructionMetrics(predicted: [[Double]](repeating: template.models[0], count: dataset.count), truth: truth)
+            fields += [("rmsd", .tensor(Tensor(metrics.rmsd.map(Float.init)))), ("rmsd_mean", .number(metrics.mean)), ("rmsd_median", .number(metrics.median)),
+                       ("rmsd_p90", .number(metrics.p90)), ("rmsd_template", .number(baseline.mean)), ("frac_within_3A", .number(metrics.fractionWithin3)),
+                       ("rmsd_unaligned", .number(metrics.unalignedMean)), ("rmsd_unaligned_template", .number(baseline.unalignedMean))]
+            if let labels = dataset.conformation {
+                fields.append(("latent_pc1_corr", .number(ReconstructionMetrics.principalComponentCorrelation(
+                    latents: result.latents.storage, dimension: latentDimension, labels: labels))))
+            }
+        }
+        return .record(Record(fields))
+    }
+
+    /// Unknown poses: coarse-to-fine ESL of every image against the template (in chunks of 256 images) gives each
+    /// image a starting pose (the barycentre) and its `candidates` best rotations for the ESL data term.
+    private static func eslCandidates(_ a: Arguments, dataset: ParticleDataset, template: [Double], geometry: Projector.Geometry,
+                                      ctf: Bool, quiet: Bool) throws -> (poses: [Rotation], candidates: [Rotation], perImage: Int) {
+        guard dataset.hasImages else { throw ScriptFailure(message: "train_autodecoder: the dataset has no images") }
+        let level = try a.int("grid"), wanted = try a.int("candidates"), keep = try a.int("keep")
+        guard wanted >= 2 else { throw ScriptFailure(message: "train_autodecoder: candidates must be at least 2, got \(wanted)") }
+        let coords = Superposition.centred(template)
+        var poses: [Rotation] = [], lists: [[Rotation]] = []
+        let bar = ProgressBar("ESL poses", total: dataset.count)
+        for start in stride(from: 0, to: dataset.count, by: 256) {
+            let end = Swift.min(dataset.count, start + 256)
+            let outcome = try CoarseToFinePoseSearch.estimate(images: try dataset.imageRows(Array(start..<end)), coords: coords, geometry: geometry,
+                                                              ctf: ctf ? Array(dataset.ctf[start..<end]) : nil, level: level, keep: keep, lifting: try SupportLifting())
+            poses += outcome.estimates.map(\.rotation)
+            lists += outcome.candidates
+            if !quiet { bar.update(end) }
+        }
+        let perImage = Swift.min(wanted, lists.map(\.count).min() ?? 0)
+        return (poses, lists.flatMap { $0.prefix(perImage) }, perImage)
+    }
+
+    /// Ground truth per image from the dataset's `truth` [K,N,3] and `conformation` labels, if both are present.
+    private static func perImageTruth(_ value: Value, dataset: ParticleDataset, nodes: Int) throws -> [[Double]]? {
+        guard case .record(let r) = value, let t = r["truth"], !t.isNull, let labels = dataset.conformation else { return nil }
+        let truth = try ValueConversion.tensor(t)
+        guard truth.rank == 3, truth.shape[1] == nodes, truth.shape[2] == 3 else {
+            throw ScriptFailure(message: "train_autodecoder: dataset.truth has shape \(formatShape(truth.shape)), expected [K,\(nodes),3]")
+        }
+        let per = nodes * 3
+        return try labels.map { k in
+            guard k >= 0, k < truth.shape[0] else { throw ScriptFailure(message: "train_autodecoder: conformation label \(k) has no truth entry") }
+            return truth.storage[(k * per)..<((k + 1) * per)].map(Double.init)
+        }
+    }
+
+    private static func regularizerWeights(_ r: Record) throws -> AutodecoderTrainer.Weights {
+        var w = AutodecoderTrainer.Weights()
+        for (key, value) in r.fields {
+            guard case .number(let x) = value else { throw ScriptFailure(message: "train_autodecoder: reg.\(key) must be a number") }
+            switch key {
+            case "bond": w.bond = Float(x)
+            case "centroid": w.centroid = Float(x)
+            case "angle": w.angle = Float(x)
+            case "log_distance": w.logDistance = Float(x)
+            case "all_pairs": w.allPairs = Float(x)
+            case "clash": w.clash = Float(x)
+            case "latent": w.latent = Float(x)
+            case "window": w.window = Int(x)
+            case "decay": w.decay = x
+            case "clash_min": w.clashMinimum = Float(x)
+            default: throw ScriptFailure(message: "train_autodecoder: unknown regulariser '\(key)' (known: \(regularizerKeys.joined(separator: ", ")))")
+            }
+        }
+        return w
+    }
+
+    private static func trainGeneric(_ a: Arguments) throws -> Value {
+        let lossFunction = try a.callable("loss_fn")
+        let (params, _) = try AutodiffBuiltins.leaves(a, "params")
+        let data = a["data"]
+        let rows: Int
+        switch data {
+        case .tensor(let t) where t.rank >= 1: rows = t.shape[0]
+        case .record(let r):
+            let counts = try r.fields.map { try ValueConversion.tensor($0.1).shape.first ?? 0 }
+            guard let first = counts.first, counts.allSatisfy({ $0 == first }) else { throw ScriptFailure(message: "train: data fields differ in their first axis") }
+            rows = first
+        default: throw a.fail("data", "a tensor or a record of tensors", data)
+        }
+        let epochs = try a.int("epochs"), batch = Swift.max(1, Swift.min(try a.int("batch"), Swift.max(rows, 1)))
+        guard rows > 0, epochs > 0 else { throw ScriptFailure(message: "train: needs data rows and a positive number of epochs") }
+        let adam = Adam(params, learningRate: Float(try a.number("lr")))
+        let seed = UInt64(bitPattern: Int64(try a.int("seed")))
+        let steps = (rows + batch - 1) / batch
+        let bar = ProgressBar("train", total: epochs * steps)
+        var history: [Value] = []
+        for epoch in 0..<epochs {
+            var order = Array(0..<rows)
+            var g = SeededGenerator(seed: seed &+ UInt64(epoch))
+            order.shuffle(using: &g)
+            var total = 0.0
+            for step in 0..<steps {
+                try a.interpreter.checkInterrupt()
+                let index = Tensor(order[(step * batch)..<Swift.min(rows, (step + 1) * batch)].map(Float.init))
+                let slice: Value
+                if case .record(let r) = data {
+                    slice = .record(Record(try r.fields.map { ($0.0, .tensor(try ValueConversion.tensor($0.1).gather(index))) }))
+                } else {
+                    slice = .tensor(try ValueConversion.tensor(data).gather(index))
+                }
+                let (value, grads) = try valueAndGradient(wrt: params) {
+                    let v = try a.interpreter.callValue(lossFunction, [slice])
+                    guard case .tensor(let t) = v, t.count == 1 else { throw ScriptFailure(message: "train: loss_fn must return a one-element tensor, got \(v.typeName)") }
+                    return t
+                }
+                guard value.storage[0].isFinite else { throw ScriptFailure(message: "train: the loss became \(value.storage[0]) at epoch \(epoch + 1), step \(step + 1); lower the learning rate") }
+                try adam.step(grads)
+                total += Double(value.storage[0])
+                bar.update(epoch * steps + step + 1, status: String(format: "epoch %d loss %.4f", epoch + 1, total / Double(step + 1)))
+            }
+            history.append(.number(total / Double(steps)))
+        }
+        return .list(history)
+    }
+}

@@ -1,0 +1,101 @@
+import XCTest
+@testable import CryoKernels
+
+/// The CTF formula at hand-computed points, the FFT path (Parseval), filtering gradients, noise level.
+final class CTFTests: XCTestCase {
+    func testWavelengthAt300kV() {
+        // λ = 12.2643 / √(300000 · (1 + 0.978466e-6 · 300000)) = 0.0196875 Å
+        XCTAssertEqual(CTFParameters(defocusU: 1e4).wavelength, 0.0196875, accuracy: 1e-6)
+    }
+
+    func testFormulaAtHandComputedFrequencies() {
+        let p = CTFParameters(defocusU: 15000, voltage: 300, sphericalAberration: 2.7, amplitudeContrast: 0.1)
+        let lambda = 0.0196875
+        for s in [0.0, 0.02, 0.05, 0.1] {
+            let gamma = Double.pi * lambda * 15000 * s * s - 0.5 * Double.pi * 2.7e7 * pow(lambda, 3) * pow(s, 4)
+            let expected = -(1 - 0.01).squareRoot() * sin(gamma) - 0.1 * cos(gamma)
+            XCTAssertEqual(p.value(sx: s, sy: 0), expected, accuracy: 2e-4, "s = \(s)")
+            XCTAssertEqual(p.value(sx: 0, sy: s), expected, accuracy: 2e-4, "isotropic without astigmatism")
+        }
+        XCTAssertEqual(p.value(sx: 0, sy: 0), -0.1, accuracy: 1e-12, "−w at the origin")
+    }
+
+    func testFirstZeroForAGivenDefocus() {
+        // Pure phase contrast, no Cs: CTF = −sin(π λ Δf s²) vanishes first at s = 1/√(λ Δf).
+        let p = CTFParameters(defocusU: 20000, sphericalAberration: 0, amplitudeContrast: 0)
+        let zero = 1 / (p.wavelength * 20000).squareRoot()
+        XCTAssertEqual(p.value(sx: zero, sy: 0), 0, accuracy: 1e-9)
+        XCTAssertLessThan(p.value(sx: zero * 0.95, sy: 0), 0)
+        XCTAssertGreaterThan(p.value(sx: zero * 1.05, sy: 0), 0)
+    }
+
+    func testAstigmatismAndBFactor() {
+        let p = CTFParameters(defocusU: 20000, defocusV: 10000, astigmatismAngle: 30, sphericalAberration: 0, amplitudeContrast: 0, bFactor: 100)
+        let s = 0.03
+        let along = p.value(sx: s * cos(.pi / 6), sy: s * sin(.pi / 6))
+        let across = p.value(sx: -s * sin(.pi / 6), sy: s * cos(.pi / 6))
+        let envelope = exp(-100 * s * s / 4)
+        XCTAssertEqual(along, -sin(.pi * p.wavelength * 20000 * s * s) * envelope, accuracy: 1e-9)
+        XCTAssertEqual(across, -sin(.pi * p.wavelength * 10000 * s * s) * envelope, accuracy: 1e-9)
+    }
+
+    func testParsevalOnTheFFTPath() throws {
+        var g = SeededGenerator(seed: 21)
+        let images = Tensor.randn([3, 16, 16], using: &g)
+        for (spatial, spectral) in try FourierFilter.energies(images) {
+            XCTAssertEqual(spectral, spatial, accuracy: 1e-4 * spatial)
+        }
+    }
+
+    func testAllPassFilterIsIdentityAndCTFGradient() throws {
+        var g = SeededGenerator(seed: 22)
+        let images = Tensor.randn([2, 8, 8], using: &g)
+        let identity = FourierFilter.apply(images.storage, batch: 2, size: 8, filter: { _ in [Float](repeating: 1, count: 8 * 5) })
+        for (a, b) in zip(identity, images.storage) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        let params = [CTFParameters(defocusU: 5000), CTFParameters(defocusU: 9000, defocusV: 8000, astigmatismAngle: 20, bFactor: 50)]
+        let report = try GradientCheck.check([images], epsilon: 1e-2, tolerance: 1e-2) { xs in
+            try FourierFilter.applyCTF(xs[0], parameters: params, pixel: 2)
+        }
+        XCTAssertTrue(report.passed, "\(report)")
+        let lowPass = try GradientCheck.check([images]) { xs in try FourierFilter.lowPass(xs[0], pixel: 2, resolution: 8) }
+        XCTAssertTrue(lowPass.passed, "\(lowPass)")
+    }
+
+    func testDownsamplePreservesIntegratedDensityAndMatchesCoarseProjection() throws {
+        let coords = try Tensor(shape: [2, 3], storage: [3, -4, 0, -5, 2, 1])
+        let fine = try Projector.project(coords: coords, rotations: Rotation.tensor([.identity]),
+                                         geometry: try Projector.Geometry(size: 64, pixel: 1, sigma: [3, 3], weight: [1, 2]))
+        let coarse = try Projector.project(coords: coords, rotations: Rotation.tensor([.identity]),
+                                           geometry: try Projector.Geometry(size: 32, pixel: 2, sigma: [3, 3], weight: [1, 2]))
+        let down = try FourierFilter.downsample(fine, to: 32)
+        XCTAssertEqual(down.storage.reduce(0, +), fine.storage.reduce(0, +), accuracy: 1e-4)
+        let peak = coarse.storage.max() ?? 1
+        for (a, b) in zip(down.storage, coarse.storage) { XCTAssertEqual(a, b, accuracy: 0.03 * peak) }
+        XCTAssertThrowsError(try FourierFilter.downsample(fine, to: 33))
+    }
+
+    func testNoiseReachesTheRequestedSNR() throws {
+        var g = SeededGenerator(seed: 23)
+        let clean = Tensor.randn([4, 32, 32], std: 2, using: &g)
+        let (noisy, sigma) = try Noise.add(clean, snr: 0.1, using: &g)
+        XCTAssertEqual(sigma, (4 / 0.1).squareRoot(), accuracy: 0.1)
+        var noiseVariance = 0.0
+        for (a, b) in zip(noisy.storage, clean.storage) { noiseVariance += Double(a - b) * Double(a - b) }
+        noiseVariance /= Double(clean.count)
+        XCTAssertEqual(4 / noiseVariance, 0.1, accuracy: 0.005)
+        XCTAssertThrowsError(try Noise.add(clean, snr: 0, using: &g))
+    }
+}
+
+/// The fast tabulated CTF filters agree with the Double-precision formula.
+final class CTFFilterTests: XCTestCase {
+    func testTabulatedFiltersMatchTheFormula() {
+        let params = [CTFParameters(defocusU: 15000, defocusV: 12000, astigmatismAngle: 40, phaseShift: 30, bFactor: 80),
+                      CTFParameters(defocusU: 25000, voltage: 200, sphericalAberration: 2, amplitudeContrast: 0.07)]
+        let fast = CTFFilters.filters(params, size: 64, pixel: 1.5)
+        for (p, h) in zip(params, fast) {
+            let reference = p.halfSpectrum(size: 64, pixel: 1.5)
+            for (a, b) in zip(h, reference) { XCTAssertEqual(a, b, accuracy: 2e-3) }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import XCTest
+@testable import CryoKernels
+
+/// The paper's decoder and baseline: sizes, gradients, equivariance, regularisers, and a real training run.
+final class DecoderTests: XCTestCase {
+    private func chainGraph(_ n: Int) -> ResidueGraph {
+        ResidueGraph(nodes: n, pairs: (0..<(n - 1)).map { ($0, $0 + 1, 0) } + [(0, 4, 1), (2, 6, 1)].filter { $0.1 < n }, hydrogenBondMethod: "test")
+    }
+
+    func testPaperParameterCounts() throws {
+        let gcn = try GCNDecoder(graph: chainGraph(214))
+        XCTAssertEqual(gcn.parameterCount, 20_465)
+        let width = MLPDecoder.width(matching: gcn.parameterCount, latent: 8, nodes: 214)
+        XCTAssertEqual(width, 26)
+        XCTAssertEqual(try MLPDecoder(latent: 8, nodes: 214, width: width).parameterCount, 20_376)
+    }
+
+    func testDecoderGradients() throws {
+        var g = SeededGenerator(seed: 1)
+        let graph = chainGraph(7)
+        let template = (0..<21).map { _ in g.normal() * 4 }
+        let decoders: [Decoder] = [try GCNDecoder(graph: graph, latent: 3, hidden: 4, layers: 2, seed: 2),
+                                   try MLPDecoder(latent: 3, nodes: 7, width: 5, depth: 2, seed: 2),
+                                   try MessagePassingDecoder(kind: "mpnn", graph: graph, template: template, latent: 3, hidden: 5, layers: 2, seed: 2),
+                                   try MessagePassingDecoder(kind: "egnn", graph: graph, template: template, latent: 3, hidden: 5, layers: 2, seed: 2)]
+        for d in decoders {
+            let z = Tensor.randn([2, 3], using: &g)
+            let latentReport = try GradientCheck.check([z], epsilon: 1e-2, tolerance: 2e-2) { try d.decode($0[0]) }
+            XCTAssertTrue(latentReport.passed, "\(d.kind) latents: \(latentReport)")
+            // Parameters: central differences on a few entries of every parameter tensor, loss Σ decode(z)·w.
+            let weights = Tensor.uniform([2, 7, 3], low: 0.5, high: 1.5, using: &g)
+            func loss() throws -> Double { try (d.decode(z) * weights).sum().storage.map(Double.init)[0] }
+            let (_, grads) = try valueAndGradient(wrt: d.parameters) { try (d.decode(z) * weights).sum() }
+            for (p, grad) in zip(d.parameters, grads) {
+                for k in Set((0..<3).map { _ in Int(g.next() % UInt64(p.count)) }) {
+                    let saved = p.storage[k]
+                    p.storage[k] = saved + 1e-2
+                    let plus = try loss()
+                    p.storage[k] = saved - 1e-2
+                    let minus = try loss()
+                    p.storage[k] = saved
+                    let numeric = (plus - minus) / 2e-2
+                    XCTAssertEqual(Double(grad.storage[k]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(d.kind) parameter \(p.shape) entry \(k)")
+                }
+            }
+        }
+    }
+
+    func testEGNNIsEquivariant() throws {
+        var g = SeededGenerator(seed: 3)
+        let graph = chainGraph(8)
+        let template = (0..<24).map { _ in g.normal() * 5 }
+        let r = Rotation.random(using: &g)
+        var rotated: [Double] = []
+        for i in 0..<8 { let p = r.apply((template[3 * i], template[3 * i + 1], template[3 * i + 2])); rotated += [p.0, p.1, p.2] }
+        let a = try MessagePassingDecoder(kind: "egnn", graph: graph, template: template, latent: 4, hidden: 8, layers: 3, seed: 4)
+        let b = try MessagePassingDecoder(kind: "egnn", graph: graph, template: rotated, latent: 4, hidden: 8, layers: 3, seed: 4)
+        for p in a.coordinate { for k in 0..<p.count { p.storage[k] *= 100 } }
+        for (p, q) in zip(a.parameters, b.parameters) { q.storage = p.storage }
+        let z = Tensor.randn([2, 4], using: &g)
+        let da = try a.decode(z), db = try b.decode(z)
+        XCTAssertGreaterThan(da.storage.map(abs).max() ?? 0, 1e-3, "the test needs non-trivial displacements")
+        for batch in 0..<2 { for i in 0..<8 {
+            let base = (batch * 8 + i) * 3
+            let turned = r.apply((Double(da.storage[base]), Double(da.storage[base + 1]), Double(da.storage[base + 2])))
+            XCTAssertEqual(Double(db.storage[base]), turned.0, accuracy: 1e-3)
+            XCTAssertEqual(Double(db.storage[base + 1]), turned.1, accuracy: 1e-3)
+            XCTAssertEqual(Double(db.storage[base + 2]), turned.2, accuracy: 1e-3)
+            XCTAssertLessThan(abs(turned.0) + abs(turned.1) + abs(turned.2), 100, "stable updates")
+        } }
+    }
+
+    func testRegularizerGradients() throws {
+        var g = SeededGenerator(seed: 5)
+        let template = (0..<30).map { _ in g.normal() * 3 }
+        let r = try Regularizers(template: template)
+        let x = try Tensor(shape: [2, 10, 3], storage: (0..<60).map { Float(template[$0 % 30] + g.normal() * 0.5) })
+        let checks: [(String, (Tensor) throws -> Tensor)] = [
+            ("bond", { try r.bond($0) }), ("bond 3.8", { try r.bond($0, target: 3.8) }), ("angle", { try r.angle($0) }),
+            ("centroid", { try r.centroidDrift($0) }), ("log distance", { try r.logDistance($0, window: 3, decay: 2) }),
+            ("all pairs", { try r.logDistance($0, window: 10, decay: 4) }), ("clash", { try r.clash($0, minimum: 6) }),
+            ("latent", { try Regularizers.latentL2($0) }),
+        ]
+        for (name, f) in checks {
+            let report = try GradientCheck.check([x], epsilon: 1e-2, tolerance: 2e-2) { try f($0[0]) }
+            XCTAssertTrue(report.passed, "\(name): \(report)")
+        }
+        XCTAssertEqual(try r.bond(try Tensor(shape: [1, 10, 3], storage: template.map(Float.init))).item(), 0, accuracy: 1e-6)
+        XCTAssertGreaterThan(try r.clash(x, minimum: 6).item(), 0)
+    }
+}

@@ -1,0 +1,148 @@
+import XCTest
+@testable import CryoKernels
+
+/// Finite-difference checks of every op in `DifferentiableOps.all`, including broadcasting and repeated inputs.
+final class GradientCheckTests: XCTestCase {
+    private var generator = SeededGenerator(seed: 42)
+
+    private func rand(_ shape: [Int], low: Float = -1, high: Float = 1) -> Tensor {
+        Tensor.uniform(shape, low: low, high: high, using: &generator)
+    }
+
+    /// Values bounded away from zero (for log, sqrt, division, pow).
+    private func positive(_ shape: [Int]) -> Tensor { rand(shape, low: 0.5, high: 2) }
+
+    /// Values at least 0.1 from zero (for ops with a kink at 0).
+    private func awayFromZero(_ shape: [Int]) -> Tensor {
+        let t = rand(shape)
+        return t.mapUnary { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 }
+    }
+
+    /// Distinct values at least 0.1 apart in shuffled order (for max, where near-ties break finite differences).
+    private func separated(_ shape: [Int]) -> Tensor {
+        let n = shape.reduce(1, *)
+        var values = (0..<n).map { Float($0) * 0.1 - Float(n) * 0.05 }
+        values.shuffle(using: &generator)
+        return Tensor(values).reshapedUnchecked(shape)
+    }
+
+    /// Every op: name, inputs, and the function of those inputs to check.
+    private func cases() throws -> [(String, [Tensor], ([Tensor]) throws -> Tensor)] {
+        let ids = Tensor([0, 2, 2, 1, 0])
+        let permuteWeights = rand([4, 2, 3])
+        return [
+            ("add", [rand([3, 4]), rand([4])], { try $0[0] + $0[1] }),
+            ("add", [rand([2, 1, 3]), rand([4, 1])], { try $0[0] + $0[1] }),
+            ("sub", [rand([3, 4]), rand([3, 1])], { try $0[0] - $0[1] }),
+            ("mul", [rand([3, 4]), rand([])], { try $0[0] * $0[1] }),
+            ("mul", [rand([3, 4])], { try $0[0] * $0[0] }),
+            ("div", [rand([2, 3]), positive([2, 3])], { try $0[0] / $0[1] }),
+            ("div", [positive([4])], { try $0[0] / ($0[0] + 1) }),
+            ("pow", [positive([2, 3]), rand([3], low: 0.5, high: 2)], { try Tensor.pow($0[0], $0[1]) }),
+            ("maximum", [separated([3, 4]), separated([4]).mapUnary { $0 + 0.05 }], { try Tensor.maximum($0[0], $0[1]) }),
+            ("minimum", [separated([3, 4]), separated([3, 1])], { try Tensor.minimum($0[0], $0[1]) }),
+            ("neg", [rand([5])], { $0[0].negated() }),
+            ("exp", [rand([2, 3])], { $0[0].exp() }),
+            ("log", [positive([2, 3])], { $0[0].log() }),
+            ("sqrt", [positive([2, 3])], { $0[0].sqrt() }),
+            ("abs", [awayFromZero([2, 3])], { $0[0].abs() }),
+            ("pow_scalar", [positive([2, 3])], { $0[0].pow(2.5) }),
+            ("relu", [awayFromZero([3, 3])], { $0[0].relu() }),
+            ("silu", [rand([3, 3])], { $0[0].silu() }),
+            ("sigmoid", [rand([3, 3])], { $0[0].sigmoid() }),
+            ("tanh", [rand([3, 3])], { $0[0].tanh() }),
+            ("sin", [rand([3, 3], low: -3, high: 3)], { $0[0].sin() }),
+            ("cos", [rand([3, 3], low: -3, high: 3)], { $0[0].cos() }),
+            ("softplus", [rand([3, 3], low: -3, high: 3)], { $0[0].softplus() }),
+            ("sum", [rand([2, 3])], { $0[0].sum() }),
+            ("sum_axis", [rand([2, 3, 4])], { try $0[0].sum(axis: 1) }),
+            ("sum_axis", [rand([2, 3, 4])], { try $0[0].sum(axis: -1, keepDims: true) }),
+            ("mean", [rand([2, 3])], { try $0[0].mean() }),
+            ("mean_axis", [rand([2, 3, 4])], { try $0[0].mean(axis: 0) }),
+            ("max", [separated([2, 3])], { try $0[0].max() }),
+            ("max_axis", [separated([3, 4])], { try $0[0].max(axis: 1) }),
+            ("norm", [rand([2, 3])], { try $0[0].norm() }),
+            ("norm_axis", [rand([4, 3])], { try $0[0].norm(axis: -1) }),
+            ("reshape", [rand([2, 6])], { try $0[0].reshape([3, -1]) * Tensor([1, 2, 3, 4]) }),
+            ("permute", [rand([2, 3, 4])], { try $0[0].permute([2, 0, 1]) * permuteWeights }),
+            ("transpose", [rand([3, 4])], { try $0[0].transposed() * Tensor([1, 2, 3]) }),
+            ("cat", [rand([2, 3]), rand([2, 2])], { try Tensor.concat([$0[0], $0[1], $0[0]], axis: 1) }),
+            ("stack", [rand([3]), rand([3])], { try Tensor.stack([$0[0], $0[1]], axis: 1) * Tensor([1, 2]) }),
+            ("slice", [rand([4, 3])], { try $0[0].slice(axis: 0, start: 1, end: 3) }),
+            ("select", [rand([4, 3])], { try $0[0].select(-1) }),
+            ("broadcast", [rand([3, 1])], { try $0[0].broadcast(to: [2, 3, 4]) }),
+            ("sum_to_shape", [rand([2, 3, 4])], { try $0[0].sum(toShape: [3, 1]) }),
+            ("gather", [rand([4, 3])], { try $0[0].gather(Tensor([3, 0, 3, 1])) }),
+            ("segment_sum", [rand([5, 2])], { try $0[0].segmentSum(ids, segments: 4) }),
+            ("message_aggregate", [rand([4, 2, 3], low: -2, high: 2), rand([4, 2, 3], low: -2, high: 2), rand([5, 1, 3])],
+             { try Tensor.messageAggregate(source: $0[0], target: $0[1], edge: $0[2], src: Tensor([0, 1, 3, 3, 2]), dst: ids) }),
+            ("message_aggregate", [rand([3, 2, 2]), rand([5, 2, 2])],
+             { try Tensor.messageAggregate(source: $0[0], target: $0[0], edge: $0[1], src: Tensor([0, 1, 2, 2, 0]), dst: Tensor([1, 1, 0, 2, 2])) }),
+            ("segment_mean", [rand([5, 2])], { try $0[0].segmentMean(ids, segments: 3) }),
+            ("matmul", [rand([3, 4]), rand([4, 2])], { try Tensor.matmul($0[0], $0[1]) }),
+            ("matmul", [rand([2, 3, 4]), rand([4, 5])], { try Tensor.matmul($0[0], $0[1]) }),
+            ("matmul", [rand([2, 3, 4]), rand([2, 4, 2])], { try Tensor.matmul($0[0], $0[1]) }),
+            ("matmul", [rand([3, 4]), rand([2, 4, 2])], { try Tensor.matmul($0[0], $0[1]) }),
+            ("matmul", [rand([4]), rand([4, 3])], { try Tensor.matmul($0[0], $0[1]) }),
+            ("matmul", [rand([3, 3])], { try Tensor.matmul($0[0], $0[0]) }),
+        ]
+    }
+
+    func testEveryDifferentiableOpMatchesFiniteDifferences() throws {
+        var covered = Set<String>()
+        for (name, inputs, f) in try cases() {
+            let report = try GradientCheck.check(inputs, epsilon: 1e-2, tolerance: 2e-3, f)
+            XCTAssertTrue(report.passed, "\(name): \(report)")
+            covered.insert(name)
+        }
+        print("gradient-checked ops (\(covered.count)): \(covered.sorted().joined(separator: " "))")
+        let missing = Set(DifferentiableOps.all).subtracting(covered)
+        XCTAssertTrue(missing.isEmpty, "ops without a gradient check: \(missing.sorted())")
+    }
+
+    func testCheckCatchesAWrongGradient() throws {
+        // A function whose recorded VJP is deliberately inconsistent: detaching one factor drops a term.
+        let x = rand([3])
+        let report = try GradientCheck.check([x]) { xs in try xs[0] * xs[0].detached() }
+        XCTAssertFalse(report.passed, "the check must notice a missing product-rule term")
+    }
+
+    func testRepeatedUseAccumulatesGradient() throws {
+        let x = Tensor([1, 2, 3])
+        let (value, grads) = try valueAndGradient(wrt: [x]) { try (x * x + x * 3).sum() }
+        XCTAssertEqual(try value.item(), 1 + 4 + 9 + 18)
+        XCTAssertEqual(grads[0].storage, [5, 7, 9])
+    }
+
+    func testNothingRecordedWithoutGradients() throws {
+        let (_, tape) = try Tape.record { try Tensor([1, 2]) * Tensor([3, 4]) }
+        XCTAssertEqual(tape.nodeCount, 0)
+        let p = Tensor([1, 2]).asParameter()
+        let (_, tape2) = try Tape.record { try p * Tensor([3, 4]) }
+        XCTAssertEqual(tape2.nodeCount, 2, "one leaf and one op")
+    }
+
+    func testBackwardAccumulatesIntoLeafGrad() throws {
+        let w = Tensor([2, -1]).asParameter()
+        for _ in 0..<2 {
+            let (loss, tape) = try Tape.record { try (w * w).sum() }
+            try tape.backward(loss)
+        }
+        XCTAssertEqual(w.grad?.storage, [8, -4])
+    }
+}
+
+private extension Tensor {
+    func reshapedUnchecked(_ shape: [Int]) -> Tensor { (try? reshape(shape)) ?? self }
+
+    func testFusedMessageAggregateEqualsTheOpChain() throws {
+        var g = SeededGenerator(seed: 3)
+        let source = Tensor.randn([6, 3, 4], using: &g), target = Tensor.randn([6, 3, 4], using: &g), edge = Tensor.randn([9, 1, 4], using: &g)
+        let src = Tensor([0, 1, 2, 3, 4, 5, 0, 2, 4]), dst = Tensor([1, 2, 3, 4, 5, 0, 3, 3, 1])
+        let fused = try Tensor.messageAggregate(source: source, target: target, edge: edge, src: src, dst: dst)
+        let chain = try (source.gather(src) + target.gather(dst) + edge).silu().segmentSum(dst, segments: 6)
+        for (x, y) in zip(fused.storage, chain.storage) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        XCTAssertThrowsError(try Tensor.messageAggregate(source: source, target: target, edge: Tensor.zeros([8, 1, 4]), src: src, dst: dst))
+        XCTAssertThrowsError(try Tensor.messageAggregate(source: source, target: target, edge: edge, src: src, dst: Tensor([1, 2, 3, 4, 5, 0, 3, 3, 6])))
+    }
+}

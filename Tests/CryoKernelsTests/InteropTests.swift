@@ -1,0 +1,134 @@
+import XCTest
+@testable import CryoKernels
+
+/// Files written by CryoScript open in the field's own Python libraries (mrcfile, starfile, gemmi) with the same
+/// values, and files they write open in CryoScript. The libraries live in `.venv-interop`, made by
+/// `Scripts/setup.sh --interop` (CI does this); elsewhere the test is skipped with that hint.
+final class InteropTests: XCTestCase {
+    private var python: String!
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidate = root.appendingPathComponent(".venv-interop/bin/python3").path
+        guard FileManager.default.isExecutableFile(atPath: candidate) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("CI must create .venv-interop (Scripts/setup.sh --interop)") }
+            throw XCTSkip("no .venv-interop: run Scripts/setup.sh --interop to test against mrcfile, starfile and gemmi")
+        }
+        python = candidate
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-interop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Runs `code` in the venv's Python inside the test folder; returns standard output, failing on errors.
+    private func runPython(_ code: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", code]
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, String(decoding: e, as: UTF8.self))
+        return String(decoding: o, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func testOurFilesOpenInTheirLibraries() throws {
+        var g = SeededGenerator(seed: 3)
+        let images = Tensor.randn([4, 6, 6], using: &g)
+        try MRCFile.write(path("ours.mrcs"), images: images, pixel: 1.7)
+        let rotations = (0..<4).map { _ in Rotation.random(using: &g) }
+        let dataset = try ParticleDataset(images: images, rotations: rotations, shifts: [1, 2, 3, 4, 5, 6, 7, 8],
+                                          ctf: (0..<4).map { CTFParameters(defocusU: 12000 + Double($0), defocusV: 11000, astigmatismAngle: 5) },
+                                          pixel: 1.7, size: 6)
+        try ParticleSTAR.write(path("ours.star"), dataset: dataset, stack: "ours.mrcs")
+        let structure = Structure(atoms: [Structure.Atom(name: "CA", residueName: "GLY", residueNumber: 1),
+                                          Structure.Atom(name: "CA", residueName: "TRP", residueNumber: 2, chain: "B")],
+                                  models: [[1, 2, 3, 4, 5, 6], [1.5, 2.5, 3.5, -4.25, 5, 6]], origin: "test")
+        try PDBFile.write(path("ours.pdb"), models: structure.models, like: structure)
+        let report = try runPython("""
+        import mrcfile, starfile, gemmi, numpy as np
+        with mrcfile.open('ours.mrcs') as m:
+            assert m.is_image_stack() and m.data.shape == (4, 6, 6), m.data.shape
+            print('%.6f %.6f %.4f' % (m.data[2, 3, 1], m.data.sum(), m.voxel_size.x))
+        s = starfile.read('ours.star')
+        p = s['particles']
+        print(p['rlnImageName'][2], '%.4f %.4f %.4f %.3f %.1f' % (p['rlnAngleRot'][1], p['rlnAngleTilt'][1], p['rlnAnglePsi'][1], p['rlnOriginYAngst'][3], p['rlnDefocusU'][3]))
+        st = gemmi.read_structure('ours.pdb')
+        a = st[1][0][0][0]
+        print(len(st), st[1].count_atom_sites(), st[0][1].name, st[0][1][0].name, '%.3f' % a.pos.x, '%.3f' % st[1][1][0][0].pos.x)
+        """)
+        let lines = report.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3, report)
+        let mrc = lines[0].split(separator: " ").compactMap { Double($0) }
+        XCTAssertEqual(mrc[0], Double(images.storage[2 * 36 + 3 * 6 + 1]), accuracy: 1e-5)
+        XCTAssertEqual(mrc[1], Double(images.storage.reduce(0, +)), accuracy: 1e-3)
+        XCTAssertEqual(mrc[2], 1.7, accuracy: 1e-4)
+        let star = lines[1].split(separator: " ").map(String.init)
+        XCTAssertEqual(star[0], "000003@ours.mrcs")
+        let (rot, tilt, psi) = rotations[1].euler
+        XCTAssertEqual(Double(star[1]) ?? 0, rot, accuracy: 1e-3)
+        XCTAssertEqual(Double(star[2]) ?? 0, tilt, accuracy: 1e-3)
+        XCTAssertEqual(Double(star[3]) ?? 0, psi, accuracy: 1e-3)
+        XCTAssertEqual(Double(star[4]) ?? 0, 8, accuracy: 1e-3)
+        XCTAssertEqual(Double(star[5]) ?? 0, 12003, accuracy: 1e-3)
+        XCTAssertEqual(lines[2], "2 2 B TRP 1.500 -4.250")
+    }
+
+    func testTheirFilesOpenInOurs() throws {
+        _ = try runPython("""
+        import mrcfile, starfile, gemmi, numpy as np, pandas as pd
+        data = (np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4) - 7) / 3
+        with mrcfile.new('theirs.mrcs', overwrite=True) as m:
+            m.set_data(data)
+            m.set_image_stack()
+            m.voxel_size = 2.5
+        with mrcfile.new('theirs16.mrc', overwrite=True) as m:
+            m.set_data(np.array([[1, -2], [300, 4]], dtype=np.int16))
+        optics = pd.DataFrame({'rlnOpticsGroup': [1], 'rlnVoltage': [200.0], 'rlnSphericalAberration': [2.0], 'rlnAmplitudeContrast': [0.07],
+                               'rlnImagePixelSize': [2.5], 'rlnImageSize': [4]})
+        particles = pd.DataFrame({'rlnImageName': ['2@theirs.mrcs', '1@theirs.mrcs'], 'rlnAngleRot': [10.0, 0.0], 'rlnAngleTilt': [20.0, 90.0],
+                                  'rlnAnglePsi': [30.0, 45.0], 'rlnOriginXAngst': [1.5, 0.0], 'rlnOriginYAngst': [-2.0, 0.0],
+                                  'rlnDefocusU': [15000.0, 9000.0], 'rlnDefocusV': [14000.0, 9000.0], 'rlnDefocusAngle': [33.0, 0.0],
+                                  'rlnOpticsGroup': [1, 1]})
+        starfile.write({'optics': optics, 'particles': particles}, 'theirs.star')
+        st = gemmi.Structure()
+        model = gemmi.Model('1')
+        chain = gemmi.Chain('A')
+        for i, (name, x) in enumerate([('LYS', 1.25), ('ASP', -3.5)]):
+            r = gemmi.Residue(); r.name = name; r.seqid = gemmi.SeqId(i + 1, ' ')
+            a = gemmi.Atom(); a.name = 'CA'; a.element = gemmi.Element('C'); a.pos = gemmi.Position(x, 2.0, 3.0)
+            r.add_atom(a); chain.add_residue(r)
+        model.add_chain(chain)
+        st.add_model(model)
+        st.setup_entities()
+        st.write_pdb('theirs.pdb')
+        """)
+        let stack = try MRCFile(path: path("theirs.mrcs"))
+        XCTAssertEqual([stack.nx, stack.ny, stack.nz], [4, 4, 2])
+        XCTAssertEqual(stack.pixel, 2.5, accuracy: 1e-5)
+        XCTAssertEqual(try stack.tensor().storage[9], (9 - 7) / 3, accuracy: 1e-6)
+        XCTAssertEqual(try MRCFile(path: path("theirs16.mrc")).tensor().storage, [1, -2, 300, 4])
+        let d = try ParticleSTAR.read(path("theirs.star"))
+        XCTAssertEqual(d.count, 2)
+        XCTAssertEqual(d.images?.storage[0], (16 - 7) / 3, "first particle is image 2")
+        XCTAssertLessThan(d.rotations[0].angle(to: Rotation(rot: 10, tilt: 20, psi: 30)), 1e-4)
+        XCTAssertEqual(d.shifts[0], 1.5)
+        XCTAssertEqual(d.shifts[1], -2)
+        XCTAssertEqual(d.ctf[0].voltage, 200)
+        XCTAssertEqual(d.ctf[0].amplitudeContrast, 0.07, accuracy: 1e-9)
+        XCTAssertEqual(d.ctf[0].astigmatismAngle, 33)
+        let s = try PDBFile.read(path("theirs.pdb"))
+        XCTAssertEqual(s.atoms.map(\.residueName), ["LYS", "ASP"])
+        XCTAssertEqual(s.models[0][3], -3.5, accuracy: 1e-6)
+    }
+}

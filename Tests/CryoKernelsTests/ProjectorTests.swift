@@ -1,0 +1,78 @@
+import XCTest
+@testable import CryoKernels
+
+/// The Gaussian projector against closed forms, its rotation consistency, and its gradients.
+final class ProjectorTests: XCTestCase {
+    private func geometry(_ n: Int, size: Int = 32, pixel: Float = 1.5, sigma: Float = 1.6, weight: Float = 1) throws -> Projector.Geometry {
+        try Projector.Geometry(size: size, pixel: pixel, sigma: [Float](repeating: sigma, count: n), weight: [Float](repeating: weight, count: n))
+    }
+
+    func testSingleGaussianMatchesTheAnalyticPixelIntegrals() throws {
+        let w: Float = 7.5, sigma = 1.6, pixel = 1.5
+        let image = try Projector.project(coords: Tensor([0, 0, 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
+                                          geometry: geometry(1, sigma: Float(sigma), weight: w))
+        XCTAssertEqual(Double(image.storage.reduce(0, +)), Double(w), accuracy: 1e-4 * Double(w), "sum equals the weight")
+        // Pixel (i, j) holds w·F(i)·F(j), F the normal CDF difference over the pixel (centre at D/2 = 16).
+        func F(_ k: Int) -> Double {
+            let x = Double(k - 16) * Double(pixel)
+            return 0.5 * (erf((x + Double(pixel) / 2) / (2.0.squareRoot() * Double(sigma))) - erf((x - Double(pixel) / 2) / (2.0.squareRoot() * Double(sigma))))
+        }
+        for (i, j) in [(16, 16), (16, 17), (14, 19), (10, 16)] {
+            XCTAssertEqual(Double(image.storage[i * 32 + j]), Double(w) * F(i) * F(j), accuracy: 1e-5, "pixel (\(i), \(j))")
+        }
+        // For a wide Gaussian the peak approaches the continuous density w·pixel²/(2πσ²).
+        let wide = try Projector.project(coords: Tensor([0, 0, 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
+                                         geometry: geometry(1, pixel: 0.25, sigma: 2, weight: 1))
+        XCTAssertEqual(Double(wide.storage[16 * 32 + 16]), 0.0625 / (2 * .pi * 4), accuracy: 2e-5)
+    }
+
+    func testRotatingTheModelEqualsProjectingWithTheRotation() throws {
+        var g = SeededGenerator(seed: 11)
+        let coords = Tensor.randn([20, 3], std: 6, using: &g)
+        let r = Rotation.random(using: &g)
+        var rotated = [Float]()
+        for i in 0..<20 {
+            let p = r.apply((Double(coords.storage[3 * i]), Double(coords.storage[3 * i + 1]), Double(coords.storage[3 * i + 2])))
+            rotated += [Float(p.0), Float(p.1), Float(p.2)]
+        }
+        let geo = try geometry(20)
+        let a = try Projector.project(coords: try Tensor(shape: [20, 3], storage: rotated), rotations: Rotation.tensor([.identity]), geometry: geo)
+        let b = try Projector.project(coords: coords, rotations: Rotation.tensor([r]), geometry: geo)
+        for (x, y) in zip(a.storage, b.storage) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+    }
+
+    func testShiftByOnePixelMovesTheImage() throws {
+        let coords = try Tensor(shape: [1, 3], storage: [1, -2, 3])
+        let geo = try geometry(1)
+        let base = try Projector.project(coords: coords, rotations: Rotation.tensor([.identity]), shifts: Tensor.zeros([1, 2]), geometry: geo)
+        let moved = try Projector.project(coords: coords, rotations: Rotation.tensor([.identity]), shifts: try Tensor(shape: [1, 2], storage: [1.5, 0]), geometry: geo)
+        for i in 0..<32 { for j in 1..<32 { XCTAssertEqual(moved.storage[i * 32 + j], base.storage[i * 32 + j - 1], accuracy: 1e-6) } }
+    }
+
+    func testGradientsWithRespectToCoordinatesAndShifts() throws {
+        var g = SeededGenerator(seed: 12)
+        let rotations = Rotation.tensor([Rotation.random(using: &g), Rotation.random(using: &g)])
+        let geo = try Projector.Geometry(size: 16, pixel: 1.2, sigma: [1.5, 2.0, 1.7], weight: [1, 2, 0.5])
+        let batched = Tensor.randn([2, 3, 3], std: 3, using: &g)
+        let shifts = Tensor.randn([2, 2], std: 1, using: &g)
+        let report = try GradientCheck.check([batched, shifts], epsilon: 1e-2, tolerance: 1e-2) { xs in
+            try Projector.project(coords: xs[0], rotations: rotations, shifts: xs[1], geometry: geo)
+        }
+        XCTAssertTrue(report.passed, "batched coords and shifts: \(report)")
+        let shared = Tensor.randn([3, 3], std: 3, using: &g)
+        let sharedReport = try GradientCheck.check([shared], epsilon: 1e-2, tolerance: 1e-2) { xs in
+            try Projector.project(coords: xs[0], rotations: rotations, geometry: geo)
+        }
+        XCTAssertTrue(sharedReport.passed, "shared coords: \(sharedReport)")
+    }
+
+    func testBadInputsThrow() throws {
+        let geo = try geometry(2)
+        XCTAssertThrowsError(try Projector.project(coords: Tensor.zeros([3, 3]), rotations: Rotation.tensor([.identity]), geometry: geo))
+        XCTAssertThrowsError(try Projector.project(coords: Tensor.zeros([2, 2]), rotations: Rotation.tensor([.identity]), geometry: geo))
+        XCTAssertThrowsError(try Projector.project(coords: Tensor.zeros([2, 3]), rotations: Tensor.zeros([1, 2, 3]), geometry: geo))
+        XCTAssertThrowsError(try Projector.project(coords: Tensor.zeros([3, 2, 3]), rotations: Rotation.tensor([.identity]), geometry: geo))
+        XCTAssertThrowsError(try Projector.Geometry(size: 0, pixel: 1, sigma: [1], weight: [1]))
+        XCTAssertThrowsError(try Projector.Geometry(size: 8, pixel: 1, sigma: [0], weight: [1]))
+    }
+}

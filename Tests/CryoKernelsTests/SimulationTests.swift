@@ -1,0 +1,68 @@
+import XCTest
+@testable import CryoKernels
+
+/// The built-in protein, ANM motions and the particle simulator.
+final class SimulationTests: XCTestCase {
+    private func distances(_ c: [Double]) -> [Double] {
+        (0..<(c.count / 3 - 1)).map { i in
+            let d = (0..<3).map { c[3 * (i + 1) + $0] - c[3 * i + $0] }
+            return (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).squareRoot()
+        }
+    }
+
+    func testToyProteinIsProteinLike() throws {
+        let s = try ToyProtein.make(residues: 120, seed: 0)
+        XCTAssertEqual(s.count, 120)
+        XCTAssertEqual(try ToyProtein.make(residues: 214, seed: 4).count, 214)
+        let d = distances(s.models[0])
+        XCTAssertEqual(d.min() ?? 0, 3.8, accuracy: 0.1)
+        XCTAssertEqual(d.max() ?? 99, 3.8, accuracy: 0.1)
+        // Residues two apart ≥ 5 Å (protein-like Cα angles); no other pair closer than 3.8 Å; every residue in the paper's table.
+        let c = s.models[0]
+        for i in 0..<(s.count - 2) { for j in (i + 2)..<s.count {
+            let r = (0..<3).map { c[3 * i + $0] - c[3 * j + $0] }
+            XCTAssertGreaterThan((r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).squareRoot(), j == i + 2 ? 5.0 : 3.8, "residues \(i) and \(j) too close")
+        } }
+        XCTAssertNotNil(ResidueTable.lookup(s.atoms.map(\.residueName)))
+        XCTAssertThrowsError(try ToyProtein.make(residues: 5, seed: 0))
+    }
+
+    func testANMModesAndTrajectory() throws {
+        let s = try ToyProtein.make(residues: 60, seed: 1)
+        let modes = try ANM.modes(s.models[0], count: 3)
+        XCTAssertLessThanOrEqual(modes[0].value, modes[1].value)
+        XCTAssertGreaterThan(modes[0].value, 1e-6, "rigid-body modes are skipped")
+        let dot = zip(modes[0].vector, modes[1].vector).reduce(0) { $0 + $1.0 * $1.1 }
+        XCTAssertEqual(dot, 0, accuracy: 1e-8)
+        // A lowest mode is a rigid motion of nothing: it must not be a translation.
+        let frames = try ANM.trajectory(s.models[0], frames: 10, modes: 3, amplitude: 4, seed: 2)
+        XCTAssertEqual(frames.count, 10)
+        XCTAssertEqual(frames[0], s.models[0], "frame 0 is the input")
+        XCTAssertEqual(Superposition.rmsd(frames[9], frames[0]), 4, accuracy: 1e-6)
+        XCTAssertGreaterThan(Superposition.kabschRMSD(frames[9], frames[0]), 1, "a real deformation, not a rigid motion")
+        let middle = Superposition.rmsd(frames[5], frames[0])
+        XCTAssertTrue(middle > 1 && middle < 4)
+        XCTAssertThrowsError(try ANM.trajectory(s.models[0], frames: 1, modes: 3, amplitude: 4, seed: 0))
+    }
+
+    func testSimulatorKeepsGroundTruthAndSNR() throws {
+        let s = try ToyProtein.make(residues: 60, seed: 3)
+        let frames = try ANM.trajectory(s.models[0], frames: 4, modes: 2, amplitude: 3, seed: 1)
+        let (weights, sigmas) = try XCTUnwrap(ResidueTable.lookup(s.atoms.map(\.residueName)))
+        let settings = Simulator.Settings(images: 40, size: 32, pixel: 2.5, snr: 0.05, shift: 1, seed: 9)
+        let (data, clean, sigma) = try Simulator.simulate(conformations: frames, sigma: sigmas, weight: weights, settings: settings)
+        XCTAssertEqual(data.images?.shape, [40, 32, 32])
+        XCTAssertEqual(Set(data.conformation ?? []).isSubset(of: [0, 1, 2, 3]), true)
+        XCTAssertEqual(Set(data.conformation ?? []).count, 4)
+        XCTAssertTrue(data.ctf.allSatisfy { (10_000...25_000).contains($0.defocusU) })
+        var cleanVariance = 0.0, mean = 0.0
+        for v in clean.storage { mean += Double(v) }
+        mean /= Double(clean.count)
+        for v in clean.storage { cleanVariance += (Double(v) - mean) * (Double(v) - mean) }
+        cleanVariance /= Double(clean.count)
+        XCTAssertEqual(sigma * sigma, cleanVariance / 0.05, accuracy: 1e-6 * cleanVariance / 0.05)
+        // The same seed gives the same dataset.
+        let again = try Simulator.simulate(conformations: frames, sigma: sigmas, weight: weights, settings: settings)
+        XCTAssertEqual(again.dataset.images?.storage, data.images?.storage)
+    }
+}

@@ -1,0 +1,111 @@
+import XCTest
+import CryoKernels
+@testable import Interpreter
+
+/// The forward-model and data builtins from scripts, including their errors on bad input.
+final class ForwardModelBuiltinTests: XCTestCase {
+    private func run(_ text: String, _ interpreter: Interpreter = Interpreter()) throws -> Value {
+        try interpreter.run(text, name: "t.cryo") ?? .null
+    }
+
+    private func assertError(_ text: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try run(text), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(fragment), "expected '\(fragment)' in:\n\(error)", file: file, line: line)
+        }
+    }
+
+    func testProjectCTFAndGradientFromScript() throws {
+        let value = try run("""
+        let s = toy_protein(residues: 60, seed: 0)
+        let R = random_rotations(3, seed: 1)
+        let img = project(s.coords, R, size: 32, pixel: 2.5, sigma: "residue", weights: "residue", like: s)
+        let filtered = apply_ctf(img, ctf({defocus: 15000}, size: 32, pixel: 2.5))
+        let x = param(s.coords)
+        let g = grad(|| sum(project(x, R, size: 32, pixel: 2.5) ** 2), x)
+        [img.shape, filtered.shape, g.shape, item(sum(img[0]))]
+        """)
+        guard case .list(let items) = value, case .number(let total) = items[3] else { return XCTFail("\(value)") }
+        XCTAssertEqual(ValueFormatter.repr(items[0]), "[3, 32, 32]")
+        XCTAssertEqual(ValueFormatter.repr(items[1]), "[3, 32, 32]")
+        XCTAssertEqual(ValueFormatter.repr(items[2]), "[60, 3]")
+        XCTAssertGreaterThan(total, 60 * 30 * 0.9, "residue weights are electron counts (≥ 30 each)")
+    }
+
+    func testGeometryBuiltins() throws {
+        let value = try run("""
+        let R = euler(30, 60, 90)
+        let back = to_euler(R)
+        [back, angular_error(R, euler(30, 60, 95)), kabsch_rmsd(tensor([[0, 0, 0], [1, 0, 0], [0, 2, 0]]), tensor([[5, 5, 5], [5, 6, 5], [5, 5, 7]]))]
+        """)
+        guard case .list(let items) = value, case .tensor(let angles) = items[0], case .number(let error) = items[1], case .number(let rmsd) = items[2] else {
+            return XCTFail("\(value)")
+        }
+        XCTAssertEqual(angles.storage[0], 30, accuracy: 1e-3)
+        XCTAssertEqual(angles.storage[1], 60, accuracy: 1e-3)
+        XCTAssertEqual(angles.storage[2], 90, accuracy: 1e-3)
+        XCTAssertEqual(error, 5, accuracy: 1e-3)
+        XCTAssertEqual(rmsd, 0, accuracy: 1e-4)
+    }
+
+    func testBadInputsGiveClearErrors() {
+        assertError("project(zeros([5, 2]), random_rotations(1))", "project: argument 'coords' must be coordinates [N,3] or [B,N,3]")
+        assertError("project(zeros([5, 3]), zeros([1, 3, 2]))", "project: expected rotations [B,3,3], got [1,3,2]")
+        assertError("project(zeros([5, 3]), random_rotations(1), sigma: zeros([4]))", "per-atom values")
+        assertError("read_pdb(\"/no/such.pdb\")", "read_pdb: /no/such.pdb: no such file")
+        assertError("read_pdb(\"/no/such.pdb\", atoms: \"CB\")", "\"CA\", \"backbone\" or \"all\"")
+        assertError("read_mrcs(\"/no/such.mrcs\")", "no such file")
+        assertError("apply_ctf(zeros([2, 8, 8]), {voltage: 300})", "CTF parameters need 'defocus'")
+        assertError("apply_ctf(zeros([2, 8, 8]), {defocus: [1, 2, 3]})", "must be a number or tensor")
+        assertError("apply_ctf(zeros([2, 8, 8]), {defocus: tensor([1, 2, 3])}, pixel: 1)", "got 3 CTFs for 2 images")
+        assertError("simulate(toy_protein(residues: 40), images: 4, snr: -1)", "SNR must be positive")
+        assertError("simulate(zeros([0, 3]), images: 4)", "no conformations (or no atoms)")
+        assertError("write_star(\"/tmp/x.star\", {rotations: zeros([2, 3, 3])})", "dataset has no field 'shifts'")
+        assertError("angular_error(random_rotations(2), random_rotations(3))", "2 rotations vs 3")
+        assertError("downsample(zeros([1, 8, 8]), size: 5)", "target size must be even")
+    }
+
+    func testUnitWeightFallbackWarns() throws {
+        let interpreter = Interpreter()
+        let warnings = Lines()
+        interpreter.warningOutput = { warnings.append($0) }
+        _ = try run("project(zeros([4, 3]), random_rotations(1, seed: 0), size: 16, weights: \"residue\")", interpreter)
+        XCTAssertTrue(warnings.all.first?.contains("no residue names") ?? false, "\(warnings.all)")
+    }
+}
+
+/// ESL from scripts: results, and clear errors on bad input.
+final class PoseBuiltinTests: XCTestCase {
+    private func assertError(_ text: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try Interpreter().run(text, name: "t.cryo"), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(fragment), "expected '\(fragment)' in:\n\(error)", file: file, line: line)
+        }
+    }
+
+    func testESLReturnsPosesAndConfidence() throws {
+        let value = try Interpreter().run("""
+        let s = toy_protein(residues: 40, seed: 1)
+        let data = simulate(s, images: 4, size: 32, pixel: 3, snr: 10, seed: 2)
+        let est = esl(data.images, like: s, ctf: data, grid: 0)
+        [est.rotations.shape, len(est.confidence), len(so3_grid(level: 0)), grid_coverage(level: 0, samples: 200).radius < 21]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[[4, 3, 3], 4, 1821, true]")
+    }
+
+    func testESLBadInputs() {
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, eta: 0.9)", "eta must lie in [1/4, 2/3]")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, grid: 5)", "level must be 0, 1 or 2")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), ctf: {defocus: tensor([1, 2, 3])}, pixel: 2, grid: 0)", "got 3 CTFs for 2 images")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40))", "give pixel:")
+        assertError("esl(zeros([8, 8]), like: toy_protein(residues: 40), pixel: 2)", "images [B,D,D]")
+        assertError("esl_loss(zeros([3]))", "losses [B,Q] with Q ≥ 2")
+    }
+
+    func testESLLossIsDifferentiable() throws {
+        let value = try Interpreter().run("""
+        let L = param(uniform([2, 50], low: 1, high: 2, seed: 3))
+        let r = gradcheck(|l| esl_loss(l), [L], eps: 1e-3, tol: 5e-2)
+        r.passed
+        """)
+        guard case .bool(true)? = value else { return XCTFail("\(String(describing: value))") }
+    }
+}

@@ -1,0 +1,113 @@
+import XCTest
+import CryoKernels
+@testable import Interpreter
+
+/// The paper's experiment from scripts: parameter counts, a short run, and clear errors on bad input.
+final class TrainingBuiltinTests: XCTestCase {
+    private let setup = """
+    let s = toy_protein(residues: 40, seed: 1)
+    let traj = anm_trajectory(s, frames: 6, modes: 2, amplitude: 3, seed: 2)
+    let data = simulate(traj, images: 48, size: 32, pixel: 3, snr: 1, seed: 3)
+    let g = residue_graph(s)
+    let model = gnn(g, kind: "gcn", seed: 1)
+    """
+
+    private func run(_ text: String, _ interpreter: Interpreter = Interpreter()) throws -> Value {
+        try interpreter.run(setup + "\n" + text, name: "t.cryo") ?? .null
+    }
+
+    private func assertError(_ text: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try run(text), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(fragment), "expected '\(fragment)' in:\n\(error)", file: file, line: line)
+        }
+    }
+
+    func testShortRunReportsEveryMetric() throws {
+        let value = try run("train_autodecoder(model, data, like: s, epochs: 2, batch: 16, quiet: true)")
+        guard case .record(let r) = value else { return XCTFail("\(value)") }
+        for key in ["latents", "conformations", "history", "rmsd_history", "rmsd_mean", "rmsd_median", "rmsd_p90", "rmsd_template",
+                    "frac_within_3A", "latent_pc1_corr", "seconds", "best_epoch"] {
+            XCTAssertNotNil(r[key], "missing \(key)")
+        }
+        guard case .tensor(let c)? = r["conformations"] else { return XCTFail() }
+        XCTAssertEqual(c.shape, [48, 40, 3])
+    }
+
+    func testUnknownPosesReportPoseErrorsEveryEpoch() throws {
+        let value = try run("train_autodecoder(model, data, like: s, epochs: 2, batch: 16, quiet: true, poses: \"esl\", candidates: 16, schedule: \"one_cycle\")")
+        guard case .record(let r) = value, case .list(let medians)? = r["pose_error_median"], case .tensor(let poses)? = r["poses"],
+              case .number(let initial)? = r["pose_error_initial_median"] else { return XCTFail("\(value)") }
+        XCTAssertEqual(medians.count, 2)
+        XCTAssertEqual(poses.shape, [48, 3, 3])
+        // A 40-residue chain in 32-pixel images says little about its orientation (full-grid ESL: median 23°), but
+        // far more than chance (a uniformly random rotation is a median 126° away).
+        XCTAssertLessThan(initial, 60)
+        guard case .number(let last) = medians[1] else { return XCTFail() }
+        XCTAssertLessThan(last, 60)
+    }
+
+    func testStreamedImagesTrainLikeImagesInMemory() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-stream-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let value = try run("""
+        write_mrcs("\(folder)/p.mrcs", data.images, pixel: 3)
+        write_star("\(folder)/p.star", data, stack: "p.mrcs")
+        let streamed = read_star("\(folder)/p.star", stream: true)
+        let loaded = read_star("\(folder)/p.star")
+        fn fit(d) = train_autodecoder(gnn(g, kind: "gcn", seed: 1), d, like: s, epochs: 2, batch: 16, quiet: true, seed: 5).history
+        [fit(streamed), fit(loaded), type(streamed.images), streamed.images.count, sum(streamed.images.load([3, 4]) - loaded.images[3..5])]
+        """)
+        guard case .list(let parts) = value, case .list(let a) = parts[0], case .list(let b) = parts[1] else { return XCTFail("\(value)") }
+        XCTAssertEqual(a.count, 2)
+        for (x, y) in zip(a, b) {
+            guard case .number(let u) = x, case .number(let v) = y else { return XCTFail() }
+            XCTAssertEqual(u, v, "streamed and in-memory training differ")
+        }
+        guard case .string(let kind) = parts[2], case .number(let count) = parts[3], case .tensor(let difference) = parts[4] else { return XCTFail() }
+        XCTAssertEqual(kind, "image_stack")
+        XCTAssertEqual(count, 48)
+        XCTAssertEqual(difference.storage[0], 0)
+    }
+
+    func testMatchedBaselineAndParameterCount() throws {
+        guard case .list(let counts) = try run("[model.parameter_count, mlp(like: model).parameter_count]"),
+              case .number(let gcn) = counts[0], case .number(let baseline) = counts[1] else { return XCTFail() }
+        XCTAssertEqual(gcn, Double(72 + 8 * 400 + 400 + 1100 + 33))
+        XCTAssertLessThan(abs(baseline - gcn) / gcn, 0.05)
+    }
+
+    func testBadInputs() {
+        assertError("train_autodecoder(gnn(residue_graph(toy_protein(residues: 50)), seed: 1), data, like: s, epochs: 1)",
+                    "the model has 50 nodes but the template has 40 residues")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, latents: zeros([10, 8]))",
+                    "the latent table has shape [10,8] but the dataset needs one 8-dimensional latent for each of its 48 images")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, reg: {bonds: 1})", "unknown regulariser 'bonds'")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"guess\")", "poses must be \"known\" or \"esl\", got \"guess\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, schedule: \"cosine\")", "schedule must be \"warmup\" or \"one_cycle\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", grid: 0)", "coarse-to-fine needs grid level 1 or 2")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", candidates: 1)", "candidates must be at least 2")
+        assertError("gnn(g, kind: \"mpnn\")", "needs like: the template structure")
+        assertError("gnn(g, kind: \"transformer\")", "\"gcn\", \"mpnn\" or \"egnn\"")
+        assertError("train_autodecoder(model, {images: zeros([2, 8, 8])}, like: s)", "dataset has no field 'rotations'")
+    }
+
+    func testTemplateWithoutResidueNamesFallsBackWithAWarning() throws {
+        let interpreter = Interpreter()
+        let warnings = Lines()
+        interpreter.warningOutput = { warnings.append($0) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-unk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pdb = (1...12).map { i in
+            "ATOM  \(String(format: "%5d", i))  CA  UNK A\(String(format: "%4d", i))    \(String(format: "%8.3f%8.3f%8.3f", Double(i) * 3.8, 0.0, 0.0))  1.00  0.00           C"
+        }.joined(separator: "\n")
+        try pdb.write(to: dir.appendingPathComponent("unk.pdb"), atomically: true, encoding: .utf8)
+        _ = try interpreter.run("""
+        let u = read_pdb("\(dir.path)/unk.pdb")
+        let d = simulate(u, images: 8, size: 32, pixel: 3, snr: 1)
+        train_autodecoder(gnn(residue_graph(u)), d, like: u, epochs: 1, quiet: true)
+        """)
+        XCTAssertTrue(warnings.all.contains { $0.contains("no residue names for all 12 atoms; using weights 1") }, "\(warnings.all)")
+    }
+}
