@@ -28,9 +28,11 @@ public enum CoarseToFinePoseSearch {
         // Level 0 on images cropped to half size (when that leaves an even size of at least 16 pixels).
         let half = d / 2
         let cropped = half >= 16 && half % 2 == 0
-        let coarseImages = cropped ? try FourierFilter.downsample(images, to: half) : images
-        let coarseGeometry = cropped ? try Projector.Geometry(size: half, pixel: geometry.pixel * 2, sigma: geometry.sigma, weight: geometry.weight) : geometry
-        let coarseLosses = try PoseScoring.losses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations)
+        let coarseLosses = try Profiler.section("esl: coarse level") {
+            let coarseImages = cropped ? try FourierFilter.downsample(images, to: half) : images
+            let coarseGeometry = cropped ? try Projector.Geometry(size: half, pixel: geometry.pixel * 2, sigma: geometry.sigma, weight: geometry.weight) : geometry
+            return try PoseScoring.losses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations)
+        }
         var keptIndices: [[Int]] = (0..<batch).map { b in best(keep, of: Array(coarseLosses[(b * coarse.count)..<((b + 1) * coarse.count)])) }
         var kept: [[Rotation]] = keptIndices.map { $0.map { coarse.rotations[$0] } }
         var fullRenders = 0
@@ -45,7 +47,9 @@ public enum CoarseToFinePoseSearch {
             }
             let (union, positions) = deduplicated(candidates)
             fullRenders += union.count
-            let losses = try PoseScoring.losses(images: images, coords: coords, geometry: geometry, ctf: ctf, grid: union)
+            let losses = try Profiler.section("esl: finer level") {
+                try PoseScoring.losses(images: images, coords: coords, geometry: geometry, ctf: ctf, grid: union)
+            }
             let perImage: [[Double]] = (0..<batch).map { b in positions[b].map { Double(losses[b * union.count + $0]) } }
             if isLast {
                 final = (0..<batch).map { (candidates[$0], perImage[$0]) }
@@ -56,8 +60,10 @@ public enum CoarseToFinePoseSearch {
             }
         }
         let gridSize = SO3Grid.sizes[level]
-        let estimates = PoseScoring.estimates(batch) { b in
-            PoseScoring.estimate(losses: final[b].losses, rotations: final[b].rotations, lifting: lifting, gridSize: gridSize)
+        let estimates = Profiler.section("esl: lifting and barycentre") {
+            PoseScoring.estimates(batch) { b in
+                PoseScoring.estimate(losses: final[b].losses, rotations: final[b].rotations, lifting: lifting, gridSize: gridSize)
+            }
         }
         let candidates: [[Rotation]] = final.map { f in f.losses.indices.sorted { f.losses[$0] < f.losses[$1] }.map { f.rotations[$0] } }
         return Outcome(estimates: estimates, candidates: candidates, coarseRenders: coarse.count, fullRenders: fullRenders)

@@ -2,7 +2,7 @@ import Foundation
 
 /// erf by cubic Hermite interpolation of a table of erf and its derivative 2/√π·e^(−x²) at steps of 1/64 on
 /// [0, 6] (erf is ±1 in Float beyond): absolute error below 1e-9 of the interpolant, so the result is as good as
-/// libm's erff while costing a table lookup and a few multiply-adds. The projector calls it twice per pixel edge
+/// libm's erff while costing a table lookup and a few multiply-adds. The projector evaluates it at the pixel edges
 /// of every atom window, where libm's erff was most of the rendering time.
 enum ErfTable {
     static let stepsPerUnit: Float = 64
@@ -20,18 +20,23 @@ enum ErfTable {
         return UnsafePointer(table)
     }()
 
-    /// erf(x); NaN stays NaN. Loops pass `nodes`, read once, as `table`.
+    /// erf(scale·(start + k·step)) for k in 0..<count into `out`, with no dependence between iterations so the
+    /// loop pipelines. `start` and `step` must be finite (a non-finite argument yields ±1, never a trap).
     @inline(__always)
-    static func erf(_ x: Float, _ table: UnsafePointer<Float> = nodes) -> Float {
-        let a = Swift.abs(x)
-        guard a < limit else { return a.isNaN ? x : (x < 0 ? -1 : 1) }
-        let t = a * stepsPerUnit
-        let k = Int(t)
-        let u = t - Float(k)
-        let p = table + 2 * k
-        let (f0, d0, f1, d1) = (p[0], p[1], p[2], p[3])
-        let u2 = u * u, u3 = u2 * u
-        let value = (2 * u3 - 3 * u2 + 1) * f0 + (u3 - 2 * u2 + u) * d0 + (3 * u2 - 2 * u3) * f1 + (u3 - u2) * d1
-        return x < 0 ? -value : value
+    static func fill(start: Float, step: Float, scale: Float, count: Int, _ out: UnsafeMutablePointer<Float>) {
+        let table = nodes
+        let top = limit - 1 / stepsPerUnit
+        for k in 0..<count {
+            let x = (start + Float(k) * step) * scale
+            let a = Swift.abs(x)
+            let clamped = a < top ? a : top
+            let t = clamped * stepsPerUnit
+            let i = Int32(t)
+            let u = t - Float(i)
+            let p = table + 2 * Int(i)
+            let u2 = u * u, u3 = u2 * u
+            let value = (2 * u3 - 3 * u2 + 1) * p[0] + (u3 - 2 * u2 + u) * p[1] + (3 * u2 - 2 * u3) * p[2] + (u3 - u2) * p[3]
+            out[k] = x < 0 ? -value : value
+        }
     }
 }

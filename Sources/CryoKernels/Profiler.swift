@@ -43,6 +43,13 @@ public final class Profiler: @unchecked Sendable {
         return try Profiler.$label.withValue(label) { try body() }
     }
 
+    /// Runs `body` as a named section of a kernel: timed under `label` when a profiler is active, run plainly
+    /// otherwise. Kernels use it to break one builtin's time into its stages.
+    public static func section<R>(_ label: String, _ body: () throws -> R) rethrows -> R {
+        guard let profiler = active else { return try body() }
+        return try profiler.timing(label, body)
+    }
+
     /// The entries, most expensive first, as a table with each label's share of `total` seconds.
     public func table(total: Double) -> String {
         let rows = entries.sorted { $0.value.seconds > $1.value.seconds }

@@ -89,28 +89,43 @@ public enum Projector {
         let shared: Bool
 
         /// Per-worker buffers for one atom's 1D factors and their derivatives (raw memory: the inner loops index
-        /// them without bounds or uniqueness checks; every index stays within one window of at most size + 1).
+        /// them without bounds or uniqueness checks; every index stays within one window's size + 2 edges).
         final class Scratch {
             let fx, fy, dfx, dfy, t, u: UnsafeMutablePointer<Float>
+            /// erf and the normal density at one window's pixel edges (one more than its pixels).
+            let edges, densities: UnsafeMutablePointer<Float>
             init(size: Int) {
                 func buffer() -> UnsafeMutablePointer<Float> {
-                    let p = UnsafeMutablePointer<Float>.allocate(capacity: size + 1)
-                    p.initialize(repeating: 0, count: size + 1)
+                    let p = UnsafeMutablePointer<Float>.allocate(capacity: size + 2)
+                    p.initialize(repeating: 0, count: size + 2)
                     return p
                 }
                 (fx, fy, dfx, dfy, t, u) = (buffer(), buffer(), buffer(), buffer(), buffer(), buffer())
+                (edges, densities) = (buffer(), buffer())
             }
-            deinit { for p in [fx, fy, dfx, dfy, t, u] { p.deallocate() } }
+            deinit { for p in [fx, fy, dfx, dfy, t, u, edges, densities] { p.deallocate() } }
         }
 
-        /// Projected centre (Å) of atom n in image b.
+        /// The first two rows of image b's rotation and its shift, read once per image so the per-atom loops
+        /// touch only scalars (no array copies or retains per atom).
+        struct Frame {
+            let r00, r01, r02, r10, r11, r12: Double
+            let shiftX, shiftY: Float
+        }
+
+        /// The frame of image b.
         @inline(__always)
-        func centre(_ b: Int, _ n: Int, _ c: UnsafePointer<Float>) -> (Float, Float) {
+        func frame(_ b: Int) -> Frame {
+            let m = rotations[b].m
+            return Frame(r00: m[0], r01: m[1], r02: m[2], r10: m[3], r11: m[4], r12: m[5], shiftX: shifts[2 * b], shiftY: shifts[2 * b + 1])
+        }
+
+        /// Projected centre (Å) of atom n in image b seen through `f`.
+        @inline(__always)
+        func centre(_ b: Int, _ n: Int, _ c: UnsafePointer<Float>, _ f: Frame) -> (Float, Float) {
             let base = ((shared ? 0 : b) * atoms + n) * 3
             let (x, y, z) = (Double(c[base]), Double(c[base + 1]), Double(c[base + 2]))
-            let r = rotations[b]
-            return (Float(r[0, 0] * x + r[0, 1] * y + r[0, 2] * z) + shifts[2 * b],
-                    Float(r[1, 0] * x + r[1, 1] * y + r[1, 2] * z) + shifts[2 * b + 1])
+            return (Float(f.r00 * x + f.r01 * y + f.r02 * z) + f.shiftX, Float(f.r10 * x + f.r11 * y + f.r12 * z) + f.shiftY)
         }
 
         /// The pixel window [lo, hi] along one axis for a centre at `c` Å with width σ (empty when lo > hi, also
@@ -126,46 +141,44 @@ public enum Projector {
             return (Swift.max(0, Int(lo)), Swift.min(d - 1, Int(hi)))
         }
 
-        /// Pixel-integrated 1D factors f[k] for k in lo...hi (and their derivatives with respect to the centre).
+        /// Pixel-integrated 1D factors f[k] for k in lo...hi (and their derivatives with respect to the centre):
+        /// erf (and the density) at the window's hi − lo + 2 pixel edges first, then their differences.
         @inline(__always)
-        func factors(_ c: Float, _ sigma: Float, _ lo: Int, _ hi: Int, _ f: UnsafeMutablePointer<Float>, _ df: UnsafeMutablePointer<Float>, derivative: Bool) {
+        func factors(_ c: Float, _ sigma: Float, _ lo: Int, _ hi: Int, _ f: UnsafeMutablePointer<Float>, _ df: UnsafeMutablePointer<Float>,
+                     _ s: Scratch, derivative: Bool) {
             let p = geometry.pixel, half = Float(geometry.size / 2)
-            let scale = 1 / (Float(2).squareRoot() * sigma)
-            let norm = 1 / ((2 * Float.pi).squareRoot() * sigma)
-            var previousEdge = (Float(lo) - half - 0.5) * p - c
-            let table = ErfTable.nodes
-            var previousErf = ErfTable.erf(previousEdge * scale, table)
-            var previousPdf = derivative ? norm * FastMath.exp(-0.5 * previousEdge * previousEdge / (sigma * sigma)) : 0
-            for k in lo...hi {
-                let edge = previousEdge + p
-                let e = ErfTable.erf(edge * scale, table)
-                f[k - lo] = 0.5 * (e - previousErf)
-                if derivative {
-                    let pdf = norm * FastMath.exp(-0.5 * edge * edge / (sigma * sigma))
-                    df[k - lo] = previousPdf - pdf
-                    previousPdf = pdf
-                }
-                previousEdge = edge
-                previousErf = e
+            let count = hi - lo + 1
+            let firstEdge = (Float(lo) - half - 0.5) * p - c
+            ErfTable.fill(start: firstEdge, step: p, scale: 1 / (Float(2).squareRoot() * sigma), count: count + 1, s.edges)
+            for k in 0..<count { f[k] = 0.5 * (s.edges[k + 1] - s.edges[k]) }
+            guard derivative else { return }
+            let norm = 1 / ((2 * Float.pi).squareRoot() * sigma), curvature = -0.5 / (sigma * sigma)
+            for k in 0...count {
+                let edge = firstEdge + Float(k) * p
+                s.densities[k] = norm * FastMath.exp(curvature * edge * edge)
             }
+            for k in 0..<count { df[k] = s.densities[k] - s.densities[k + 1] }
         }
 
         /// Adds every atom of image b into `image`.
         func render(_ b: Int, _ c: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, _ s: Scratch) {
-            let d = geometry.size
-            for n in 0..<atoms {
-                let (cx, cy) = centre(b, n, c)
-                let sigma = geometry.sigma[n], w = geometry.weight[n]
-                let (j0, j1) = window(cx, sigma), (i0, i1) = window(cy, sigma)
-                guard j0 <= j1, i0 <= i1 else { continue }
-                factors(cx, sigma, j0, j1, s.fx, s.dfx, derivative: false)
-                factors(cy, sigma, i0, i1, s.fy, s.dfy, derivative: false)
-                for i in i0...i1 {
-                    let row = w * s.fy[i - i0]
-                    let line = image + i * d
-                    for j in j0...j1 { line[j] += row * s.fx[j - j0] }
+            let d = geometry.size, f = frame(b)
+            geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
+                for n in 0..<atoms {
+                    let (cx, cy) = centre(b, n, c, f)
+                    let sigma = sigmas[n], w = weights[n]
+                    let (j0, j1) = window(cx, sigma), (i0, i1) = window(cy, sigma)
+                    guard j0 <= j1, i0 <= i1 else { continue }
+                    factors(cx, sigma, j0, j1, s.fx, s.dfx, s, derivative: false)
+                    factors(cy, sigma, i0, i1, s.fy, s.dfy, s, derivative: false)
+                    let width = j1 - j0 + 1
+                    for i in 0..<(i1 - i0 + 1) {
+                        let row = w * s.fy[i]
+                        let line = image + (i0 + i) * d + j0
+                        for j in 0..<width { line[j] += row * s.fx[j] }
+                    }
                 }
-            }
+            } }
         }
 
         /// Cotangents of the coordinates (shape of `coordShape`) and of the shifts [B,2] for image cotangent `g`.
@@ -186,36 +199,42 @@ public enum Projector {
                             var local = [Float](repeating: 0, count: shared ? coords.count : 0)
                             for b in range {
                                 let image = gp.baseAddress! + b * d * d
-                                let r = rotations[b]
+                                let f = frame(b)
+                                let r = (Float(f.r00), Float(f.r01), Float(f.r02), Float(f.r10), Float(f.r11), Float(f.r12))
                                 var shiftGrad = (Float(0), Float(0))
-                                for n in 0..<atoms {
-                                    let (cx, cy) = centre(b, n, cp.baseAddress!)
-                                    let sigma = geometry.sigma[n], w = geometry.weight[n]
-                                    let (j0, j1) = window(cx, sigma), (i0, i1) = window(cy, sigma)
-                                    guard j0 <= j1, i0 <= i1 else { continue }
-                                    factors(cx, sigma, j0, j1, s.fx, s.dfx, derivative: true)
-                                    factors(cy, sigma, i0, i1, s.fy, s.dfy, derivative: true)
-                                    for j in 0...(j1 - j0) { s.t[j] = 0; s.u[j] = 0 }
-                                    for i in i0...i1 {
-                                        let fy = s.fy[i - i0], dfy = s.dfy[i - i0]
-                                        let line = image + i * d
-                                        for j in j0...j1 {
-                                            s.t[j - j0] += line[j] * fy
-                                            s.u[j - j0] += line[j] * dfy
+                                geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
+                                    for n in 0..<atoms {
+                                        let (cx, cy) = centre(b, n, cp.baseAddress!, f)
+                                        let sigma = sigmas[n], w = weights[n]
+                                        let (j0, j1) = window(cx, sigma), (i0, i1) = window(cy, sigma)
+                                        guard j0 <= j1, i0 <= i1 else { continue }
+                                        factors(cx, sigma, j0, j1, s.fx, s.dfx, s, derivative: true)
+                                        factors(cy, sigma, i0, i1, s.fy, s.dfy, s, derivative: true)
+                                        let width = j1 - j0 + 1
+                                        for j in 0..<width { s.t[j] = 0; s.u[j] = 0 }
+                                        for i in 0..<(i1 - i0 + 1) {
+                                            let fy = s.fy[i], dfy = s.dfy[i]
+                                            let line = image + (i0 + i) * d + j0
+                                            for j in 0..<width {
+                                                s.t[j] += line[j] * fy
+                                                s.u[j] += line[j] * dfy
+                                            }
+                                        }
+                                        var gx: Float = 0, gy: Float = 0
+                                        for j in 0..<width { gx += s.t[j] * s.dfx[j]; gy += s.u[j] * s.fx[j] }
+                                        gx *= w
+                                        gy *= w
+                                        shiftGrad.0 += gx
+                                        shiftGrad.1 += gy
+                                        let base = shared ? n * 3 : (b * atoms + n) * 3
+                                        let v = (gx * r.0 + gy * r.3, gx * r.1 + gy * r.4, gx * r.2 + gy * r.5)
+                                        if shared {
+                                            local[base] += v.0; local[base + 1] += v.1; local[base + 2] += v.2
+                                        } else {
+                                            coordOut.value[base] += v.0; coordOut.value[base + 1] += v.1; coordOut.value[base + 2] += v.2
                                         }
                                     }
-                                    var gx: Float = 0, gy: Float = 0
-                                    for j in 0...(j1 - j0) { gx += s.t[j] * s.dfx[j]; gy += s.u[j] * s.fx[j] }
-                                    gx *= w
-                                    gy *= w
-                                    shiftGrad.0 += gx
-                                    shiftGrad.1 += gy
-                                    let base = shared ? n * 3 : (b * atoms + n) * 3
-                                    for k in 0..<3 {
-                                        let v = gx * Float(r[0, k]) + gy * Float(r[1, k])
-                                        if shared { local[base + k] += v } else { coordOut.value[base + k] += v }
-                                    }
-                                }
+                                } }
                                 shiftOut.base[2 * b] = shiftGrad.0
                                 shiftOut.base[2 * b + 1] = shiftGrad.1
                             }
