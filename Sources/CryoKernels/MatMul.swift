@@ -119,7 +119,27 @@ struct GemmBatch {
             if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+        _ = BLASThreads.singleThreaded
+        let (opA, opB) = (transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans)
+        // Large products are split into one block of rows (or of columns, for short wide products) per worker.
+        let parts = m * n * k >= BLASThreads.splitThreshold ? Swift.min(Parallel.workers, Swift.max(m, n)) : 1
+        if parts <= 1 {
+            cblas_sgemm(CblasRowMajor, opA, opB, blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+            return
+        }
+        let output = SharedPointer(base: c)
+        let byRows = m >= n
+        Parallel.forRanges(byRows ? m : n, grain: (byRows ? m : n) / parts) { range in
+            let count = blasint(range.count)
+            if byRows {
+                let rowsOfA = transA ? a + range.lowerBound : a + range.lowerBound * lda
+                cblas_sgemm(CblasRowMajor, opA, opB, count, blasint(n), blasint(k), 1, rowsOfA, blasint(lda), b, blasint(ldb), beta,
+                            output.base + range.lowerBound * ldc, blasint(ldc))
+            } else {
+                let columnsOfB = transB ? b + range.lowerBound * ldb : b + range.lowerBound
+                cblas_sgemm(CblasRowMajor, opA, opB, blasint(m), count, blasint(k), 1, a, blasint(lda), columnsOfB, blasint(ldb), beta,
+                            output.base + range.lowerBound, blasint(ldc))
+            }
+        }
     }
 }
