@@ -21,7 +21,7 @@ enum PoseBuiltins {
             builtin("esl", topic: topic, [required("images"), required("like"), optional("ctf", .null), optional("grid", .number(1)),
                                           optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15)), optional("pixel", .null),
                                           optional("sigma", .string("residue")), optional("weights", .string("residue")),
-                                          optional("coarse_to_fine", .bool(true)), optional("keep", .number(8)), optional("conformations", .null)],
+                                          optional("coarse_to_fine", .bool(true)), optional("keep", .number(16)), optional("conformations", .null)],
                     doc: "Poses of centred images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). Returns {rotations, argmin, loss, support, confidence (spread, degrees; large = unreliable), coarse_renders, full_renders}.",
                     example: "let est = esl(data.images, like: s, ctf: data, grid: 1); median(angular_error(est.rotations, data.rotations))") { a in
                 let images = try a.tensor("images")
