@@ -21,7 +21,7 @@ enum ErfTable {
     }()
 
     /// erf(scale·(start + k·step)) for k in 0..<count into `out`, with no dependence between iterations so the
-    /// loop pipelines. `start` and `step` must be finite (a non-finite argument yields ±1, never a trap).
+    /// loop pipelines. NaN stays NaN (clamped for the lookup, so it never traps).
     @inline(__always)
     static func fill(start: Float, step: Float, scale: Float, count: Int, _ out: UnsafeMutablePointer<Float>) {
         let table = nodes
@@ -36,7 +36,7 @@ enum ErfTable {
             let p = table + 2 * Int(i)
             let u2 = u * u, u3 = u2 * u
             let value = (2 * u3 - 3 * u2 + 1) * p[0] + (u3 - 2 * u2 + u) * p[1] + (3 * u2 - 2 * u3) * p[2] + (u3 - u2) * p[3]
-            out[k] = x < 0 ? -value : value
+            out[k] = x.isNaN ? x : (x < 0 ? -value : value)
         }
     }
 }

@@ -135,6 +135,6 @@ final class FastMathTests: XCTestCase {
         XCTAssertEqual(values[0], 0)
         XCTAssertEqual(values[1], -1)
         ErfTable.fill(start: .nan, step: 1, scale: 1, count: 1, values)
-        XCTAssertEqual(Swift.abs(values[0]), 1, "a non-finite argument gives ±1 instead of trapping")
+        XCTAssertTrue(values[0].isNaN)
     }
 }
