@@ -22,7 +22,9 @@ let package = Package(
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
         .target(name: "CReadlineShim", dependencies: ["CReadline"], path: "Sources/CReadlineShim",
                 linkerSettings: [.linkedLibrary("readline")]),
-        .target(name: "CryoKernels", dependencies: ["CFFTW", "CBLAS"],
+        // Hot loops in C, compiled per instruction set and dispatched at run time (optimised in debug builds too).
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CryoKernels", dependencies: ["CFFTW", "CBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "DSL"),
         .target(name: "Interpreter", dependencies: ["DSL", "CryoKernels"]),

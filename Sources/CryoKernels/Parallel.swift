@@ -7,15 +7,26 @@ enum Parallel {
 
     /// Calls `body` on contiguous sub-ranges of `0..<count` in parallel, each at least `grain` long.
     static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-        let parts = min(workers, count / max(grain, 1))
+        forParts(count, grain: grain) { _, range in body(range) }
+    }
+
+    /// How many sub-ranges `forParts` splits `count` items into.
+    static func partCount(_ count: Int, grain: Int) -> Int {
+        Swift.max(1, Swift.min(workers, count / Swift.max(grain, 1)))
+    }
+
+    /// Calls `body(part, range)` on the `partCount(count, grain:)` contiguous sub-ranges of `0..<count` in
+    /// parallel; `part` numbers them from 0, so a body can own per-part buffers.
+    static func forParts(_ count: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
+        let parts = partCount(count, grain: grain)
         if parts <= 1 {
-            if count > 0 { body(0..<count) }
+            if count > 0 { body(0, 0..<count) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
             let work = UncheckedSendable(value: escapable)
             DispatchQueue.concurrentPerform(iterations: parts) { p in
-                work.value((count * p / parts)..<(count * (p + 1) / parts))
+                work.value(p, (count * p / parts)..<(count * (p + 1) / parts))
             }
         }
     }

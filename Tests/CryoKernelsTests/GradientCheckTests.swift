@@ -134,15 +134,4 @@ final class GradientCheckTests: XCTestCase {
 
 private extension Tensor {
     func reshapedUnchecked(_ shape: [Int]) -> Tensor { (try? reshape(shape)) ?? self }
-
-    func testFusedMessageAggregateEqualsTheOpChain() throws {
-        var g = SeededGenerator(seed: 3)
-        let source = Tensor.randn([6, 3, 4], using: &g), target = Tensor.randn([6, 3, 4], using: &g), edge = Tensor.randn([9, 1, 4], using: &g)
-        let src = Tensor([0, 1, 2, 3, 4, 5, 0, 2, 4]), dst = Tensor([1, 2, 3, 4, 5, 0, 3, 3, 1])
-        let fused = try Tensor.messageAggregate(source: source, target: target, edge: edge, src: src, dst: dst)
-        let chain = try (source.gather(src) + target.gather(dst) + edge).silu().segmentSum(dst, segments: 6)
-        for (x, y) in zip(fused.storage, chain.storage) { XCTAssertEqual(x, y, accuracy: 1e-5) }
-        XCTAssertThrowsError(try Tensor.messageAggregate(source: source, target: target, edge: Tensor.zeros([8, 1, 4]), src: src, dst: dst))
-        XCTAssertThrowsError(try Tensor.messageAggregate(source: source, target: target, edge: edge, src: src, dst: Tensor([1, 2, 3, 4, 5, 0, 3, 3, 6])))
-    }
 }

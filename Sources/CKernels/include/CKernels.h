@@ -1,0 +1,44 @@
+#ifndef CRYO_CKERNELS_H
+#define CRYO_CKERNELS_H
+
+#include <stdint.h>
+
+/* Hot loops of CryoKernels written in C so each can be compiled for several instruction sets (SSE2, AVX2+FMA,
+   AVX-512) in one binary and picked at run time for the CPU at hand: Swift compiles a module for one target, and
+   a baseline x86-64 build uses 4-wide SSE only. Every function works on a range of output rows so Swift's
+   `Parallel` can split the work; none allocates. */
+
+/* Instruction sets a kernel can run with, from the baseline up. */
+typedef enum {
+    CRYO_ISA_BASELINE = 0,
+    CRYO_ISA_AVX2 = 1,
+    CRYO_ISA_AVX512 = 2
+} cryo_isa;
+
+/* The widest instruction set this CPU supports (detected once). */
+cryo_isa cryo_isa_supported(void);
+
+/* The instruction set kernels use: the supported one unless lowered by cryo_isa_limit. */
+cryo_isa cryo_isa_active(void);
+
+/* Caps the instruction set kernels use (tests run every path the CPU has); returns the one now active. */
+cryo_isa cryo_isa_limit(cryo_isa limit);
+
+/* Fused message passing (see Tensor.messageAggregate). Node tables a (source share), t (target share) and the
+   cotangent g are [N, B, H]; edge terms c are [E, B, H] when edge_per_batch is nonzero, else [E, 1, H] shared by
+   the batch. Edges entering node n are edges[start[n] ..< start[n+1]], edge e leaves node src[e].
+   Forward: for nodes node_begin ..< node_end, out[n] += Σ_e silu(a[src e] + t[n] + c[e]). */
+void cryo_message_forward(const float *a, const float *t, const float *c, const int32_t *src,
+                          const intptr_t *start, const intptr_t *edges, intptr_t node_begin, intptr_t node_end,
+                          intptr_t batch, intptr_t hidden, int edge_per_batch, float *out);
+
+/* Backward of cryo_message_forward for the edges entering nodes node_begin ..< node_end: adds each edge's
+   pre-activation cotangent v = g[n]·silu'(x) to d_target[n], d_edge[e] and d_source[src e]. d_target and d_edge
+   rows belong to the range's nodes; d_source rows may belong to any node, so each concurrent range needs its own
+   d_source buffer (the caller sums them). */
+void cryo_message_backward(const float *g, const float *a, const float *t, const float *c, const int32_t *src,
+                           const intptr_t *start, const intptr_t *edges, intptr_t node_begin, intptr_t node_end,
+                           intptr_t batch, intptr_t hidden, int edge_per_batch,
+                           float *d_source, float *d_target, float *d_edge);
+
+#endif
