@@ -7,6 +7,6 @@ public enum DifferentiableOps {
         "exp", "log", "sqrt", "abs", "pow_scalar", "relu", "silu", "sigmoid", "tanh", "softplus", "sin", "cos",
         "sum", "sum_axis", "mean", "mean_axis", "max", "max_axis", "norm", "norm_axis",
         "reshape", "permute", "transpose", "cat", "stack", "slice", "select", "broadcast", "sum_to_shape",
-        "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate",
+        "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate", "clash_loss",
     ]
 }

@@ -89,23 +89,11 @@ public struct Regularizers: Sendable {
         return try (d * d * w).sum() / Float(Double(weights.reduce(0, +)) * Double(x.shape[0]))
     }
 
-    /// Σ relu(min − d)² over residue pairs at least 3 apart in sequence, averaged over the batch; candidate
-    /// pairs come from a neighbour grid on the current coordinates.
+    /// Σ relu(min − d)² over residue pairs at least 3 apart in sequence, averaged over the batch (the fused
+    /// `Tensor.clashPenalty`).
     public func clash(_ x: Tensor, minimum: Float) throws -> Tensor {
         try check(x, "clash_loss")
-        let batch = x.shape[0]
-        var pairs = Set<Int>()
-        for b in 0..<batch {
-            let points = x.storage[(b * nodes * 3)..<((b + 1) * nodes * 3)].map(Double.init)
-            let grid = SpatialGrid(points: points, cell: Double(minimum))
-            for i in 0..<nodes { for j in grid.neighbours(of: i, within: Double(minimum)) where j >= i + 3 { pairs.insert(i * nodes + j) } }
-        }
-        guard !pairs.isEmpty else { return try (x * 0).sum() }
-        let sorted = pairs.sorted()
-        let nodeMajor = try x.permute([1, 0, 2])
-        let diff = try nodeMajor.gather(Tensor(sorted.map { Float($0 / nodes) })) - nodeMajor.gather(Tensor(sorted.map { Float($0 % nodes) }))
-        let gap = try (minimum - diff.norm(axis: -1)).relu()
-        return try (gap * gap).sum() / Float(batch)
+        return try x.clashPenalty(minimum: minimum, separation: 3)
     }
 
     /// Mean squared latent value.

@@ -88,4 +88,23 @@ final class DecoderTests: XCTestCase {
         XCTAssertEqual(try r.bond(try Tensor(shape: [1, 10, 3], storage: template.map(Float.init))).item(), 0, accuracy: 1e-6)
         XCTAssertGreaterThan(try r.clash(x, minimum: 6).item(), 0)
     }
+
+    func testClashPenaltyMatchesBruteForce() throws {
+        var g = SeededGenerator(seed: 8)
+        let (batch, atoms, minimum) = (3, 300, Float(4))
+        var values = (0..<(batch * atoms * 3)).map { _ in Float(g.normal() * 9) }
+        values[5] = .nan                                            // a non-finite atom pairs with nothing
+        let x = try Tensor(shape: [batch, atoms, 3], storage: values)
+        var expected = 0.0
+        for b in 0..<batch { for i in 0..<atoms { for j in (i + 3)..<max(atoms, i + 3) {
+            let d = (0..<3).map { Double(values[(b * atoms + i) * 3 + $0] - values[(b * atoms + j) * 3 + $0]) }
+            let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).squareRoot()
+            if r < Double(minimum) { expected += (Double(minimum) - r) * (Double(minimum) - r) }
+        } } }
+        expected /= Double(batch)
+        XCTAssertGreaterThan(expected, 10, "the cloud must have clashes for the comparison to mean something")
+        XCTAssertEqual(Double(try x.clashPenalty(minimum: minimum).item()), expected, accuracy: 1e-3 * expected)
+        XCTAssertThrowsError(try Tensor.zeros([4, 3]).clashPenalty(minimum: minimum))
+        XCTAssertThrowsError(try x.clashPenalty(minimum: 0))
+    }
 }

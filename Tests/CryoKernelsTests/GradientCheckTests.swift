@@ -78,6 +78,7 @@ final class GradientCheckTests: XCTestCase {
              { try Tensor.messageAggregate(source: $0[0], target: $0[1], edge: $0[2], src: Tensor([0, 1, 3, 3, 2]), dst: ids) }),
             ("message_aggregate", [rand([3, 2, 2]), rand([5, 2, 2])],
              { try Tensor.messageAggregate(source: $0[0], target: $0[0], edge: $0[1], src: Tensor([0, 1, 2, 2, 0]), dst: Tensor([1, 1, 0, 2, 2])) }),
+            ("clash_loss", [rand([2, 7, 3], low: -3, high: 3)], { try $0[0].clashPenalty(minimum: 4, separation: 2) }),
             ("segment_mean", [rand([5, 2])], { try $0[0].segmentMean(ids, segments: 3) }),
             ("matmul", [rand([3, 4]), rand([4, 2])], { try Tensor.matmul($0[0], $0[1]) }),
             ("matmul", [rand([2, 3, 4]), rand([4, 5])], { try Tensor.matmul($0[0], $0[1]) }),
