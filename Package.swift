@@ -34,7 +34,7 @@ let package = Package(
         ]),
         .executableTarget(name: "cryobench", dependencies: ["CryoKernels", "Interpreter", "CBLAS"],
                           path: "Benchmarks/cryobench"),
-        .testTarget(name: "CryoKernelsTests", dependencies: ["CryoKernels"]),
+        .testTarget(name: "CryoKernelsTests", dependencies: ["CryoKernels", "CKernels"]),
         .testTarget(name: "DSLTests", dependencies: ["DSL"]),
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "DSL", "CryoKernels"]),
         .testTarget(name: "EndToEndTests", dependencies: []),

@@ -81,7 +81,7 @@ struct MessagePlan: @unchecked Sendable {
             let (pg, pa, pt, pc) = (g.baseAddress!, a.baseAddress!, t.baseAddress!, c.baseAddress!)
             let (ps, pStart, pEdges) = (src.baseAddress!, start.baseAddress!, edges.baseAddress!)
             let (oda, odt, odc) = (SharedPointer(base: da.baseAddress!), SharedPointer(base: dt.baseAddress!), SharedPointer(base: dc.baseAddress!))
-            let oex = ex.baseAddress.map { SharedPointer(base: $0) }
+            let oex = parts > 1 ? ex.baseAddress.map { SharedPointer(base: $0) } : nil
             let count = a.count
             Parallel.forParts(nodes, grain: 4) { part, range in
                 let sourceOut = part == 0 ? oda.base : oex!.base + (part - 1) * count

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Analytic projection of isotropic Gaussian atoms onto D×D images, and its VJP.
@@ -65,7 +66,7 @@ public enum Projector {
             out.withUnsafeMutableBufferPointer { o in
                 let images = SharedPointer(base: o.baseAddress!)
                 Parallel.forRanges(batch, grain: 1) { range in
-                    let scratch = Kernel.Scratch(size: d)
+                    let scratch = Kernel.Scratch(size: d, atoms: atoms)
                     for b in range { kernel.render(b, c.baseAddress!, images.base + b * d * d, scratch) }
                 }
             }
@@ -80,7 +81,8 @@ public enum Projector {
         return result
     }
 
-    /// The per-image work of forward and backward passes.
+    /// The per-image work of forward and backward passes: Swift projects each atom's centre through the image's
+    /// rotation and shift; the C kernels (`cryo_project_image`, vectorised for the CPU) render the windows.
     struct Kernel: @unchecked Sendable {
         let geometry: Geometry
         let rotations: [Rotation]
@@ -88,22 +90,20 @@ public enum Projector {
         let atoms: Int
         let shared: Bool
 
-        /// Per-worker buffers for one atom's 1D factors and their derivatives (raw memory: the inner loops index
-        /// them without bounds or uniqueness checks; every index stays within one window's size + 2 edges).
+        /// One worker's buffers: the C kernels' scratch and one image's projected centres and their cotangents.
         final class Scratch {
-            let fx, fy, dfx, dfy, t, u: UnsafeMutablePointer<Float>
-            /// erf and the normal density at one window's pixel edges (one more than its pixels).
-            let edges, densities: UnsafeMutablePointer<Float>
-            init(size: Int) {
-                func buffer() -> UnsafeMutablePointer<Float> {
-                    let p = UnsafeMutablePointer<Float>.allocate(capacity: size + 2)
-                    p.initialize(repeating: 0, count: size + 2)
-                    return p
-                }
-                (fx, fy, dfx, dfy, t, u) = (buffer(), buffer(), buffer(), buffer(), buffer(), buffer())
-                (edges, densities) = (buffer(), buffer())
+            let kernel: UnsafeMutablePointer<Float>
+            let centres, dCentres: UnsafeMutablePointer<Float>
+            init(size: Int, atoms: Int) {
+                let count = cryo_projector_scratch_floats(size)
+                kernel = UnsafeMutablePointer<Float>.allocate(capacity: count)
+                kernel.initialize(repeating: 0, count: count)
+                centres = UnsafeMutablePointer<Float>.allocate(capacity: 2 * Swift.max(atoms, 1))
+                centres.initialize(repeating: 0, count: 2 * Swift.max(atoms, 1))
+                dCentres = UnsafeMutablePointer<Float>.allocate(capacity: 2 * Swift.max(atoms, 1))
+                dCentres.initialize(repeating: 0, count: 2 * Swift.max(atoms, 1))
             }
-            deinit { for p in [fx, fy, dfx, dfy, t, u, edges, densities] { p.deallocate() } }
+            deinit { for p in [kernel, centres, dCentres] { p.deallocate() } }
         }
 
         /// The first two rows of image b's rotation and its shift, read once per image so the per-atom loops
@@ -120,64 +120,24 @@ public enum Projector {
             return Frame(r00: m[0], r01: m[1], r02: m[2], r10: m[3], r11: m[4], r12: m[5], shiftX: shifts[2 * b], shiftY: shifts[2 * b + 1])
         }
 
-        /// Projected centre (Å) of atom n in image b seen through `f`.
-        @inline(__always)
-        func centre(_ b: Int, _ n: Int, _ c: UnsafePointer<Float>, _ f: Frame) -> (Float, Float) {
-            let base = ((shared ? 0 : b) * atoms + n) * 3
-            let (x, y, z) = (Double(c[base]), Double(c[base + 1]), Double(c[base + 2]))
-            return (Float(f.r00 * x + f.r01 * y + f.r02 * z) + f.shiftX, Float(f.r10 * x + f.r11 * y + f.r12 * z) + f.shiftY)
-        }
-
-        /// The pixel window [lo, hi] along one axis for a centre at `c` Å with width σ (empty when lo > hi, also
-        /// for a non-finite centre, so NaN coordinates render nothing instead of trapping; the trainer reports them).
-        @inline(__always)
-        func window(_ c: Float, _ sigma: Float) -> (Int, Int) {
-            let d = geometry.size
-            let position = c / geometry.pixel + Float(d / 2)
-            guard position.isFinite else { return (1, 0) }
-            let radius = Projector.windowSigmas * sigma / geometry.pixel + 1
-            let lo = Swift.max(-1, Swift.min(Float(d), (position - radius).rounded(.down)))
-            let hi = Swift.max(-1, Swift.min(Float(d), (position + radius).rounded(.up)))
-            return (Swift.max(0, Int(lo)), Swift.min(d - 1, Int(hi)))
-        }
-
-        /// Pixel-integrated 1D factors f[k] for k in lo...hi (and their derivatives with respect to the centre):
-        /// erf (and the density) at the window's hi − lo + 2 pixel edges first, then their differences.
-        @inline(__always)
-        func factors(_ c: Float, _ sigma: Float, _ lo: Int, _ hi: Int, _ f: UnsafeMutablePointer<Float>, _ df: UnsafeMutablePointer<Float>,
-                     _ s: Scratch, derivative: Bool) {
-            let p = geometry.pixel, half = Float(geometry.size / 2)
-            let count = hi - lo + 1
-            let firstEdge = (Float(lo) - half - 0.5) * p - c
-            ErfTable.fill(start: firstEdge, step: p, scale: 1 / (Float(2).squareRoot() * sigma), count: count + 1, s.edges)
-            for k in 0..<count { f[k] = 0.5 * (s.edges[k + 1] - s.edges[k]) }
-            guard derivative else { return }
-            let norm = 1 / ((2 * Float.pi).squareRoot() * sigma), curvature = -0.5 / (sigma * sigma)
-            for k in 0...count {
-                let edge = firstEdge + Float(k) * p
-                s.densities[k] = norm * FastMath.exp(curvature * edge * edge)
+        /// Writes the projected centres (Å) of image b's atoms into `s.centres` and returns the image's frame.
+        func projectCentres(_ b: Int, _ c: UnsafePointer<Float>, _ s: Scratch) -> Frame {
+            let f = frame(b)
+            let coords = c + (shared ? 0 : b) * atoms * 3
+            for n in 0..<atoms {
+                let (x, y, z) = (Double(coords[3 * n]), Double(coords[3 * n + 1]), Double(coords[3 * n + 2]))
+                s.centres[2 * n] = Float(f.r00 * x + f.r01 * y + f.r02 * z) + f.shiftX
+                s.centres[2 * n + 1] = Float(f.r10 * x + f.r11 * y + f.r12 * z) + f.shiftY
             }
-            for k in 0..<count { df[k] = s.densities[k] - s.densities[k + 1] }
+            return f
         }
 
         /// Adds every atom of image b into `image`.
         func render(_ b: Int, _ c: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, _ s: Scratch) {
-            let d = geometry.size, f = frame(b)
+            _ = projectCentres(b, c, s)
             geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
-                for n in 0..<atoms {
-                    let (cx, cy) = centre(b, n, c, f)
-                    let sigma = sigmas[n], w = weights[n]
-                    let (j0, j1) = window(cx, sigma), (i0, i1) = window(cy, sigma)
-                    guard j0 <= j1, i0 <= i1 else { continue }
-                    factors(cx, sigma, j0, j1, s.fx, s.dfx, s, derivative: false)
-                    factors(cy, sigma, i0, i1, s.fy, s.dfy, s, derivative: false)
-                    let width = j1 - j0 + 1
-                    for i in 0..<(i1 - i0 + 1) {
-                        let row = w * s.fy[i]
-                        let line = image + (i0 + i) * d + j0
-                        for j in 0..<width { line[j] += row * s.fx[j] }
-                    }
-                }
+                cryo_project_image(s.centres, sigmas.baseAddress, weights.baseAddress, atoms, geometry.size, geometry.pixel,
+                                   Projector.windowSigmas, s.kernel, image)
             } }
         }
 
@@ -186,68 +146,39 @@ public enum Projector {
             let d = geometry.size, batch = rotations.count
             var dCoords = [Float](repeating: 0, count: coords.count)
             var dShifts = [Float](repeating: 0, count: 2 * batch)
-            let lock = NSLock()
-            g.withUnsafeBufferPointer { gp in
-                coords.withUnsafeBufferPointer { cp in
-                    dShifts.withUnsafeMutableBufferPointer { dsp in
-                        let shiftOut = SharedPointer(base: dsp.baseAddress!)
-                        let coordOut = UncheckedSendable(value: UnsafeMutablePointer<Float>.allocate(capacity: coords.count))
-                        coordOut.value.initialize(repeating: 0, count: coords.count)
-                        defer { coordOut.value.deallocate() }
-                        Parallel.forRanges(batch, grain: 1) { range in
-                            let s = Scratch(size: d)
-                            var local = [Float](repeating: 0, count: shared ? coords.count : 0)
-                            for b in range {
-                                let image = gp.baseAddress! + b * d * d
-                                let f = frame(b)
-                                let r = (Float(f.r00), Float(f.r01), Float(f.r02), Float(f.r10), Float(f.r11), Float(f.r12))
-                                var shiftGrad = (Float(0), Float(0))
-                                geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
-                                    for n in 0..<atoms {
-                                        let (cx, cy) = centre(b, n, cp.baseAddress!, f)
-                                        let sigma = sigmas[n], w = weights[n]
-                                        let (j0, j1) = window(cx, sigma), (i0, i1) = window(cy, sigma)
-                                        guard j0 <= j1, i0 <= i1 else { continue }
-                                        factors(cx, sigma, j0, j1, s.fx, s.dfx, s, derivative: true)
-                                        factors(cy, sigma, i0, i1, s.fy, s.dfy, s, derivative: true)
-                                        let width = j1 - j0 + 1
-                                        for j in 0..<width { s.t[j] = 0; s.u[j] = 0 }
-                                        for i in 0..<(i1 - i0 + 1) {
-                                            let fy = s.fy[i], dfy = s.dfy[i]
-                                            let line = image + (i0 + i) * d + j0
-                                            for j in 0..<width {
-                                                s.t[j] += line[j] * fy
-                                                s.u[j] += line[j] * dfy
-                                            }
-                                        }
-                                        var gx: Float = 0, gy: Float = 0
-                                        for j in 0..<width { gx += s.t[j] * s.dfx[j]; gy += s.u[j] * s.fx[j] }
-                                        gx *= w
-                                        gy *= w
-                                        shiftGrad.0 += gx
-                                        shiftGrad.1 += gy
-                                        let base = shared ? n * 3 : (b * atoms + n) * 3
-                                        let v = (gx * r.0 + gy * r.3, gx * r.1 + gy * r.4, gx * r.2 + gy * r.5)
-                                        if shared {
-                                            local[base] += v.0; local[base + 1] += v.1; local[base + 2] += v.2
-                                        } else {
-                                            coordOut.value[base] += v.0; coordOut.value[base + 1] += v.1; coordOut.value[base + 2] += v.2
-                                        }
-                                    }
-                                } }
-                                shiftOut.base[2 * b] = shiftGrad.0
-                                shiftOut.base[2 * b + 1] = shiftGrad.1
-                            }
-                            if shared {
-                                lock.lock()
-                                for k in 0..<local.count { coordOut.value[k] += local[k] }
-                                lock.unlock()
-                            }
+            // With one structure shared by the batch, each worker sums its images' cotangents into its own table.
+            let parts = Parallel.partCount(batch, grain: 1)
+            var partials = [Float](repeating: 0, count: shared ? parts * coords.count : 0)
+            g.withUnsafeBufferPointer { gp in coords.withUnsafeBufferPointer { cp in
+            dShifts.withUnsafeMutableBufferPointer { dsp in dCoords.withUnsafeMutableBufferPointer { dcp in
+            partials.withUnsafeMutableBufferPointer { pp in
+            geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
+                let (shiftOut, coordOut) = (SharedPointer(base: dsp.baseAddress!), SharedPointer(base: dcp.baseAddress!))
+                let partialOut = shared ? pp.baseAddress.map { SharedPointer(base: $0) } : nil
+                Parallel.forParts(batch, grain: 1) { part, range in
+                    let s = Scratch(size: d, atoms: atoms)
+                    for b in range {
+                        let f = projectCentres(b, cp.baseAddress!, s)
+                        cryo_project_image_backward(gp.baseAddress! + b * d * d, s.centres, sigmas.baseAddress, weights.baseAddress,
+                                                    atoms, d, geometry.pixel, Projector.windowSigmas, s.kernel, s.dCentres)
+                        let r = (Float(f.r00), Float(f.r01), Float(f.r02), Float(f.r10), Float(f.r11), Float(f.r12))
+                        let out = shared ? partialOut!.base + part * coords.count : coordOut.base + b * atoms * 3
+                        var shiftGrad = (Float(0), Float(0))
+                        for n in 0..<atoms {
+                            let (gx, gy) = (s.dCentres[2 * n], s.dCentres[2 * n + 1])
+                            shiftGrad.0 += gx
+                            shiftGrad.1 += gy
+                            out[3 * n] += gx * r.0 + gy * r.3
+                            out[3 * n + 1] += gx * r.1 + gy * r.4
+                            out[3 * n + 2] += gx * r.2 + gy * r.5
                         }
-                        for k in 0..<coords.count { dCoords[k] = coordOut.value[k] }
+                        shiftOut.base[2 * b] = shiftGrad.0
+                        shiftOut.base[2 * b + 1] = shiftGrad.1
                     }
                 }
-            }
+                guard let partialOut else { return }
+                for part in 0..<parts { for k in 0..<coords.count { coordOut.base[k] += partialOut.base[part * coords.count + k] } }
+            } } } } } } }
             return (Tensor(uncheckedShape: coordShape, storage: dCoords), Tensor(uncheckedShape: [batch, 2], storage: dShifts))
         }
     }

@@ -75,4 +75,28 @@ final class ProjectorTests: XCTestCase {
         XCTAssertThrowsError(try Projector.Geometry(size: 0, pixel: 1, sigma: [1], weight: [1]))
         XCTAssertThrowsError(try Projector.Geometry(size: 8, pixel: 1, sigma: [0], weight: [1]))
     }
+
+    func testEveryInstructionSetRendersAndDifferentiatesAlike() throws {
+        defer { InstructionSet.limit(.avx512) }
+        var g = SeededGenerator(seed: 21)
+        // Windows from 7 to 45 pixels wide: one, two and three vector blocks, clipped at the image border.
+        let sigma = (0..<40).map { _ in Float(0.5 + 3.5 * g.uniform()) }
+        let geo = try Projector.Geometry(size: 40, pixel: 0.8, sigma: sigma, weight: sigma.map { $0 * 2 })
+        let coords = Tensor.randn([3, 40, 3], std: 8, using: &g)
+        let rotations = Rotation.tensor((0..<3).map { _ in Rotation.random(using: &g) })
+        let cotangent = Tensor.randn([3, 40, 40], using: &g)
+        var reference: (Tensor, Tensor)?
+        for isa in InstructionSet.allCases where isa <= InstructionSet.supported {
+            InstructionSet.limit(isa)
+            let x = Tensor(uncheckedShape: coords.shape, storage: coords.storage).asParameter()
+            var images = Tensor.zeros([1])
+            let (_, grads) = try valueAndGradient(wrt: [x]) {
+                images = try Projector.project(coords: x, rotations: rotations, geometry: geo)
+                return try (images * cotangent).sum()
+            }
+            guard let (firstImages, firstGrad) = reference else { reference = (images, grads[0]); continue }
+            for (a, b) in zip(images.storage, firstImages.storage) { XCTAssertEqual(a, b, accuracy: 1e-5, isa.name) }
+            for (a, b) in zip(grads[0].storage, firstGrad.storage) { XCTAssertEqual(a, b, accuracy: 1e-4, isa.name) }
+        }
+    }
 }

@@ -41,4 +41,23 @@ void cryo_message_backward(const float *g, const float *a, const float *t, const
                            intptr_t batch, intptr_t hidden, int edge_per_batch,
                            float *d_source, float *d_target, float *d_edge);
 
+/* The Gaussian projector's per-image work (see Projector.swift). Atom n of the image has its projected centre at
+   (centres[2n], centres[2n+1]) Å, width sigma[n] Å and weight weight[n]; it is rendered within
+   ±window_sigmas·σ of its centre as weight·Fx(j)·Fy(i), F being the normal density integrated over each pixel.
+   scratch must hold cryo_projector_scratch_floats(size) floats and belong to one thread. */
+intptr_t cryo_projector_scratch_floats(intptr_t size);
+
+/* Adds every atom of one image into image [size, size]. */
+void cryo_project_image(const float *centres, const float *sigma, const float *weight, intptr_t atoms, intptr_t size,
+                        float pixel, float window_sigmas, float *scratch, float *image);
+
+/* For the image cotangent g [size, size], writes each atom's cotangent with respect to its projected centre
+   into d_centres [atoms, 2] (x, then y). */
+void cryo_project_image_backward(const float *g, const float *centres, const float *sigma, const float *weight,
+                                 intptr_t atoms, intptr_t size, float pixel, float window_sigmas, float *scratch,
+                                 float *d_centres);
+
+/* erf(x) as the projector evaluates it (absolute error below 5·10⁻⁷ in Float; exposed for tests). */
+float cryo_erf(float x);
+
 #endif
