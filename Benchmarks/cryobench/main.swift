@@ -1,3 +1,4 @@
+import CryoKernels
 import Foundation
 
 /// `cryobench [--json] [case ...]`: CryoScript's own timings (the PyTorch side lives in Benchmarks/reference).
@@ -13,6 +14,7 @@ let cases: [(String, () throws -> [(String, Double)])] = [
     ("memory", MemoryBenchmark.run),
 ]
 var figures: [(String, Double)] = []
+print("C kernels use \(InstructionSet.active.name) (the widest this CPU supports of sse2, avx2, avx512)")
 do {
     for (name, run) in cases where selected.isEmpty || selected.contains(name) {
         figures += try run()

@@ -1,6 +1,8 @@
 #include "CKernels.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* -1 until first use, then the active instruction set. */
 static _Atomic int active_isa = -1;
@@ -22,8 +24,12 @@ cryo_isa cryo_isa_supported(void) {
 cryo_isa cryo_isa_active(void) {
     int isa = atomic_load_explicit(&active_isa, memory_order_relaxed);
     if (isa < 0) {
-        isa = (int)cryo_isa_supported();
-        atomic_store_explicit(&active_isa, isa, memory_order_relaxed);
+        /* CRYOSCRIPT_ISA=sse2|avx2 caps the choice (to measure the narrower paths); anything else is ignored. */
+        const char *cap = getenv("CRYOSCRIPT_ISA");
+        cryo_isa limit = CRYO_ISA_AVX512;
+        if (cap && strcmp(cap, "sse2") == 0) limit = CRYO_ISA_BASELINE;
+        if (cap && strcmp(cap, "avx2") == 0) limit = CRYO_ISA_AVX2;
+        return cryo_isa_limit(limit);
     }
     return (cryo_isa)isa;
 }

@@ -51,9 +51,10 @@ CRYO_INLINE void factors(float c, float sigma, intptr_t lo, intptr_t count, intp
     const float scale = 1.0f / (1.4142135624f * sigma);
     const intptr_t padded = blocks * BLOCK;
     float *restrict erfs = b->erfs, *restrict gaussians = b->gaussians;
-    for (intptr_t k = 0; k < padded + BLOCK; k++) {
+    for (intptr_t k = 0; k < padded; k++) {
         erfs[k] = cryo_erf_and_gaussian((first + (float)k * pixel) * scale, &gaussians[k]);
     }
+    erfs[padded] = cryo_erf_and_gaussian((first + (float)padded * pixel) * scale, &gaussians[padded]);  /* last edge */
     for (intptr_t k = 0; k < padded; k++) {
         f[k] = k < count ? 0.5f * (erfs[k + 1] - erfs[k]) : 0.0f;
     }

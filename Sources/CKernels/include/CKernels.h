@@ -18,7 +18,8 @@ typedef enum {
 /* The widest instruction set this CPU supports (detected once). */
 cryo_isa cryo_isa_supported(void);
 
-/* The instruction set kernels use: the supported one unless lowered by cryo_isa_limit. */
+/* The instruction set kernels use: the supported one, unless capped by the environment variable
+   CRYOSCRIPT_ISA (sse2 or avx2) read at first use, or lowered by cryo_isa_limit. */
 cryo_isa cryo_isa_active(void);
 
 /* Caps the instruction set kernels use (tests run every path the CPU has); returns the one now active. */
