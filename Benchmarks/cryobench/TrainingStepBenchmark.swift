@@ -86,8 +86,9 @@ enum TrainingStepBenchmark {
         let (b, h, layers, d) = (32.0, 64.0, 4.0, 64.0)
         let rows = Double(nodes) * b
         // Per layer: the two node-level message matrices and the update (forward 2·rows·H², backward twice that),
-        // and the fused message (about 20 operations per element for silu and its derivative, three passes).
-        let layer = 3 * (3 * 2 * rows * h * h) + 3 * 20 * Double(edges) * b * h
+        // and the fused message (about 20 operations per element for silu and its derivative; a forward and a
+        // backward pass).
+        let layer = 3 * (3 * 2 * rows * h * h) + 2 * 20 * Double(edges) * b * h
         // Latent input and output layers, the projector (15×15-pixel windows, forward and backward),
         // the CTF (two real FFTs of D² per image, forward and backward, 2.5·D²·log2(D²) each) and the MSE.
         let io = 3 * 2 * (b * 8 * h + rows * h * 3)
