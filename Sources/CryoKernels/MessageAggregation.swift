@@ -70,32 +70,19 @@ struct MessagePlan: @unchecked Sendable {
     /// Cotangents of source, target and edge terms for the output cotangent `g` [N,B,H]: one pass over the edges by
     /// destination; the source cotangent goes to one buffer per worker, summed at the end.
     func backward(_ g: [Float], _ a: [Float], _ t: [Float], _ c: [Float]) -> ([Float], [Float], [Float]) {
-        let parts = Parallel.partCount(nodes, grain: 4)
         var dA = [Float](repeating: 0, count: a.count), dT = [Float](repeating: 0, count: t.count), dC = [Float](repeating: 0, count: c.count)
         if isEmpty { return (dA, dT, dC) }
-        var extra = [Float](repeating: 0, count: (parts - 1) * a.count)   // source cotangents of parts 1...
         g.withUnsafeBufferPointer { g in a.withUnsafeBufferPointer { a in t.withUnsafeBufferPointer { t in c.withUnsafeBufferPointer { c in
         src.withUnsafeBufferPointer { src in incoming.start.withUnsafeBufferPointer { start in incoming.edges.withUnsafeBufferPointer { edges in
         dA.withUnsafeMutableBufferPointer { da in dT.withUnsafeMutableBufferPointer { dt in dC.withUnsafeMutableBufferPointer { dc in
-        extra.withUnsafeMutableBufferPointer { ex in
             let (pg, pa, pt, pc) = (g.baseAddress!, a.baseAddress!, t.baseAddress!, c.baseAddress!)
             let (ps, pStart, pEdges) = (src.baseAddress!, start.baseAddress!, edges.baseAddress!)
-            let (oda, odt, odc) = (SharedPointer(base: da.baseAddress!), SharedPointer(base: dt.baseAddress!), SharedPointer(base: dc.baseAddress!))
-            let oex = parts > 1 ? ex.baseAddress.map { SharedPointer(base: $0) } : nil
-            let count = a.count
-            Parallel.forParts(nodes, grain: 4) { part, range in
-                let sourceOut = part == 0 ? oda.base : oex!.base + (part - 1) * count
+            let (odt, odc) = (SharedPointer(base: dt.baseAddress!), SharedPointer(base: dc.baseAddress!))
+            Parallel.forPartsSumming(nodes, grain: 4, into: da.baseAddress!, length: da.count) { range, sourceOut in
                 cryo_message_backward(pg, pa, pt, pc, ps, pStart, pEdges, range.lowerBound, range.upperBound, batch, hidden,
                                       edgePerBatch ? 1 : 0, sourceOut, odt.base, odc.base)
             }
-            guard let oex else { return }
-            Parallel.forRanges(count, grain: 4096) { range in
-                for part in 0..<(parts - 1) {
-                    let from = oex.base + part * count
-                    for k in range { oda.base[k] += from[k] }
-                }
-            }
-        } } } } } } } } } } }
+        } } } } } } } } } }
         return (dA, dT, dC)
     }
 }

@@ -32,6 +32,30 @@ enum Parallel {
     }
 }
 
+extension Parallel {
+    /// `forParts` for bodies that accumulate into one table of `length` floats at `output` whose rows any part may
+    /// touch: part 0 adds into `output` itself, every other part into a zeroed table of its own, and those are added
+    /// into `output` once all parts are done (in parallel over the table).
+    static func forPartsSumming(_ count: Int, grain: Int, into output: UnsafeMutablePointer<Float>, length: Int,
+                                _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        let parts = partCount(count, grain: grain)
+        var extra = [Float](repeating: 0, count: (parts - 1) * length)
+        extra.withUnsafeMutableBufferPointer { ex in
+            let (out, others) = (SharedPointer(base: output), ex.baseAddress.map { SharedPointer(base: $0) })
+            forParts(count, grain: grain) { part, range in
+                body(range, part == 0 ? out.base : others!.base + (part - 1) * length)
+            }
+            guard parts > 1, let others else { return }
+            forRanges(length, grain: 4096) { range in
+                for part in 0..<(parts - 1) {
+                    let from = others.base + part * length
+                    for k in range { out.base[k] += from[k] }
+                }
+            }
+        }
+    }
+}
+
 /// A raw pointer that may cross into the worker threads of `Parallel`; each worker writes a disjoint range.
 struct SharedPointer<T>: @unchecked Sendable {
     let base: UnsafeMutablePointer<T>

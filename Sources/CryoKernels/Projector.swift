@@ -146,23 +146,19 @@ public enum Projector {
             let d = geometry.size, batch = rotations.count
             var dCoords = [Float](repeating: 0, count: coords.count)
             var dShifts = [Float](repeating: 0, count: 2 * batch)
-            // With one structure shared by the batch, each worker sums its images' cotangents into its own table.
-            let parts = Parallel.partCount(batch, grain: 1)
-            var partials = [Float](repeating: 0, count: shared ? parts * coords.count : 0)
             g.withUnsafeBufferPointer { gp in coords.withUnsafeBufferPointer { cp in
             dShifts.withUnsafeMutableBufferPointer { dsp in dCoords.withUnsafeMutableBufferPointer { dcp in
-            partials.withUnsafeMutableBufferPointer { pp in
             geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
-                let (shiftOut, coordOut) = (SharedPointer(base: dsp.baseAddress!), SharedPointer(base: dcp.baseAddress!))
-                let partialOut = shared ? pp.baseAddress.map { SharedPointer(base: $0) } : nil
-                Parallel.forParts(batch, grain: 1) { part, range in
+                let shiftOut = SharedPointer(base: dsp.baseAddress!)
+                // With one structure shared by the batch, images on different workers add into the same rows.
+                Parallel.forPartsSumming(batch, grain: 1, into: dcp.baseAddress!, length: coords.count) { range, table in
                     let s = Scratch(size: d, atoms: atoms)
                     for b in range {
                         let f = projectCentres(b, cp.baseAddress!, s)
                         cryo_project_image_backward(gp.baseAddress! + b * d * d, s.centres, sigmas.baseAddress, weights.baseAddress,
                                                     atoms, d, geometry.pixel, Projector.windowSigmas, s.kernel, s.dCentres)
                         let r = (Float(f.r00), Float(f.r01), Float(f.r02), Float(f.r10), Float(f.r11), Float(f.r12))
-                        let out = shared ? partialOut!.base + part * coords.count : coordOut.base + b * atoms * 3
+                        let out = table + (shared ? 0 : b * atoms * 3)
                         var shiftGrad = (Float(0), Float(0))
                         for n in 0..<atoms {
                             let (gx, gy) = (s.dCentres[2 * n], s.dCentres[2 * n + 1])
@@ -176,9 +172,7 @@ public enum Projector {
                         shiftOut.base[2 * b + 1] = shiftGrad.1
                     }
                 }
-                guard let partialOut else { return }
-                for part in 0..<parts { for k in 0..<coords.count { coordOut.base[k] += partialOut.base[part * coords.count + k] } }
-            } } } } } } }
+            } } } } } }
             return (Tensor(uncheckedShape: coordShape, storage: dCoords), Tensor(uncheckedShape: [batch, 2], storage: dShifts))
         }
     }

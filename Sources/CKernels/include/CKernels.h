@@ -15,7 +15,7 @@ typedef enum {
     CRYO_ISA_AVX512 = 2
 } cryo_isa;
 
-/* The widest instruction set this CPU supports (detected once). */
+/* The widest instruction set this CPU supports (asks the CPU on every call; the kernels use cryo_isa_active). */
 cryo_isa cryo_isa_supported(void);
 
 /* The instruction set kernels use: the supported one, unless capped by the environment variable
