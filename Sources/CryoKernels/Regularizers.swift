@@ -69,6 +69,15 @@ public struct Regularizers: Sendable {
         return try (d * d).sum(axis: -1).mean()
     }
 
+    /// The weight exp(1 − (j − i)/decay) of a pair of residues `separation` = j − i apart.
+    static func pairWeight(separation: Int, decay: Double) -> Double { Foundation.exp(1 - Double(separation) / decay) }
+
+    /// The sum of the pair weights that `logDistance(_:window:decay:)` averages over.
+    public func logDistancePairWeight(window: Int, decay: Double) throws -> Double {
+        guard window >= 1 else { throw KernelError("log_distance_loss", "window \(window) selects no pairs") }
+        return (1...Swift.min(window, nodes - 1)).reduce(0) { $0 + Double(nodes - $1) * Regularizers.pairWeight(separation: $1, decay: decay) }
+    }
+
     /// Weighted mean of (log d² − log d₀²)² over pairs 1 ≤ j − i ≤ `window` with weights exp(1 − (j − i)/decay);
     /// `window` ≥ N − 1 gives the all-pairs version.
     public func logDistance(_ x: Tensor, window: Int, decay: Double) throws -> Tensor {
@@ -76,7 +85,7 @@ public struct Regularizers: Sendable {
         var first: [Float] = [], second: [Float] = [], weights: [Float] = [], reference: [Float] = []
         for i in 0..<nodes { for j in (i + 1)..<Swift.min(nodes, i + window + 1) {
             first.append(Float(i)); second.append(Float(j))
-            weights.append(Float(Foundation.exp(1 - Double(j - i) / decay)))
+            weights.append(Float(Regularizers.pairWeight(separation: j - i, decay: decay)))
             let d2 = (0..<3).reduce(0.0) { $0 + pow(templateCoords[3 * i + $1] - templateCoords[3 * j + $1], 2) }
             reference.append(Float(Foundation.log(Swift.max(d2, 1e-6))))
         } }

@@ -16,8 +16,9 @@ enum TrainingBuiltins {
                 optional("grid", .number(1)), optional("candidates", .number(32)), optional("keep", .number(8)), optional("reg", .record(Record())),
                 optional("seed", .number(0)), optional("checkpoint", .null), optional("resume", .null), optional("ctf", .bool(true)),
                 optional("sigma", .string("residue")), optional("weights", .string("residue")), optional("quiet", .bool(false)),
-                optional("keep_best", .bool(true)), optional("latent_init", .number(0.1)), optional("latents", .null)],
-                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). With ground truth (simulations), keep_best returns the epoch of lowest mean RMSD, as the paper keeps its best validation checkpoint. Returns {latents, conformations, history, rmsd_history, best_epoch, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: PAPER.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\".",
+                optional("keep_best", .bool(true)), optional("latent_init", .number(0.1)), optional("latents", .null),
+                optional("normalize", .string("particle"))],
+                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). normalize: \"particle\" (default) sums the squared error over each image's pixels and each regulariser over its bonds, angles, pairs or latent components (per-particle energies, averaged over the batch); \"pixel\" uses the pixel MSE and means over bonds (a chain prior 19× stronger for AdK at D = 64). With ground truth (simulations), keep_best returns the epoch of lowest mean RMSD, as the paper keeps its best validation checkpoint. Returns {latents, conformations, history, rmsd_history, best_epoch, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: PAPER.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\".",
                     example: "let r = train_autodecoder(model, data, like: s, epochs: 60, batch: 32, lr: 1e-3)") { a in
                 try trainAutodecoder(a)
             },
@@ -90,6 +91,10 @@ enum TrainingBuiltins {
         settings.weights = try regularizerWeights(try a.record("reg"))
         settings.keepBest = try a.bool("keep_best")
         settings.latentInit = Float(try a.number("latent_init"))
+        guard let normalization = AutodecoderTrainer.Normalization(rawValue: try a.string("normalize")) else {
+            throw a.fail("normalize", "\"particle\" or \"pixel\"", a["normalize"])
+        }
+        settings.normalization = normalization
         settings.initialLatents = a.isNull("latents") ? nil : try a.tensor("latents")
         var initialPoseErrors: [Double]?
         if poseMode == "esl" {

@@ -107,4 +107,39 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(cycle.factor(epoch: 100, totalEpochs: 100), 1.0 / 25 / 1e4, accuracy: 1e-12)
         XCTAssertThrowsError(try LearningRateSchedule(name: "cosine", warmupEpochs: 1))
     }
+    /// `.particle` weighs the data term by D² (summed squared error per image) and each mean-type regulariser by its
+    /// number of terms; `.pixel` leaves the means as they are.
+    func testNormalizationsWeighTheTermsAsDocumented() throws {
+        let (s, dataset, _, geometry) = try problem()
+        let decoder = try GCNDecoder(graph: try ResidueGraph.build(s), latent: 4, hidden: 8, layers: 3, seed: 5)
+        var generator = SeededGenerator(seed: 9)
+        let latents = Tensor.randn([dataset.count, 4], std: 1, using: &generator)
+        func loss(_ normalization: AutodecoderTrainer.Normalization, bond: Float = 0, logDistance: Float = 0) throws -> Double {
+            var settings = AutodecoderTrainer.Settings()
+            settings.normalization = normalization
+            settings.weights.bond = bond
+            settings.weights.centroid = 0
+            settings.weights.logDistance = logDistance
+            settings.weights.window = 5
+            let trainer = try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
+                                                 template: s.models[0], geometry: geometry, dataset: dataset, truth: nil, settings: settings)
+            var poses = dataset.rotations
+            return Double(try trainer.loss(indices: Tensor((0..<8).map(Float.init)), latents: latents, scale: Tensor([0.1]), offset: Tensor([0]),
+                                           rotations: Rotation.tensor(dataset.rotations), poses: &poses).storage[0])
+        }
+        let pixels = Double(geometry.size * geometry.size)
+        let imageMSE = try loss(.pixel)
+        let bond = try loss(.pixel, bond: 1) - imageMSE
+        let logDistance = try loss(.pixel, logDistance: 1) - imageMSE
+        XCTAssertGreaterThan(bond, 1e-3, "the decoded conformations should stretch some bonds")
+        XCTAssertGreaterThan(logDistance, 1e-4)
+        XCTAssertEqual(try loss(.particle), pixels * imageMSE, accuracy: 1e-4 * pixels * imageMSE)
+        XCTAssertEqual(try loss(.particle, bond: 1) - pixels * imageMSE, Double(s.count - 1) * bond, accuracy: 1e-2 * Double(s.count) * bond)
+        var pairWeight = 0.0
+        for i in 0..<s.count {
+            for j in (i + 1)..<min(s.count, i + 6) { pairWeight += exp(1 - Double(j - i) / 4) }
+        }
+        XCTAssertEqual(try Regularizers(template: s.models[0]).logDistancePairWeight(window: 5, decay: 4), pairWeight, accuracy: 1e-9 * pairWeight)
+        XCTAssertEqual(try loss(.particle, logDistance: 1) - pixels * imageMSE, pairWeight * logDistance, accuracy: 1e-2 * pairWeight * logDistance)
+    }
 }

@@ -87,6 +87,7 @@ final class TrainingBuiltinTests: XCTestCase {
         assertError("train_autodecoder(model, data, like: s, epochs: 1, schedule: \"cosine\")", "schedule must be \"warmup\" or \"one_cycle\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", grid: 0)", "coarse-to-fine needs grid level 1 or 2")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", candidates: 1)", "candidates must be at least 2")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, normalize: \"mean\")", "\"particle\" or \"pixel\"")
         assertError("gnn(g, kind: \"mpnn\")", "needs like: the template structure")
         assertError("gnn(g, kind: \"transformer\")", "\"gcn\", \"mpnn\" or \"egnn\"")
         assertError("train_autodecoder(model, {images: zeros([2, 8, 8])}, like: s)", "dataset has no field 'rotations'")
