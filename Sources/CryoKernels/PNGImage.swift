@@ -1,34 +1,39 @@
+import CZlib
 import Foundation
 
-/// PNG output (8-bit grayscale or RGB) written with uncompressed deflate blocks — larger than a compressed
-/// PNG but valid for every viewer — and helpers to turn float images into pixels.
+/// PNG output (8-bit grayscale or RGB, zlib-compressed by libz) and helpers to turn float images into pixels.
 public enum PNGImage {
     /// Writes `pixels` (height×width×channels bytes, channels 1 or 3) to `path`.
     public static func write(_ path: String, width: Int, height: Int, channels: Int, pixels: [UInt8], op: String) throws {
         guard width > 0, height > 0, channels == 1 || channels == 3, pixels.count == width * height * channels else {
             throw KernelError(op, "invalid image of \(width)×\(height)×\(channels) with \(pixels.count) bytes")
         }
+        // Each row starts with filter type 1 (Sub: every byte minus the one a pixel to its left), which turns the
+        // flat areas of plots and montages into runs of zeros for the compressor.
+        let row = width * channels
         var raw: [UInt8] = []
-        raw.reserveCapacity((width * channels + 1) * height)
+        raw.reserveCapacity((row + 1) * height)
         for y in 0..<height {
-            raw.append(0)
-            raw += pixels[(y * width * channels)..<((y + 1) * width * channels)]
+            raw.append(1)
+            for x in 0..<row {
+                let value = pixels[y * row + x]
+                raw.append(x < channels ? value : value &- pixels[y * row + x - channels])
+            }
         }
-        var zlib: [UInt8] = [0x78, 0x01]
-        var offset = 0
-        repeat {
-            let length = Swift.min(65535, raw.count - offset)
-            let final: UInt8 = offset + length >= raw.count ? 1 : 0
-            zlib += [final, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)]
-            zlib += raw[offset..<(offset + length)]
-            offset += length
-        } while offset < raw.count
-        zlib += bigEndian(adler32(raw))
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         png += chunk("IHDR", bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, channels == 1 ? 0 : 2, 0, 0, 0])
-        png += chunk("IDAT", zlib)
+        png += chunk("IDAT", try compressed(raw, op: op))
         png += chunk("IEND", [])
         try AtomicFile.write(Data(png), to: path, op: op)
+    }
+
+    /// A zlib stream (header, deflate at level 9, Adler-32) of `bytes`.
+    static func compressed(_ bytes: [UInt8], op: String) throws -> [UInt8] {
+        var length = compressBound(uLong(bytes.count))
+        var out = [UInt8](repeating: 0, count: Int(length))
+        let status = compress2(&out, &length, bytes, uLong(bytes.count), 9)
+        guard status == Z_OK else { throw KernelError(op, "zlib could not compress the image (status \(status))") }
+        return Array(out[0..<Int(length)])
     }
 
     /// Grayscale bytes of one float image, scaled between its 1st and 99th percentiles (robust to outliers).
@@ -60,26 +65,8 @@ public enum PNGImage {
 
     private static func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
         let typed = Array(type.utf8) + body
-        return bigEndian(UInt32(body.count)) + typed + bigEndian(crc32(typed))
+        return bigEndian(UInt32(body.count)) + typed + bigEndian(UInt32(crc32(0, typed, uInt(typed.count))))
     }
 
     private static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
-
-    private static let crcTable: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
-    }
-
-    static func adler32(_ bytes: [UInt8]) -> UInt32 {
-        var a: UInt32 = 1, b: UInt32 = 0
-        for x in bytes { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
-        return (b << 16) | a
-    }
 }
