@@ -3,7 +3,8 @@ import Foundation
 /// Trains an autodecoder with known poses, as in the paper: every image owns a latent; the decoder maps it to
 /// displacements of the centred template; the displaced residues are projected (per-residue Gaussians),
 /// filtered by the image's CTF, scaled by a learnable image scale and offset, and compared with the images
-/// standardised to zero mean and unit variance (pixel MSE), plus weighted geometric regularisers.
+/// standardised to zero mean and unit variance (squared error per image, or the pixel MSE: see `Normalization`),
+/// plus weighted geometric regularisers.
 /// Adam under a learning-rate schedule (linear warm-up or one-cycle).
 public final class AutodecoderTrainer {
     /// Regulariser weights (reference values from PAPER.md by default).
