@@ -152,25 +152,30 @@ public final class AutodecoderTrainer {
     /// The data term's weight: D² turns the pixel MSE into each image's summed squared error (`.particle`).
     var dataWeight: Float { settings.normalization == .particle ? Float(geometry.size * geometry.size) : 1 }
 
+    /// The unweighted data term of conformations `coords` of images `indices`, named for error messages. With
+    /// unknown poses, the pose estimates of the batch's images are stored into `poses`.
+    func dataTerm(indices: Tensor, coords: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout [Rotation]) throws -> (String, Tensor) {
+        let picked = indices.storage.map { Int($0) }
+        if let unknown = settings.unknownPoses {
+            let (value, estimates) = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), shifts: shifts,
+                                                          dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF)
+            for (i, r) in zip(picked, estimates) { poses[i] = r }
+            return ("data term (ESL expected image MSE)", value)
+        }
+        var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices),
+                                           shifts: try shifts.gather(indices), geometry: geometry)
+        if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: picked.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
+        let residual = try images * scale + offset - targets(picked)
+        return ("data term (image MSE)", try (residual * residual).mean())
+    }
+
     /// The regularised loss of one batch, with the data term and each regulariser checked for NaN/Inf.
     /// With unknown poses, the pose estimates of the batch's images are stored into `poses`.
     func loss(indices: Tensor, latents: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout [Rotation]) throws -> Tensor {
         let z = try latents.gather(indices)
         let coords = try decode(z) + template
-        let picked = indices.storage.map { Int($0) }
-        var terms: [(String, Float, Tensor)]
-        if let unknown = settings.unknownPoses {
-            let (value, estimates) = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), shifts: shifts,
-                                                          dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF)
-            for (i, r) in zip(picked, estimates) { poses[i] = r }
-            terms = [("data term (ESL expected image MSE)", dataWeight, value)]
-        } else {
-            var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices),
-                                               shifts: try shifts.gather(indices), geometry: geometry)
-            if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: picked.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
-            let residual = try images * scale + offset - targets(picked)
-            terms = [("data term (image MSE)", dataWeight, try (residual * residual).mean())]
-        }
+        let (name, data) = try dataTerm(indices: indices, coords: coords, scale: scale, offset: offset, rotations: rotations, poses: &poses)
+        var terms: [(String, Float, Tensor)] = [(name, dataWeight, data)]
         // Each regulariser is a mean over its terms; `sums` turns it into a per-conformation sum.
         let w = settings.weights, sums = settings.normalization == .particle
         func weight(_ value: Float, terms count: Double) -> Float { sums ? value * Float(count) : value }
@@ -211,22 +216,24 @@ public final class AutodecoderTrainer {
         let trainable = modelParameters + [latents, scale, offset]
         let adam = Adam(trainable, learningRate: settings.learningRate)
         var epoch = 0, step = 0, lossSum = 0.0, history: [Double] = [], rmsdHistory: [Double] = []
+        var best: (rmsd: Double, epoch: Int, values: [[Float]])?
         if let resume = settings.resume {
             let c = try Checkpoint.read(resume, expecting: trainable.map(\.shape), model: modelName)
             for (t, v) in zip(trainable, c.values) { t.storage = v }
             try adam.restore(step: c.header.adamStep, m: c.firstMoments, v: c.secondMoments)
             (epoch, step, lossSum, history, rmsdHistory) = (c.header.epoch, c.header.step, c.header.lossSum, c.header.history, c.header.rmsdHistory)
+            if let epoch = c.header.bestEpoch, let rmsd = c.header.bestRMSD, let values = c.bestValues { best = (rmsd, epoch, values) }
         }
         func save() throws {
             guard let path = settings.checkpoint else { return }
             let state = adam.state
             try Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history, rmsdHistory: rmsdHistory,
+                                         bestEpoch: best?.epoch, bestRMSD: best?.rmsd,
                                          adamStep: state.step, shapes: trainable.map(\.shape)),
-                           values: trainable.map(\.storage), firstMoments: state.m, secondMoments: state.v).write(path)
+                           values: trainable.map(\.storage), firstMoments: state.m, secondMoments: state.v, bestValues: best?.values).write(path)
         }
         let start = Date()
         var imagesDone = 0
-        var best: (rmsd: Double, epoch: Int, values: [[Float]])?
         var poses = dataset.rotations, poseErrorMedian: [Double] = [], poseErrorP90: [Double] = []
         while epoch < settings.epochs {
             var order = Array(0..<m)

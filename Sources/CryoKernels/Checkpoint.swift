@@ -1,7 +1,8 @@
 import Foundation
 
 /// Training state on disk: a JSON header (progress, history, shapes) and the raw Float32 values of every
-/// tensor (model parameters, latents, image scale/offset, Adam moments). Written atomically.
+/// tensor (model parameters, latents, image scale/offset, Adam moments, and the best epoch's values when training
+/// keeps one). Written atomically.
 public struct Checkpoint: Sendable {
     /// What the header records.
     public struct Header: Codable, Sendable {
@@ -12,6 +13,8 @@ public struct Checkpoint: Sendable {
         public var lossSum: Double
         public var history: [Double]
         public var rmsdHistory: [Double]
+        /// The best epoch so far (1-based) and its mean RMSD, when training keeps the best state.
+        public var bestEpoch: Int?, bestRMSD: Double?
         public var adamStep: Int
         public var shapes: [[Int]]
     }
@@ -19,6 +22,8 @@ public struct Checkpoint: Sendable {
     public var header: Header
     /// Trainable tensors' values, then Adam's first and second moments for each.
     public var values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]]
+    /// The trainable tensors' values at the best epoch (present exactly when `header.bestEpoch` is).
+    public var bestValues: [[Float]]?
 
     static let magic = Array("CRYOCKPT".utf8)
 
@@ -29,7 +34,7 @@ public struct Checkpoint: Sendable {
         let json = try JSONEncoder().encode(header)
         w.int32(Int32(json.count))
         w.append(json)
-        for group in [values, firstMoments, secondMoments] {
+        for group in [values, firstMoments, secondMoments] + (header.bestEpoch == nil ? [] : [bestValues ?? []]) {
             for v in group { v.withUnsafeBufferPointer { w.append(Data(buffer: $0)) } }
         }
         try AtomicFile.write(w.data, to: path, op: "checkpoint")
@@ -56,6 +61,7 @@ public struct Checkpoint: Sendable {
                 return try r.float32s(offset, n, "tensor values")
             }
         }
-        return Checkpoint(header: header, values: try group(), firstMoments: try group(), secondMoments: try group())
+        return Checkpoint(header: header, values: try group(), firstMoments: try group(), secondMoments: try group(),
+                          bestValues: header.bestEpoch == nil ? nil : try group())
     }
 }

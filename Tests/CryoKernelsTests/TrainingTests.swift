@@ -61,6 +61,25 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(resumed.history, straight.history)
     }
 
+    func testResumeKeepsTheBestEpochSeenBeforeTheInterrupt() throws {
+        let (s, data, truth, geometry) = try problem()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-ckpt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let straight = try trainer(s, data, truth, geometry, epochs: 3).run(report: { _ in }, shouldContinue: { true })
+        var calls = 0
+        XCTAssertThrowsError(try trainer(s, data, truth, geometry, epochs: 3, checkpoint: folder + "/run.ckpt")
+            .run(report: { _ in }, shouldContinue: { calls += 1; return calls < 25 }))
+        let shapes = try trainer(s, data, truth, geometry, epochs: 3).modelParameters.map(\.shape) + [[160, 4], [1], [1]]
+        let saved = try Checkpoint.read(folder + "/run.ckpt", expecting: shapes, model: "gcn")
+        XCTAssertEqual(saved.header.bestEpoch, saved.header.rmsdHistory.indices.min { saved.header.rmsdHistory[$0] < saved.header.rmsdHistory[$1] }.map { $0 + 1 })
+        XCTAssertEqual(saved.bestValues?.map(\.count), shapes.map { $0.reduce(1, *) }, "the best epoch's values travel with the checkpoint")
+        let resumed = try trainer(s, data, truth, geometry, epochs: 3, checkpoint: folder + "/run.ckpt", resume: folder + "/run.ckpt")
+            .run(report: { _ in }, shouldContinue: { true })
+        XCTAssertEqual(resumed.epoch, straight.epoch)
+        XCTAssertEqual(resumed.conformations.storage, straight.conformations.storage, "the returned state differs after resuming")
+        XCTAssertEqual(resumed.rmsdHistory, straight.rmsdHistory)
+    }
+
     func testBadInputsAreClearErrors() throws {
         let (s, data, truth, geometry) = try problem()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-ckpt-\(UUID().uuidString)").path
