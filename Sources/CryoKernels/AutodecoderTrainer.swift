@@ -66,6 +66,10 @@ public final class AutodecoderTrainer {
         public let latents: Tensor
         public let conformations: Tensor
         public let history: [Double], rmsdHistory: [Double]
+        /// After each epoch, the root-mean-square deviation (Å) of every image's consecutive-Cα distances from the
+        /// template's: a chain-geometry check that needs no ground truth (it rises when a model starts tangling
+        /// the chain to fit the images).
+        public let bondDeviationHistory: [Double]
         public let seconds: Double
         public let scale: Float, offset: Float
         /// The epoch (1-based) whose state was returned.
@@ -215,20 +219,21 @@ public final class AutodecoderTrainer {
         let (scale, offset) = try initialScaleAndOffset(rotations: rotations)
         let trainable = modelParameters + [latents, scale, offset]
         let adam = Adam(trainable, learningRate: settings.learningRate)
-        var epoch = 0, step = 0, lossSum = 0.0, history: [Double] = [], rmsdHistory: [Double] = []
+        var epoch = 0, step = 0, lossSum = 0.0, history: [Double] = [], rmsdHistory: [Double] = [], bondDeviationHistory: [Double] = []
         var best: (rmsd: Double, epoch: Int, values: [[Float]])?
         if let resume = settings.resume {
             let c = try Checkpoint.read(resume, expecting: trainable.map(\.shape), model: modelName)
             for (t, v) in zip(trainable, c.values) { t.storage = v }
             try adam.restore(step: c.header.adamStep, m: c.firstMoments, v: c.secondMoments)
             (epoch, step, lossSum, history, rmsdHistory) = (c.header.epoch, c.header.step, c.header.lossSum, c.header.history, c.header.rmsdHistory)
+            bondDeviationHistory = c.header.bondDeviationHistory ?? []
             if let epoch = c.header.bestEpoch, let rmsd = c.header.bestRMSD, let values = c.bestValues { best = (rmsd, epoch, values) }
         }
         func save() throws {
             guard let path = settings.checkpoint else { return }
             let state = adam.state
             try Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history, rmsdHistory: rmsdHistory,
-                                         bestEpoch: best?.epoch, bestRMSD: best?.rmsd,
+                                         bondDeviationHistory: bondDeviationHistory, bestEpoch: best?.epoch, bestRMSD: best?.rmsd,
                                          adamStep: state.step, shapes: trainable.map(\.shape)),
                            values: trainable.map(\.storage), firstMoments: state.m, secondMoments: state.v, bestValues: best?.values).write(path)
         }
@@ -264,8 +269,9 @@ public final class AutodecoderTrainer {
                 poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
                 poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
             }
+            let predicted = try conformations(latents)
+            bondDeviationHistory.append(Double(try regularizers.bond(predicted).storage[0]).squareRoot())
             if let truth {
-                let predicted = try conformations(latents)
                 let per = nodes * 3
                 let rmsd = ReconstructionMetrics(predicted: (0..<m).map { i in predicted.storage[(i * per)..<((i + 1) * per)].map(Double.init) },
                                                  truth: truth).mean
@@ -280,6 +286,7 @@ public final class AutodecoderTrainer {
         let seconds = Date().timeIntervalSince(start)
         if let best { for (t, v) in zip(trainable, best.values) { t.storage = v } }
         return Result(latents: latents.detached(), conformations: try conformations(latents), history: history, rmsdHistory: rmsdHistory,
+                      bondDeviationHistory: bondDeviationHistory,
                       seconds: seconds, scale: scale.storage[0], offset: offset.storage[0], epoch: best?.epoch ?? settings.epochs,
                       poses: settings.unknownPoses == nil ? nil : poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
     }

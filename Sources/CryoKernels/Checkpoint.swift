@@ -13,6 +13,8 @@ public struct Checkpoint: Sendable {
         public var lossSum: Double
         public var history: [Double]
         public var rmsdHistory: [Double]
+        /// Per-epoch RMS bond-length deviation (absent in checkpoints written before it was recorded).
+        public var bondDeviationHistory: [Double]?
         /// The best epoch so far (1-based) and its mean RMSD, when training keeps the best state.
         public var bestEpoch: Int?, bestRMSD: Double?
         public var adamStep: Int

@@ -42,6 +42,24 @@ final class TrainingTests: XCTestCase {
         print("training test: template \(template) Å → GCN \(learned) Å (epoch \(result.epoch))")
         XCTAssertLessThan(learned, 0.75 * template, "template \(template) Å, trained \(learned) Å")
         XCTAssertLessThan(result.history.last ?? 9, result.history.first ?? 0, "the loss went down")
+        // The bond check of the returned epoch, recomputed by hand from its conformations.
+        XCTAssertEqual(result.bondDeviationHistory.count, 12)
+        let reference = s.models[0], conformation = result.conformations.storage
+        func distance(_ c: (Int) -> Double, _ i: Int) -> Double {
+            var sum = 0.0
+            for k in 0..<3 { sum += (c(3 * (i + 1) + k) - c(3 * i + k)) * (c(3 * (i + 1) + k) - c(3 * i + k)) }
+            return sum.squareRoot()
+        }
+        var squares = 0.0
+        for image in 0..<truth.count {
+            for i in 0..<(s.count - 1) {
+                let d = distance({ Double(conformation[image * per + $0]) }, i) - distance({ reference[$0] }, i)
+                squares += d * d
+            }
+        }
+        let expected = (squares / Double(truth.count * (s.count - 1))).squareRoot()
+        XCTAssertEqual(result.bondDeviationHistory[result.epoch - 1], expected, accuracy: 1e-3 * expected + 1e-6)
+        XCTAssertGreaterThan(expected, 0.01)
     }
 
     func testResumeFromAnInterruptIsBitIdentical() throws {
@@ -59,6 +77,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(resumed.latents.storage, straight.latents.storage, "latents differ after resuming")
         XCTAssertEqual(resumed.conformations.storage, straight.conformations.storage)
         XCTAssertEqual(resumed.history, straight.history)
+        XCTAssertEqual(resumed.bondDeviationHistory, straight.bondDeviationHistory)
     }
 
     func testResumeKeepsTheBestEpochSeenBeforeTheInterrupt() throws {

@@ -25,7 +25,7 @@ final class TrainingBuiltinTests: XCTestCase {
     func testShortRunReportsEveryMetric() throws {
         let value = try run("train_autodecoder(model, data, like: s, epochs: 2, batch: 16, quiet: true)")
         guard case .record(let r) = value else { return XCTFail("\(value)") }
-        for key in ["latents", "conformations", "history", "rmsd_history", "rmsd_mean", "rmsd_median", "rmsd_p90", "rmsd_template",
+        for key in ["latents", "conformations", "history", "rmsd_history", "bond_rms_history", "rmsd_mean", "rmsd_median", "rmsd_p90", "rmsd_template",
                     "frac_within_3A", "latent_pc1_corr", "seconds", "best_epoch"] {
             XCTAssertNotNil(r[key], "missing \(key)")
         }
