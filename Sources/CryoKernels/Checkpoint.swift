@@ -24,7 +24,7 @@ public struct Checkpoint: Sendable {
     public var header: Header
     /// Trainable tensors' values, then Adam's first and second moments for each.
     public var values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]]
-    /// The trainable tensors' values at the best epoch (present exactly when `header.bestEpoch` is).
+    /// The trainable tensors' values at the best epoch (written when present; read back when `header.bestEpoch` is set).
     public var bestValues: [[Float]]?
 
     static let magic = Array("CRYOCKPT".utf8)
@@ -36,7 +36,7 @@ public struct Checkpoint: Sendable {
         let json = try JSONEncoder().encode(header)
         w.int32(Int32(json.count))
         w.append(json)
-        for group in [values, firstMoments, secondMoments] + (header.bestEpoch == nil ? [] : [bestValues ?? []]) {
+        for group in [values, firstMoments, secondMoments] + (bestValues.map { [$0] } ?? []) {
             for v in group { v.withUnsafeBufferPointer { w.append(Data(buffer: $0)) } }
         }
         try AtomicFile.write(w.data, to: path, op: "checkpoint")
