@@ -50,6 +50,9 @@ public final class AutodecoderTrainer {
         public var keepBest = true
         /// Initial latent table [M, L] (e.g. from an earlier run) instead of random latents.
         public var initialLatents: Tensor?
+        /// The point (Å, x y z in the template's frame) that the poses rotate about and that sits at the box centre:
+        /// nil centres the template on its centroid (simulations); a fitted template uses its map's box centre.
+        public var rotationCentre: [Double]?
         /// Unknown poses: the ESL data term over candidate rotations replaces the known-pose image MSE (the
         /// dataset's rotations then serve only to initialise the image scale and offset).
         public var unknownPoses: UnknownPoses?
@@ -112,7 +115,7 @@ public final class AutodecoderTrainer {
         if let truth, truth.count != dataset.count || truth.contains(where: { $0.count != template.count }) {
             throw KernelError("train_autodecoder", "ground truth must hold one \(nodes)-residue conformation per image")
         }
-        let centred = Superposition.centred(template)
+        let centred = AutodecoderTrainer.placed(template, centre: settings.rotationCentre)
         var start = Tensor(uncheckedShape: [1, nodes, 3], storage: centred.map(Float.init))
         if settings.unknownPoses != nil {
             // Start from the template itself: an untrained decoder's output for a zero latent (a fixed pattern of
@@ -133,6 +136,12 @@ public final class AutodecoderTrainer {
         self.settings = settings
         regularizers = try Regularizers(template: centred)
         (imageMean, imageStd) = try dataset.imageStatistics()
+    }
+
+    /// `template` (3N Å) relative to the rotation centre: its centroid, or `centre` (a fitted map's box centre).
+    public static func placed(_ template: [Double], centre: [Double]?) -> [Double] {
+        guard let centre else { return Superposition.centred(template) }
+        return template.enumerated().map { $1 - centre[$0 % 3] }
     }
 
     /// The images of particles `picked`, standardised with the dataset's mean and standard deviation (read from

@@ -16,12 +16,14 @@ public struct CTFParameters: Equatable, Sendable {
     public var amplitudeContrast: Double
     /// Additional phase shift (degrees).
     public var phaseShift: Double
-    /// B-factor (Å²) of the exp(−B·s²/4) envelope.
+    /// B-factor (Å²) of the exp(−B·s²/4) envelope (RELION's rlnCtfBfactor).
     public var bFactor: Double
+    /// Overall scale of the CTF (RELION's rlnCtfScalefactor).
+    public var scaleFactor: Double
 
     /// Parameters with the reference defaults (300 kV, Cs 2.7 mm, amplitude contrast 0.1, no astigmatism).
     public init(defocusU: Double, defocusV: Double? = nil, astigmatismAngle: Double = 0, voltage: Double = 300,
-                sphericalAberration: Double = 2.7, amplitudeContrast: Double = 0.1, phaseShift: Double = 0, bFactor: Double = 0) {
+                sphericalAberration: Double = 2.7, amplitudeContrast: Double = 0.1, phaseShift: Double = 0, bFactor: Double = 0, scaleFactor: Double = 1) {
         self.defocusU = defocusU
         self.defocusV = defocusV ?? defocusU
         self.astigmatismAngle = astigmatismAngle
@@ -30,6 +32,7 @@ public struct CTFParameters: Equatable, Sendable {
         self.amplitudeContrast = amplitudeContrast
         self.phaseShift = phaseShift
         self.bFactor = bFactor
+        self.scaleFactor = scaleFactor
     }
 
     /// Relativistic electron wavelength (Å) at `voltage` kV: 12.2643 / √(V·(1 + 0.978466e-6·V)), V in volts.
@@ -40,14 +43,14 @@ public struct CTFParameters: Equatable, Sendable {
 
     /// Throws unless every value is finite and physically meaningful.
     public func validate(op: String) throws {
-        let values = [defocusU, defocusV, astigmatismAngle, voltage, sphericalAberration, amplitudeContrast, phaseShift, bFactor]
+        let values = [defocusU, defocusV, astigmatismAngle, voltage, sphericalAberration, amplitudeContrast, phaseShift, bFactor, scaleFactor]
         guard values.allSatisfy(\.isFinite) else { throw KernelError(op, "CTF parameters must be finite") }
         guard voltage > 0 else { throw KernelError(op, "voltage must be positive, got \(voltage) kV") }
         guard (0...1).contains(amplitudeContrast) else { throw KernelError(op, "amplitude contrast must lie in [0, 1], got \(amplitudeContrast)") }
     }
 
     /// The CTF at spatial frequency (sx, sy) in Å⁻¹:
-    /// −√(1 − w²)·sin γ − w·cos γ, times exp(−B·s²/4), with
+    /// k·(−√(1 − w²)·sin γ − w·cos γ)·exp(−B·s²/4), with k the scale factor and
     /// γ = π·λ·Δf(θ)·s² − ½·π·Cs·λ³·s⁴ + phase shift and Δf(θ) = ½[dfU + dfV + (dfU − dfV)·cos 2(θ − θ_ast)].
     public func value(sx: Double, sy: Double) -> Double {
         let lambda = wavelength
@@ -58,7 +61,7 @@ public struct CTFParameters: Equatable, Sendable {
         let cs = sphericalAberration * 1e7
         let gamma = Double.pi * lambda * df * s2 - 0.5 * .pi * cs * lambda * lambda * lambda * s2 * s2 + phaseShift * .pi / 180
         let w = amplitudeContrast
-        return (-(1 - w * w).squareRoot() * sin(gamma) - w * cos(gamma)) * Foundation.exp(-bFactor * s2 / 4)
+        return scaleFactor * (-(1 - w * w).squareRoot() * sin(gamma) - w * cos(gamma)) * Foundation.exp(-bFactor * s2 / 4)
     }
 
     /// The CTF on the half spectrum of a D×D image ([D, D/2+1], FFT origin at index 0).

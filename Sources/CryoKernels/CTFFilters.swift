@@ -56,7 +56,7 @@ enum CTFFilters {
     /// The half-spectrum CTF [D, D/2+1] of each parameter set: cached ones reused, the rest computed in parallel.
     static func filters(_ parameters: [CTFParameters], size: Int, pixel: Float) -> [[Float]] {
         let keys = parameters.map { p in
-            CacheKey(values: [p.defocusU, p.defocusV, p.astigmatismAngle, p.voltage, p.sphericalAberration, p.amplitudeContrast, p.phaseShift, p.bFactor],
+            CacheKey(values: [p.defocusU, p.defocusV, p.astigmatismAngle, p.voltage, p.sphericalAberration, p.amplitudeContrast, p.phaseShift, p.bFactor, p.scaleFactor],
                      size: size, pixel: pixel)
         }
         var out = [[Float]](repeating: [], count: parameters.count)
@@ -94,12 +94,12 @@ enum CTFFilters {
                     let (ca, sa) = (Float(cos(2 * a)), Float(sin(2 * a)))
                     let cs = Float(0.5 * .pi * p.sphericalAberration * 1e7 * lambda * lambda * lambda)
                     let phase = Float(p.phaseShift * .pi / 180)
-                    let w = Float(p.amplitudeContrast), root = (1 - w * w).squareRoot()
+                    let w = Float(p.amplitudeContrast), root = (1 - w * w).squareRoot(), scale = Float(p.scaleFactor)
                     let b4 = Float(p.bFactor / 4)
                     var h = [Float](repeating: 0, count: n)
                     for k in 0..<n {
                         let gamma = (mean + astig * (g.cos2[k] * ca + g.sin2[k] * sa)) * g.s2[k] - cs * g.s4[k] + phase
-                        let value = -root * sinf(gamma) - w * cosf(gamma)
+                        let value = scale * (-root * sinf(gamma) - w * cosf(gamma))
                         h[k] = b4 == 0 ? value : value * expf(-b4 * g.s2[k])
                     }
                     result.base[b] = h

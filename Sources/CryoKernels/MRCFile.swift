@@ -12,6 +12,10 @@ public final class MRCFile: @unchecked Sendable {
     public let pixel: Float
     /// The file path.
     public let path: String
+    /// Map header fields (for `MRCMapHeader`): which axis (1 = x, 2 = y, 3 = z) columns, rows and sections run
+    /// along; the start index of columns, rows and sections; the sampling (mx, my, mz) and cell lengths (Å) along
+    /// x, y, z; the header origin (Å, x, y, z).
+    public let axisOrder: [Int], start: [Int], sampling: [Int], cell: [Float], headerOrigin: [Float]
     private let reader: BinaryReader
     private let dataOffset: Int
 
@@ -45,6 +49,11 @@ public final class MRCFile: @unchecked Sendable {
             throw KernelError(op, "\(path): header promises \(nz) images of \(nx)×\(ny) mode-\(mode) values (\(needed) bytes after \(1024 + extended) header bytes) but the file holds \(data.count) bytes; truncated or the header lies")
         }
         let mx = Int(try r.int32(28, "mx")), cellX = try r.float32(40, "the cell size")
+        axisOrder = try [64, 68, 72].map { Int(try r.int32($0, "the axis order")) }
+        start = try [16, 20, 24].map { Int(try r.int32($0, "the start index")) }
+        sampling = try [28, 32, 36].map { Int(try r.int32($0, "the sampling")) }
+        cell = try [40, 44, 48].map { try r.float32($0, "the cell size") }
+        headerOrigin = try [196, 200, 204].map { try r.float32($0, "the origin") }
         self.nx = nx
         self.ny = ny
         self.nz = nz

@@ -6,7 +6,8 @@ import Foundation
 /// Atom n with centre c, width σₙ and weight wₙ contributes wₙ·Fₓ(j)·F_y(i) to pixel (i, j), where Fₓ(j) is
 /// the integral of the 1D normal density N(x; c'ₓ, σₙ) over the pixel's extent in x (so an atom inside the
 /// image sums to exactly wₙ). Pixel (i, j) is centred at y = (i − D/2)·pixel, x = (j − D/2)·pixel; the
-/// projected centre is c' = (R·c)ₓ,ᵧ + shift. Each atom is rendered only within ±`windowSigmas`·σ of its
+/// projected centre is c' = (R·c)ₓ,ᵧ − origin, where the shift is RELION's origin (rlnOriginXAngst/YAngst): the
+/// particle's centre sits at the box centre minus the origin, as RELION, cryoDRGN and cryoJAX have it. Each atom is rendered only within ±`windowSigmas`·σ of its
 /// centre (the 1D tail beyond 5σ is below 3·10⁻⁷ of the mass, so the truncation error is below 1e-4 of the peak).
 public enum Projector {
     /// Half-width of each atom's rendering window in units of σ.
@@ -39,8 +40,8 @@ public enum Projector {
     }
 
     /// Renders `coords` ([B,N,3], or one [N,3] shared by the batch; Å) seen through `rotations` ([B,3,3])
-    /// and shifted by `shifts` ([B,2] Å, x then y; optional) → images [B,D,D]. Records the VJP with respect
-    /// to the coordinates and the shifts.
+    /// and offset by `shifts` ([B,2] Å, x then y; RELION origins: each image's centre is drawn at box centre − shift;
+    /// optional) → images [B,D,D]. Records the VJP with respect to the coordinates and the shifts.
     public static func project(coords: Tensor, rotations: Tensor, shifts: Tensor? = nil, geometry: Geometry) throws -> Tensor {
         let rots = try Rotation.list(from: rotations, op: "project")
         let batch = rots.count
@@ -106,18 +107,18 @@ public enum Projector {
             deinit { for p in [kernel, centres, dCentres] { p.deallocate() } }
         }
 
-        /// The first two rows of image b's rotation and its shift, read once per image so the per-atom loops
+        /// The first two rows of image b's rotation and its origin (RELION shift), read once per image so the per-atom loops
         /// touch only scalars (no array copies or retains per atom).
         struct Frame {
             let r00, r01, r02, r10, r11, r12: Double
-            let shiftX, shiftY: Float
+            let originX, originY: Float
         }
 
         /// The frame of image b.
         @inline(__always)
         func frame(_ b: Int) -> Frame {
             let m = rotations[b].m
-            return Frame(r00: m[0], r01: m[1], r02: m[2], r10: m[3], r11: m[4], r12: m[5], shiftX: shifts[2 * b], shiftY: shifts[2 * b + 1])
+            return Frame(r00: m[0], r01: m[1], r02: m[2], r10: m[3], r11: m[4], r12: m[5], originX: shifts[2 * b], originY: shifts[2 * b + 1])
         }
 
         /// Writes the projected centres (Å) of image b's atoms into `s.centres` and returns the image's frame.
@@ -126,8 +127,8 @@ public enum Projector {
             let coords = c + (shared ? 0 : b) * atoms * 3
             for n in 0..<atoms {
                 let (x, y, z) = (Double(coords[3 * n]), Double(coords[3 * n + 1]), Double(coords[3 * n + 2]))
-                s.centres[2 * n] = Float(f.r00 * x + f.r01 * y + f.r02 * z) + f.shiftX
-                s.centres[2 * n + 1] = Float(f.r10 * x + f.r11 * y + f.r12 * z) + f.shiftY
+                s.centres[2 * n] = Float(f.r00 * x + f.r01 * y + f.r02 * z) - f.originX
+                s.centres[2 * n + 1] = Float(f.r10 * x + f.r11 * y + f.r12 * z) - f.originY
             }
             return f
         }
@@ -162,8 +163,8 @@ public enum Projector {
                         var shiftGrad = (Float(0), Float(0))
                         for n in 0..<atoms {
                             let (gx, gy) = (s.dCentres[2 * n], s.dCentres[2 * n + 1])
-                            shiftGrad.0 += gx
-                            shiftGrad.1 += gy
+                            shiftGrad.0 -= gx
+                            shiftGrad.1 -= gy
                             out[3 * n] += gx * r.0 + gy * r.3
                             out[3 * n + 1] += gx * r.1 + gy * r.4
                             out[3 * n + 2] += gx * r.2 + gy * r.5

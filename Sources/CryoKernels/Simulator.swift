@@ -13,25 +13,28 @@ public enum Simulator {
         public var defocus: ClosedRange<Double>
         /// Standard deviation of the in-plane shift per axis (Å).
         public var shift: Double
+        /// Astigmatism (Å): dfU − dfV drawn uniformly in [0, astigmatism] around the drawn defocus, at a uniform
+        /// angle in [0°, 180°); 0 draws nothing (so simulations without it are unchanged).
+        public var astigmatism: Double
         /// Whether to apply the CTF at all.
         public var applyCTF: Bool
-        public var voltage: Double, sphericalAberration: Double, amplitudeContrast: Double
+        /// Optics groups (voltage kV, Cs mm, amplitude contrast): image i belongs to group i mod the count.
+        public var optics: [(voltage: Double, sphericalAberration: Double, amplitudeContrast: Double)]
         public var seed: UInt64
 
         /// Defaults follow the calibration in PAPER.md: 300 kV, Cs 2.7 mm, amplitude contrast 0.1, defocus 1–2.5 µm.
         public init(images: Int, size: Int = 64, pixel: Float = 2, snr: Double = 0.1, defocus: ClosedRange<Double> = 10_000...25_000,
-                    shift: Double = 0, applyCTF: Bool = true, voltage: Double = 300, sphericalAberration: Double = 2.7,
-                    amplitudeContrast: Double = 0.1, seed: UInt64 = 0) {
+                    shift: Double = 0, astigmatism: Double = 0, applyCTF: Bool = true,
+                    optics: [(voltage: Double, sphericalAberration: Double, amplitudeContrast: Double)] = [(300, 2.7, 0.1)], seed: UInt64 = 0) {
             self.images = images
             self.size = size
             self.pixel = pixel
             self.snr = snr
             self.defocus = defocus
             self.shift = shift
+            self.astigmatism = astigmatism
             self.applyCTF = applyCTF
-            self.voltage = voltage
-            self.sphericalAberration = sphericalAberration
-            self.amplitudeContrast = amplitudeContrast
+            self.optics = optics
             self.seed = seed
         }
     }
@@ -43,18 +46,26 @@ public enum Simulator {
         guard let first = conformations.first, !first.isEmpty else { throw KernelError("simulate", "no conformations (or no atoms) to simulate") }
         guard conformations.allSatisfy({ $0.count == first.count }) else { throw KernelError("simulate", "conformations differ in atom count") }
         guard s.images >= 1, s.images <= 10_000_000 else { throw KernelError("simulate", "images must be positive, got \(s.images)") }
-        guard s.defocus.lowerBound >= 0 else { throw KernelError("simulate", "defocus must be non-negative") }
+        guard s.defocus.lowerBound >= 0, s.astigmatism >= 0 else { throw KernelError("simulate", "defocus and astigmatism must be non-negative") }
+        guard !s.optics.isEmpty else { throw KernelError("simulate", "at least one optics group is needed") }
         let geometry = try Projector.Geometry(size: s.size, pixel: s.pixel, sigma: sigma, weight: weight)
         let atoms = first.count / 3
         let centred = conformations.map { Superposition.centred($0).map(Float.init) }
         var g = SeededGenerator(seed: s.seed)
         var labels: [Int] = [], rotations: [Rotation] = [], shifts: [Float] = [], ctfs: [CTFParameters] = []
-        for _ in 0..<s.images {
+        for i in 0..<s.images {
             labels.append(Int(g.next() % UInt64(conformations.count)))
             rotations.append(Rotation.random(using: &g))
             shifts += [Float(g.normal() * s.shift), Float(g.normal() * s.shift)]
             let df = s.defocus.lowerBound + g.uniform() * (s.defocus.upperBound - s.defocus.lowerBound)
-            ctfs.append(CTFParameters(defocusU: df, voltage: s.voltage, sphericalAberration: s.sphericalAberration, amplitudeContrast: s.amplitudeContrast))
+            var (du, dv, angle) = (df, df, 0.0)
+            if s.astigmatism > 0 {
+                let a = g.uniform() * s.astigmatism
+                (du, dv, angle) = (df + a / 2, df - a / 2, g.uniform() * 180)
+            }
+            let o = s.optics[i % s.optics.count]
+            ctfs.append(CTFParameters(defocusU: du, defocusV: dv, astigmatismAngle: angle, voltage: o.voltage, sphericalAberration: o.sphericalAberration,
+                                      amplitudeContrast: o.amplitudeContrast))
         }
         let d = s.size
         var clean = [Float](repeating: 0, count: s.images * d * d)

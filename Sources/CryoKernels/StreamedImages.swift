@@ -1,36 +1,67 @@
 import Foundation
 
 /// Particle images left in their MRC stacks and read a batch at a time, so a dataset larger than memory can be
-/// trained on: each read copies the requested images out of the memory-mapped stacks and then tells the kernel it
-/// may drop those file pages (`madvise(MADV_DONTNEED)`), so resident memory stays near one batch.
+/// trained on: each read copies the requested images out of the memory-mapped stacks, resamples them to the
+/// dataset's grid (`ImageResampler`, one per optics group), and then tells the kernel it may drop those file
+/// pages (`madvise(MADV_DONTNEED)`), so resident memory stays near one batch.
 public final class StreamedImages: @unchecked Sendable {
     /// The stack and 0-based image index of every particle.
     public let locations: [(stack: MRCFile, index: Int)]
-    /// Image side in pixels.
+    /// Image side in pixels after resampling.
     public let size: Int
+    /// The resamplers, and which one each particle's image goes through.
+    let resamplers: [ImageResampler]
+    let resamplerOf: [Int]
 
-    /// Images at `locations`, all `size`×`size`.
-    public init(locations: [(stack: MRCFile, index: Int)], size: Int) throws {
-        for (stack, index) in locations where stack.nx != size || stack.ny != size || index < 0 || index >= stack.nz {
-            throw KernelError("read_star", "\(stack.path): image \(index + 1) is not one of its \(stack.nz) images of \(size)×\(size)")
+    /// Images at `locations`, resampled by `resamplers[resamplerOf[i]]` (none: the stacks hold `size`×`size` images).
+    public init(locations: [(stack: MRCFile, index: Int)], size: Int, resamplers: [ImageResampler] = [], resamplerOf: [Int] = [],
+                op: String = "read_star") throws {
+        guard resamplerOf.isEmpty || resamplerOf.count == locations.count else {
+            throw KernelError(op, "\(resamplerOf.count) resampler indices for \(locations.count) images")
+        }
+        for (k, (stack, index)) in locations.enumerated() {
+            let source = resamplerOf.isEmpty ? size : resamplers[resamplerOf[k]].sourceSize
+            guard stack.nx == source, stack.ny == source, index >= 0, index < stack.nz else {
+                throw KernelError(op, "\(stack.path): image \(index + 1) is not one of its \(stack.nz) images of \(source)×\(source) px (the stack holds \(stack.nx)×\(stack.ny))")
+            }
+        }
+        if let r = resamplers.first(where: { $0.targetSize != size }) {
+            throw KernelError(op, "a resampler makes \(r.targetSize) px images for a dataset of \(size) px")
         }
         self.locations = locations
         self.size = size
+        self.resamplers = resamplers
+        self.resamplerOf = resamplerOf
     }
 
     /// Number of particles.
     public var count: Int { locations.count }
 
-    /// The images of particles `rows`, concatenated (rows.count·size² values).
+    /// The images of particles `rows`, concatenated (rows.count·size² values), resampled to the dataset's grid.
     public func read(_ rows: [Int]) throws -> [Float] {
-        var out: [Float] = []
-        out.reserveCapacity(rows.count * size * size)
-        for row in rows {
+        var out = [Float](repeating: 0, count: rows.count * size * size)
+        var byResampler: [Int: [Int]] = [:]           // resampler → positions in `rows`
+        for (k, row) in rows.enumerated() {
             guard locations.indices.contains(row) else { throw KernelError("read_star", "particle \(row) is out of range for \(count) particles") }
-            let (stack, index) = locations[row]
-            out += try stack.images(index..<(index + 1))
-            stack.release(index..<(index + 1))
+            byResampler[resamplerOf.isEmpty ? -1 : resamplerOf[row], default: []].append(k)
+        }
+        for (r, positions) in byResampler {
+            var raw: [Float] = []
+            for k in positions {
+                let (stack, index) = locations[rows[k]]
+                raw += try stack.images(index..<(index + 1))
+                stack.release(index..<(index + 1))
+            }
+            let images = r < 0 ? raw : resamplers[r].apply(raw, count: positions.count)
+            let d2 = size * size
+            for (j, k) in positions.enumerated() { out.replaceSubrange((k * d2)..<((k + 1) * d2), with: images[(j * d2)..<((j + 1) * d2)]) }
         }
         return out
+    }
+
+    /// The particles `rows` as a stream of their own.
+    public func subset(_ rows: [Int]) throws -> StreamedImages {
+        try StreamedImages(locations: rows.map { locations[$0] }, size: size, resamplers: resamplers,
+                           resamplerOf: resamplerOf.isEmpty ? [] : rows.map { resamplerOf[$0] })
     }
 }

@@ -5,13 +5,26 @@ import Foundation
 enum DataBuiltins {
     static let topic = "data"
 
+    /// The `optics:` argument of `simulate`: a list of {voltage, cs, amplitude} records (default one 300 kV group).
+    static func opticsGroups(_ a: Arguments) throws -> [(voltage: Double, sphericalAberration: Double, amplitudeContrast: Double)] {
+        if a.isNull("optics") { return [(300, 2.7, 0.1)] }
+        guard case .list(let groups) = a["optics"], !groups.isEmpty else { throw a.fail("optics", "a non-empty list of {voltage, cs, amplitude} records", a["optics"]) }
+        return try groups.map { g in
+            guard case .record(let r) = g, case .number(let v)? = r["voltage"], case .number(let cs)? = r["cs"], case .number(let w)? = r["amplitude"] else {
+                throw a.fail("optics", "a list of {voltage, cs, amplitude} records (kV, mm, fraction)", g)
+            }
+            return (v, cs, w)
+        }
+    }
+
     static var all: [Builtin] {
         [
             builtin("simulate", topic: topic, [required("conformations"), optional("images", .number(1000)), optional("size", .number(64)),
                                                optional("pixel", .number(2)), optional("sigma", .string("residue")), optional("weights", .string("residue")),
                                                optional("snr", .number(0.1)), optional("defocus", .list([.number(10000), .number(25000)])),
-                                               optional("shift", .number(0)), optional("ctf", .bool(true)), optional("seed", .number(0)), optional("like", .null)],
-                    doc: "Simulated particles: random conformation, uniform pose, shift (std, Å), defocus (range, Å), CTF, noise at snr. Returns {images, clean, truth [K,N,3], rotations, shifts, ctf, conformation, pixel, size, snr, noise_sigma}.",
+                                               optional("shift", .number(0)), optional("astigmatism", .number(0)), optional("optics", .null),
+                                               optional("ctf", .bool(true)), optional("seed", .number(0)), optional("like", .null)],
+                    doc: "Simulated particles: random conformation, uniform pose, shift (std, Å; RELION origins, the particle drawn at box centre − shift), defocus (range, Å), astigmatism (dfU − dfV uniform in [0, a] Å at a random angle), optics groups (a list of {voltage, cs, amplitude}; image i in group i mod count; default one group 300 kV, 2.7 mm, 0.1), CTF, noise at snr. Returns {images, clean, truth [K,N,3], rotations, shifts, ctf, conformation, pixel, size, snr, noise_sigma}.",
                     example: "let data = simulate(traj, images: 2000, size: 64, pixel: 2, snr: 0.01, seed: 1)") { a in
                 let conformations = try a.conformations("conformations")
                 var template: Structure?
@@ -27,7 +40,8 @@ enum DataBuiltins {
                 }
                 let settings = Simulator.Settings(images: try a.int("images"), size: try a.int("size"), pixel: Float(try a.number("pixel")),
                                                   snr: try a.number("snr"), defocus: defocus[0]...defocus[defocus.count - 1],
-                                                  shift: try a.number("shift"), applyCTF: try a.bool("ctf"),
+                                                  shift: try a.number("shift"), astigmatism: try a.number("astigmatism"), applyCTF: try a.bool("ctf"),
+                                                  optics: try opticsGroups(a),
                                                   seed: UInt64(bitPattern: Int64(try a.int("seed"))))
                 let bar = ProgressBar("simulate", total: settings.images)
                 let interpreter = a.interpreter
@@ -51,18 +65,43 @@ enum DataBuiltins {
                 try MRCFile.write(try a.string("path"), images: try a.tensor("images"), pixel: Float(try a.number("pixel")))
                 return .null
             },
-            builtin("read_star", topic: topic, [required("path"), optional("images", .bool(true)), optional("stream", .bool(false))],
-                    doc: "Reads a RELION 3.1 particle STAR file (and its MRCS stacks unless images: false) into a dataset record. stream: true leaves the images in their stacks (an image_stack) and training reads them a batch at a time, for datasets larger than memory.",
-                    example: "let data = read_star(\"particles.star\")") { a in
-                DatasetValue.record(try ParticleSTAR.read(try a.string("path"), loadImages: try a.bool("images"), stream: try a.bool("stream")))
+            builtin("read_star", topic: topic, [required("path"), optional("images", .bool(true)), optional("stream", .bool(false)),
+                                                optional("size", .null), optional("resample", .bool(true)), optional("project_dir", .null),
+                                                optional("mask", .null), optional("pixel", .null)],
+                    doc: "Reads a particle STAR file of any RELION flavour (3.0 without optics, 3.1/4/5 with optics, data_images) or a cryoSPARC .cs file into a dataset, with RELION's conventions (origins: particle at box centre − origin). Stack paths are relative to project_dir (default: the current directory, RELION's project directory), then to the STAR's folder. size: Fourier-crops every image on read; optics groups with different pixels or boxes are resampled to one grid (resample: false makes that an error); mask: a soft circular mask radius in Å; pixel: the pixel size where the file gives none. stream: true leaves the images in their stacks (read a batch at a time). Prints one summary line: particles, optics groups, pixel, box, what was assumed.",
+                    example: "let data = read_star(\"Refine3D/job025/run_data.star\", stream: true, size: 64)") { a in
+                let options = ParticleSTARReader.Options(loadImages: try a.bool("images"), stream: try a.bool("stream"), size: try a.optionalInt("size"),
+                                                         resample: try a.bool("resample"), projectDirectory: a.isNull("project_dir") ? nil : try a.string("project_dir"),
+                                                         maskRadius: try a.optionalNumber("mask").map(Float.init), pixel: try a.optionalNumber("pixel").map(Float.init))
+                let (dataset, summary) = try ParticleSTARReader.read(try a.string("path"), options: options)
+                a.interpreter.output(summary)
+                return DatasetValue.record(dataset)
             },
             builtin("write_star", topic: topic, [required("path"), required("dataset"), optional("stack", .null)],
-                    doc: "Writes a dataset's poses, shifts and CTFs as a RELION 3.1 STAR file whose images are index@stack (default: the STAR name with .mrcs).",
+                    doc: "Writes a dataset as a RELION STAR file. A dataset read from a STAR file keeps every block and column it had (unknown ones too), its image names and optics groups; only poses, origins, CTF, optics group and class are replaced. stack: names the images index@stack in dataset order (the images were rewritten, e.g. by write_mrcs) and gives every optics group the dataset's pixel and box; a simulated dataset needs it (default: the STAR name with .mrcs).",
                     example: "write_star(\"particles.star\", data, stack: \"particles.mrcs\")") { a in
                 let path = try a.string("path")
-                let stack = a.isNull("stack") ? ((path as NSString).deletingPathExtension as NSString).lastPathComponent + ".mrcs" : try a.string("stack")
-                try ParticleSTAR.write(path, dataset: try DatasetValue.dataset(a["dataset"], op: "write_star"), stack: stack)
+                let dataset = try DatasetValue.dataset(a["dataset"], op: "write_star")
+                var stack = a.isNull("stack") ? nil : try a.string("stack")
+                if stack == nil && dataset.metadata == nil { stack = ((path as NSString).deletingPathExtension as NSString).lastPathComponent + ".mrcs" }
+                try ParticleSTARWriter.write(path, dataset: dataset, stack: stack)
                 return .null
+            },
+            builtin("subset", topic: topic, [required("dataset"), required("rows")],
+                    doc: "The particles rows (a list or tensor of 0-based indices) of a dataset as a dataset of their own, with their images, poses, CTFs, optics and STAR rows, so write_star writes a RELION subset with every original column.",
+                    example: "let half = subset(data, range(0, 1000))") { a in
+                let rows = try a.tensor("rows").storage.map { Int($0) }
+                return try DatasetValue.subset(a["dataset"], rows: rows, op: "subset")
+            },
+            builtin("read_mrc", topic: topic, [required("path"), optional("data", .bool(false))],
+                    doc: "Reads an MRC map's header: {size [x,y,z] voxels, pixel [x,y,z] Å voxel spacing, origin [x,y,z] Å of voxel 0 (the header origin, else nxstart·pixel), centre [x,y,z] Å of the box centre (voxel N/2), path}; data: true adds the map [z,y,x]. A model fitted into the map shares these coordinates.",
+                    example: "let map = read_mrc(\"Refine3D/job025/run_class001.mrc\")") { a in
+                let header = try MRCMapHeader(path: try a.string("path"))
+                var fields: [(String, Value)] = [("size", .list(header.size.map { .number(Double($0)) })), ("pixel", .list(header.spacing.map { .number(Double($0)) })),
+                                                 ("origin", .list(header.origin.map { .number(Double($0)) })), ("centre", .list(header.centre.map { .number(Double($0)) })),
+                                                 ("path", .string(header.path))]
+                if try a.bool("data") { fields.append(("data", .tensor(try header.volume()))) }
+                return .record(Record(fields))
             },
         ]
     }

@@ -1,7 +1,8 @@
 import CryoKernels
 
-/// Particle datasets as script records: `{images, rotations, shifts, ctf, conformation, pixel, size}` with
-/// `ctf` a record of per-image tensors `{defocus_u, defocus_v, angle, voltage, cs, amplitude, phase_shift, bfactor}`.
+/// Particle datasets as script records: `{images, rotations, shifts, ctf, conformation, pixel, size, optics}` with
+/// `ctf` a record of per-image tensors `{defocus_u, defocus_v, angle, voltage, cs, amplitude, phase_shift, bfactor,
+/// scale}`, shifts RELION's origins (Å), and `optics` the optics groups and the STAR file the dataset came from.
 enum DatasetValue {
     /// The record of a dataset (plus any extra fields, e.g. clean images of a simulation).
     static func record(_ d: ParticleDataset, extra: [(String, Value)] = []) -> Value {
@@ -12,7 +13,8 @@ enum DatasetValue {
                    ("shifts", .tensor(d.shiftTensor)),
                    ("ctf", ctfRecord(d.ctf)),
                    ("conformation", d.conformation.map { .tensor(Tensor($0.map(Float.init))) } ?? .null),
-                   ("pixel", .number(Double(d.pixel))), ("size", .number(Double(d.size)))]
+                   ("pixel", .number(Double(d.pixel))), ("size", .number(Double(d.size))),
+                   ("optics", .object(DatasetSourceObject(optics: d.optics, group: d.opticsGroup, metadata: d.metadata)))]
         return .record(Record(fields + extra))
     }
 
@@ -21,7 +23,7 @@ enum DatasetValue {
         func column(_ f: (CTFParameters) -> Double) -> Value { .tensor(Tensor(ctf.map { Float(f($0)) })) }
         return .record(Record([("defocus_u", column(\.defocusU)), ("defocus_v", column(\.defocusV)), ("angle", column(\.astigmatismAngle)),
                                ("voltage", column(\.voltage)), ("cs", column(\.sphericalAberration)), ("amplitude", column(\.amplitudeContrast)),
-                               ("phase_shift", column(\.phaseShift)), ("bfactor", column(\.bFactor))]))
+                               ("phase_shift", column(\.phaseShift)), ("bfactor", column(\.bFactor)), ("scale", column(\.scaleFactor))]))
     }
 
     /// CTF parameters from a ctf record (fields may be numbers or per-image tensors; `defocus` may stand for
@@ -45,7 +47,8 @@ enum DatasetValue {
             throw ScriptFailure(message: "\(op): CTF parameters need 'defocus' or 'defocus_u' (Å); fields given: \(r.keys.joined(separator: ", "))")
         }
         let columns = [du, try column(["defocus_v", "defocus"], nil) ?? du, try column(["angle"], 0)!, try column(["voltage"], 300)!,
-                       try column(["cs"], 2.7)!, try column(["amplitude"], 0.1)!, try column(["phase_shift"], 0)!, try column(["bfactor"], 0)!]
+                       try column(["cs"], 2.7)!, try column(["amplitude"], 0.1)!, try column(["phase_shift"], 0)!, try column(["bfactor"], 0)!,
+                       try column(["scale"], 1)!]
         let n = count ?? columns.map(\.count).max() ?? 1
         for c in columns where c.count != 1 && c.count != n {
             throw ScriptFailure(message: "\(op): CTF fields hold \(c.count) values for \(n) images")
@@ -53,7 +56,7 @@ enum DatasetValue {
         return try (0..<n).map { i in
             func v(_ k: Int) -> Double { columns[k].count == 1 ? columns[k][0] : columns[k][i] }
             let p = CTFParameters(defocusU: v(0), defocusV: v(1), astigmatismAngle: v(2), voltage: v(3), sphericalAberration: v(4),
-                                  amplitudeContrast: v(5), phaseShift: v(6), bFactor: v(7))
+                                  amplitudeContrast: v(5), phaseShift: v(6), bFactor: v(7), scaleFactor: v(8))
             try p.validate(op: op)
             return p
         }
@@ -81,6 +84,14 @@ enum DatasetValue {
         var dataset = try ParticleDataset(images: images, rotations: rotations, shifts: shifts.storage,
                                           ctf: try ctfParameters(.record(r), count: rotations.count, op: op),
                                           pixel: Float(try number("pixel")), size: Int(try number("size")), conformation: conformation, op: op)
+        if case .object(let o as DatasetSourceObject)? = r["optics"] {
+            guard o.group.count == rotations.count else {
+                throw ScriptFailure(message: "\(op): the dataset's optics describe \(o.group.count) particles but it has \(rotations.count); take subsets with subset(dataset, rows)")
+            }
+            dataset.optics = o.optics
+            dataset.opticsGroup = o.group
+            dataset.metadata = o.metadata
+        }
         if let streamed {
             guard streamed.count == rotations.count, streamed.size == dataset.size else {
                 throw ScriptFailure(message: "\(op): the image stack holds \(streamed.count) images of \(streamed.size) px for \(rotations.count) particles of \(dataset.size) px")
@@ -88,6 +99,59 @@ enum DatasetValue {
             dataset.streamed = streamed
         }
         return dataset
+    }
+}
+
+/// Particles `rows` of a dataset record as a record of their own: every per-image field (images, streamed or
+/// not, poses, CTFs, labels, optics, STAR rows, a simulation's clean images) subset, the rest kept.
+extension DatasetValue {
+    static func subset(_ value: Value, rows: [Int], op: String) throws -> Value {
+        let part = try dataset(value, op: op).subset(rows, op: op)
+        guard case .record(let r) = value else { return record(part) }
+        let own = Set(["images", "rotations", "shifts", "ctf", "conformation", "pixel", "size", "optics"])
+        var extra: [(String, Value)] = []
+        for key in r.keys where !own.contains(key) {
+            if key == "clean", case .tensor(let t)? = r[key] {
+                extra.append((key, .tensor(try t.gather(Tensor(rows.map(Float.init))))))
+            } else if let v = r[key] {
+                extra.append((key, v))
+            }
+        }
+        return record(part, extra: extra)
+    }
+}
+
+/// A dataset's optics groups and the STAR file it was read from (`data.optics`): what `write_star` needs to
+/// write the file back with every column, and what a user inspects (`.groups`, `.group`, `.path`).
+final class DatasetSourceObject: ScriptObject, @unchecked Sendable {
+    let optics: [OpticsGroup]
+    let group: [Int]
+    let metadata: StarMetadata?
+
+    init(optics: [OpticsGroup], group: [Int], metadata: StarMetadata?) {
+        self.optics = optics
+        self.group = group
+        self.metadata = metadata
+    }
+
+    var typeName: String { "optics" }
+    var summary: String {
+        "<\(optics.count) optics group\(optics.count == 1 ? "" : "s") for \(group.count) particles\(metadata.map { ", from \($0.path)" } ?? "")>"
+    }
+    var memberNames: [String] { ["groups", "group", "path"] }
+
+    func member(_ name: String) throws -> Value? {
+        switch name {
+        case "groups":
+            return .list(optics.map { g in
+                .record(Record([("number", .number(Double(g.number))), ("name", .string(g.name)), ("pixel", .number(Double(g.pixel))),
+                                ("size", .number(Double(g.size))), ("voltage", .number(g.voltage)), ("cs", .number(g.sphericalAberration)),
+                                ("amplitude", .number(g.amplitudeContrast))]))
+            })
+        case "group": return .tensor(Tensor(group.map { Float(optics[$0].number) }))
+        case "path": return metadata.map { .string($0.path) } ?? .null
+        default: return nil
+        }
     }
 }
 

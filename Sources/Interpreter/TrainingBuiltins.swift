@@ -17,8 +17,8 @@ enum TrainingBuiltins {
                 optional("seed", .number(0)), optional("checkpoint", .null), optional("resume", .null), optional("ctf", .bool(true)),
                 optional("sigma", .string("residue")), optional("weights", .string("residue")), optional("quiet", .bool(false)),
                 optional("keep_best", .bool(true)), optional("latent_init", .number(0.1)), optional("latents", .null),
-                optional("normalize", .string("particle"))],
-                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). normalize: \"particle\" (default) sums the squared error over each image's pixels and each regulariser over its bonds, angles, pairs or latent components (per-particle energies, averaged over the batch); \"pixel\" uses the pixel MSE and means over bonds (a chain prior 19× stronger for AdK at D = 64). With ground truth (simulations), keep_best returns the epoch of lowest mean RMSD, as the paper keeps its best validation checkpoint. Returns {latents, conformations, history, rmsd_history, bond_rms_history (per epoch, the RMS deviation in Å of the decoded consecutive-Cα distances from the template's: a chain check without ground truth), best_epoch, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: PAPER.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\".",
+                optional("normalize", .string("particle")), optional("centre", .string("centroid")), optional("map", .null)],
+                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). normalize: \"particle\" (default) sums the squared error over each image's pixels and each regulariser over its bonds, angles, pairs or latent components (per-particle energies, averaged over the batch); \"pixel\" uses the pixel MSE and means over bonds (a chain prior 19× stronger for AdK at D = 64). With ground truth (simulations), keep_best returns the epoch of lowest mean RMSD, as the paper keeps its best validation checkpoint. Returns {latents, conformations, history, rmsd_history, bond_rms_history (per epoch, the RMS deviation in Å of the decoded consecutive-Cα distances from the template's: a chain check without ground truth), best_epoch, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: PAPER.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\". centre: \"centroid\" (default: poses rotate the template about its centroid, as simulations render) or \"map\" with map: read_mrc(consensus map) or {box, pixel} (a template fitted into the consensus map rotates about the map's box centre, as RELION's poses do); a warning names any template that does not fit inside the image box.",
                     example: "let r = train_autodecoder(model, data, like: s, epochs: 60, batch: 32, lr: 1e-3)") { a in
                 try trainAutodecoder(a)
             },
@@ -96,6 +96,8 @@ enum TrainingBuiltins {
         }
         settings.normalization = normalization
         settings.initialLatents = a.isNull("latents") ? nil : try a.tensor("latents")
+        settings.rotationCentre = try rotationCentre(a)
+        warnIfTemplateLeavesBox(a, template: template, centre: settings.rotationCentre, dataset: dataset, sigma: geometry.sigma)
         var initialPoseErrors: [Double]?
         if poseMode == "esl" {
             let search = try eslCandidates(a, dataset: dataset, template: template.models[0], geometry: geometry, ctf: settings.applyCTF,
@@ -153,6 +155,46 @@ enum TrainingBuiltins {
             }
         }
         return .record(Record(fields))
+    }
+
+    /// The rotation centre of `centre:` and `map:` (nil: the template's centroid).
+    private static func rotationCentre(_ a: Arguments) throws -> [Double]? {
+        switch try a.string("centre") {
+        case "centroid": return nil
+        case "map":
+            guard case .record(let map) = a["map"] else {
+                throw a.fail("map", "read_mrc(path) of the consensus map, or {box: voxels, pixel: Å}, with centre: \"map\"", a["map"])
+            }
+            if case .list(let c)? = map["centre"], c.count == 3 {
+                return try c.map { v in
+                    guard case .number(let x) = v else { throw a.fail("map", "a record whose centre is three numbers (Å)", a["map"]) }
+                    return x
+                }
+            }
+            guard case .number(let box)? = map["box"], case .number(let pixel)? = map["pixel"], box >= 1, pixel > 0 else {
+                throw a.fail("map", "read_mrc(path) or {box: voxels, pixel: Å}", a["map"])
+            }
+            let c = Double(Int(box) / 2) * pixel
+            return [c, c, c]
+        case let other:
+            throw ScriptFailure(message: "train_autodecoder: centre must be \"centroid\" or \"map\", got \"\(other)\"")
+        }
+    }
+
+    /// Warns once when some residue of the placed template (plus 3σ of its Gaussian) lies farther from the
+    /// rotation centre than half the image box: for some poses it is then cut off at the box edge.
+    private static func warnIfTemplateLeavesBox(_ a: Arguments, template: Structure, centre: [Double]?, dataset: ParticleDataset, sigma: [Float]) {
+        let placed = AutodecoderTrainer.placed(template.models[0], centre: centre)
+        var reach = 0.0
+        for n in 0..<(placed.count / 3) {
+            let (x, y, z) = (placed[3 * n], placed[3 * n + 1], placed[3 * n + 2])
+            reach = Swift.max(reach, (x * x + y * y + z * z).squareRoot() + 3 * Double(sigma[n]))
+        }
+        let half = Double(dataset.size) * Double(dataset.pixel) / 2
+        if reach > half {
+            a.interpreter.warn(String(format: "train_autodecoder: the template reaches %.1f Å from its rotation centre (%@) but the box's half-width is %.1f Å (%d px at %.3g Å); parts of it leave the image for some poses. Use a larger box (read_star size:), or check centre:.",
+                                      reach, centre == nil ? "its centroid" : "the map's box centre", half, dataset.size, Double(dataset.pixel)))
+        }
     }
 
     /// Unknown poses: coarse-to-fine ESL of every image against the template (in chunks of 256 images) gives each

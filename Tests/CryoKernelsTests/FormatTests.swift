@@ -188,9 +188,10 @@ final class FormatTests: XCTestCase {
         let dataset = try ParticleDataset(images: images, rotations: rotations, shifts: (0..<(2 * m)).map { Float($0) / 4 }, ctf: ctf,
                                           pixel: 1.5, size: 8, conformation: [0, 3, 1, 1, 2])
         try MRCFile.write(path("p.mrcs"), images: images, pixel: 1.5)
-        try ParticleSTAR.write(path("p.star"), dataset: dataset, stack: "p.mrcs")
-        let back = try ParticleSTAR.read(path("p.star"))
+        try ParticleSTARWriter.write(path("p.star"), dataset: dataset, stack: "p.mrcs")
+        let back = try ParticleSTARReader.read(path("p.star")).dataset
         XCTAssertEqual(back.images?.storage, images.storage)
+        XCTAssertFalse(try String(contentsOfFile: path("p.star"), encoding: .utf8).contains("rlnCtfBFactor"), "RELION's label is rlnCtfBfactor")
         XCTAssertEqual(back.conformation ?? [], [0, 3, 1, 1, 2])
         XCTAssertEqual(back.pixel, 1.5)
         for (a, b) in zip(back.rotations, rotations) { XCTAssertLessThan(a.angle(to: b), 1e-4) }
@@ -206,15 +207,21 @@ final class FormatTests: XCTestCase {
     func testMalformedSTARGivesClearErrors() throws {
         let missing = "data_particles\nloop_\n_rlnAngleRot #1\n_rlnDefocusU #2\n10 20000\n"
         try missing.write(toFile: path("m.star"), atomically: true, encoding: .utf8)
-        assertThrows("lacks the required column _rlnImageName") { _ = try ParticleSTAR.read(path("m.star")) }
+        assertThrows("no table has the column _rlnImageName") { _ = try ParticleSTARReader.read(path("m.star")).dataset }
         let ragged = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@a.mrcs 20000\n2@a.mrcs\n"
         try ragged.write(toFile: path("r.star"), atomically: true, encoding: .utf8)
-        assertThrows("r.star:6: row has 1 values for 2 columns") { _ = try ParticleSTAR.read(path("r.star")) }
+        assertThrows("r.star:6: row has 1 values for 2 columns") { _ = try ParticleSTARReader.read(path("r.star")).dataset }
         let badNumber = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@a.mrcs abc\n"
         try badNumber.write(toFile: path("n.star"), atomically: true, encoding: .utf8)
-        assertThrows("'abc' is not a number") { _ = try ParticleSTAR.read(path("n.star")) }
+        assertThrows("column _rlnDefocusU: 'abc' is not a valid number") { _ = try ParticleSTARReader.read(path("n.star")).dataset }
         let noStack = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@nowhere.mrcs 20000\n"
         try noStack.write(toFile: path("s.star"), atomically: true, encoding: .utf8)
-        assertThrows("nowhere.mrcs: no such file") { _ = try ParticleSTAR.read(path("s.star")) }
+        assertThrows("stack 'nowhere.mrcs' not found; tried") { _ = try ParticleSTARReader.read(path("s.star")).dataset }
+        let noPixel = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n_rlnOriginX #3\n_rlnOriginY #4\n1@a.mrcs 20000 1 2\n"
+        try noPixel.write(toFile: path("px.star"), atomically: true, encoding: .utf8)
+        assertThrows("origins are in pixels (_rlnOriginX/Y) but the file gives no pixel size") { _ = try ParticleSTARReader.read(path("px.star")).dataset }
+        let badGroup = "data_optics\nloop_\n_rlnOpticsGroup\n_rlnImagePixelSize\n1 1.5\ndata_particles\nloop_\n_rlnImageName\n_rlnDefocusU\n_rlnOpticsGroup\n1@a.mrcs 20000 2\n"
+        try badGroup.write(toFile: path("g.star"), atomically: true, encoding: .utf8)
+        assertThrows("particle 1 is in optics group 2, which the data_optics table does not list") { _ = try ParticleSTARReader.read(path("g.star")).dataset }
     }
 }

@@ -50,7 +50,7 @@ final class InteropTests: XCTestCase {
         let dataset = try ParticleDataset(images: images, rotations: rotations, shifts: [1, 2, 3, 4, 5, 6, 7, 8],
                                           ctf: (0..<4).map { CTFParameters(defocusU: 12000 + Double($0), defocusV: 11000, astigmatismAngle: 5) },
                                           pixel: 1.7, size: 6)
-        try ParticleSTAR.write(path("ours.star"), dataset: dataset, stack: "ours.mrcs")
+        try ParticleSTARWriter.write(path("ours.star"), dataset: dataset, stack: "ours.mrcs")
         let structure = Structure(atoms: [Structure.Atom(name: "CA", residueName: "GLY", residueNumber: 1),
                                           Structure.Atom(name: "CA", residueName: "TRP", residueNumber: 2, chain: "B")],
                                   models: [[1, 2, 3, 4, 5, 6], [1.5, 2.5, 3.5, -4.25, 5, 6]], origin: "test")
@@ -118,7 +118,7 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(stack.pixel, 2.5, accuracy: 1e-5)
         XCTAssertEqual(try stack.tensor().storage[9], (9 - 7) / 3, accuracy: 1e-6)
         XCTAssertEqual(try MRCFile(path: path("theirs16.mrc")).tensor().storage, [1, -2, 300, 4])
-        let d = try ParticleSTAR.read(path("theirs.star"))
+        let d = try ParticleSTARReader.read(path("theirs.star")).dataset
         XCTAssertEqual(d.count, 2)
         XCTAssertEqual(d.images?.storage[0], (16 - 7) / 3, "first particle is image 2")
         XCTAssertLessThan(d.rotations[0].angle(to: Rotation(rot: 10, tilt: 20, psi: 30)), 1e-4)
@@ -130,5 +130,32 @@ final class InteropTests: XCTestCase {
         let s = try PDBFile.read(path("theirs.pdb"))
         XCTAssertEqual(s.atoms.map(\.residueName), ["LYS", "ASP"])
         XCTAssertEqual(s.models[0][3], -3.5, accuracy: 1e-6)
+    }
+
+    /// RELION's shift rule: the particle sits at the box centre minus (rlnOriginXAngst, rlnOriginYAngst). One atom at
+    /// the model origin, rendered with origin (6, −4) Å at 1 Å/px in a 32-px box, must peak at column 16 − 6 and
+    /// row 16 + 4, and write_star must write that origin as RELION reads it (checked with starfile and mrcfile).
+    func testShiftSignFollowsRELION() throws {
+        let geometry = try Projector.Geometry(size: 32, pixel: 1, sigma: [1.2], weight: [1])
+        let image = try Projector.project(coords: Tensor(shape: [1, 3], storage: [0, 0, 0]), rotations: Rotation.tensor([.identity]),
+                                          shifts: Tensor(shape: [1, 2], storage: [6, -4]), geometry: geometry)
+        try MRCFile.write(path("one.mrcs"), images: image, pixel: 1)
+        let dataset = try ParticleDataset(images: image, rotations: [.identity], shifts: [6, -4], ctf: [CTFParameters(defocusU: 10000)], pixel: 1, size: 32)
+        try ParticleSTARWriter.write(path("one.star"), dataset: dataset, stack: "one.mrcs")
+        let report = try runPython("""
+        import starfile, mrcfile, numpy as np
+        p = starfile.read('one.star')['particles']
+        image = mrcfile.read('one.mrcs')[0] if mrcfile.read('one.mrcs').ndim == 3 else mrcfile.read('one.mrcs')
+        row, column = np.unravel_index(np.argmax(image), image.shape)
+        ox, oy = float(p.rlnOriginXAngst[0]), float(p.rlnOriginYAngst[0])
+        print(int(column), int(row), ox, oy, int(round(16 - ox)), int(round(16 - oy)))
+        """)
+        let v = report.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(v.count, 6, report)
+        XCTAssertEqual(v[2], 6, accuracy: 1e-6)
+        XCTAssertEqual(v[3], -4, accuracy: 1e-6)
+        XCTAssertEqual(v[0], v[4], "peak column = box centre − rlnOriginXAngst / pixel")
+        XCTAssertEqual(v[1], v[5], "peak row = box centre − rlnOriginYAngst / pixel")
+        XCTAssertEqual([v[0], v[1]], [10, 20])
     }
 }

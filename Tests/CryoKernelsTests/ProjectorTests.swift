@@ -41,12 +41,13 @@ final class ProjectorTests: XCTestCase {
         for (x, y) in zip(a.storage, b.storage) { XCTAssertEqual(x, y, accuracy: 1e-5) }
     }
 
-    func testShiftByOnePixelMovesTheImage() throws {
+    /// RELION's origin: a positive rlnOriginXAngst moves the particle towards −x (centre at box centre − origin).
+    func testOriginOfOnePixelMovesTheImageTowardsMinusX() throws {
         let coords = try Tensor(shape: [1, 3], storage: [1, -2, 3])
         let geo = try geometry(1)
         let base = try Projector.project(coords: coords, rotations: Rotation.tensor([.identity]), shifts: Tensor.zeros([1, 2]), geometry: geo)
         let moved = try Projector.project(coords: coords, rotations: Rotation.tensor([.identity]), shifts: try Tensor(shape: [1, 2], storage: [1.5, 0]), geometry: geo)
-        for i in 0..<32 { for j in 1..<32 { XCTAssertEqual(moved.storage[i * 32 + j], base.storage[i * 32 + j - 1], accuracy: 1e-6) } }
+        for i in 0..<32 { for j in 0..<31 { XCTAssertEqual(moved.storage[i * 32 + j], base.storage[i * 32 + j + 1], accuracy: 1e-6) } }
     }
 
     func testGradientsWithRespectToCoordinatesAndShifts() throws {
