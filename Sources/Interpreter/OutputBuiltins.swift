@@ -1,3 +1,4 @@
+import Foundation
 import CryoKernels
 
 /// Pictures: single images and montages as PNG.
@@ -12,6 +13,27 @@ enum OutputBuiltins {
                 let t = try a.tensor("image")
                 guard t.rank == 2 else { throw a.fail("image", "one image [H,W]", a["image"]) }
                 try PNGImage.montage(t, path: try a.string("path"), columns: 1)
+                return .null
+            },
+            builtin("write_csv", topic: topic, [required("path"), required("table"), optional("header", .null)],
+                    doc: "Writes a [rows, columns] tensor (or a [rows] one) as comma-separated text, with an optional list of column names.",
+                    example: "write_csv(\"out/latents.csv\", result.latents, header: [\"z1\", \"z2\"])") { a in
+                let t = try a.tensor("table")
+                guard t.rank == 1 || t.rank == 2 else { throw a.fail("table", "a [rows, columns] or [rows] tensor", a["table"]) }
+                let columns = t.rank == 2 ? t.shape[1] : 1
+                var text = ""
+                if !a.isNull("header") {
+                    let names = try a.list("header").map { v -> String in
+                        guard case .string(let s) = v else { throw a.fail("header", "a list of strings", a["header"]) }
+                        return s
+                    }
+                    guard names.count == columns else { throw a.fail("header", "\(columns) column names", a["header"]) }
+                    text += names.joined(separator: ",") + "\n"
+                }
+                for r in 0..<(t.count / Swift.max(columns, 1)) {
+                    text += (0..<columns).map { "\(t.storage[r * columns + $0])" }.joined(separator: ",") + "\n"
+                }
+                try AtomicFile.write(Data(text.utf8), to: try a.string("path"), op: "write_csv")
                 return .null
             },
             builtin("montage", topic: topic, [required("images"), required("path"), optional("columns", .number(8))],

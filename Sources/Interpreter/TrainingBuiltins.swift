@@ -17,8 +17,8 @@ enum TrainingBuiltins {
                 optional("seed", .number(0)), optional("checkpoint", .null), optional("resume", .null), optional("ctf", .bool(true)),
                 optional("sigma", .string("residue")), optional("weights", .string("residue")), optional("quiet", .bool(false)),
                 optional("keep_best", .bool(true)), optional("latent_init", .number(0.1)), optional("latents", .null),
-                optional("normalize", .string("particle")), optional("centre", .string("centroid")), optional("map", .null)],
-                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). normalize: \"particle\" (default) sums the squared error over each image's pixels and each regulariser over its bonds, angles, pairs or latent components (per-particle energies, averaged over the batch); \"pixel\" uses the pixel MSE and means over bonds (a chain prior 19× stronger for AdK at D = 64). With ground truth (simulations), keep_best returns the epoch of lowest mean RMSD, as the paper keeps its best validation checkpoint. Returns {latents, conformations, history, rmsd_history, bond_rms_history (per epoch, the RMS deviation in Å of the decoded consecutive-Cα distances from the template's: a chain check without ground truth), best_epoch, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: PAPER.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\". centre: \"centroid\" (default: poses rotate the template about its centroid, as simulations render) or \"map\" with map: read_mrc(consensus map) or {box, pixel} (a template fitted into the consensus map rotates about the map's box centre, as RELION's poses do); a warning names any template that does not fit inside the image box.",
+                optional("normalize", .string("particle")), optional("centre", .string("centroid")), optional("map", .null), optional("truth", .null)],
+                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). normalize: \"particle\" (default) sums the squared error over each image's pixels and each regulariser over its bonds, angles, pairs or latent components (per-particle energies, averaged over the batch); \"pixel\" uses the pixel MSE and means over bonds (a chain prior 19× stronger for AdK at D = 64). With ground truth (simulations), keep_best returns the epoch of lowest mean RMSD, as the paper keeps its best validation checkpoint. Returns {latents, conformations, history, rmsd_history, bond_rms_history (per epoch, the RMS deviation in Å of the decoded consecutive-Cα distances from the template's: a chain check without ground truth), best_epoch, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: PAPER.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\". centre: \"centroid\" (default: poses rotate the template about its centroid, as simulations render) or \"map\" with map: read_mrc(consensus map) or {box, pixel} (a template fitted into the consensus map rotates about the map's box centre, as RELION's poses do); a warning names any template that does not fit inside the image box. truth: the ground-truth conformations (a multi-model structure or [K,N,3]) indexed by the dataset's conformation labels (rlnClassNumber in a STAR file), where the dataset record carries none.",
                     example: "let r = train_autodecoder(model, data, like: s, epochs: 60, batch: 32, lr: 1e-3)") { a in
                 try trainAutodecoder(a)
             },
@@ -74,7 +74,7 @@ enum TrainingBuiltins {
             return out.shape == [z.shape[0], nodes, 3] ? out : try out.reshape([z.shape[0], nodes, 3])
         }
         var dataset = try DatasetValue.dataset(a["dataset"], op: "train_autodecoder")
-        let truth = try perImageTruth(a["dataset"], dataset: dataset, nodes: nodes)
+        let truth = try perImageTruth(a, a["dataset"], dataset: dataset, nodes: nodes)
         let geometry = try Projector.Geometry(
             size: dataset.size, pixel: dataset.pixel,
             sigma: try a.atomValues("sigma", count: nodes, template: template, residue: { $0.sigma }, unit: 1.5),
@@ -219,10 +219,18 @@ enum TrainingBuiltins {
         return (poses, lists.flatMap { $0.prefix(perImage) }, perImage)
     }
 
-    /// Ground truth per image from the dataset's `truth` [K,N,3] and `conformation` labels, if both are present.
-    private static func perImageTruth(_ value: Value, dataset: ParticleDataset, nodes: Int) throws -> [[Double]]? {
-        guard case .record(let r) = value, let t = r["truth"], !t.isNull, let labels = dataset.conformation else { return nil }
-        let truth = try ValueConversion.tensor(t)
+    /// Ground truth per image from `truth:` (or the dataset's `truth` [K,N,3]) and its `conformation` labels, if present.
+    private static func perImageTruth(_ a: Arguments, _ value: Value, dataset: ParticleDataset, nodes: Int) throws -> [[Double]]? {
+        guard case .record(let r) = value, let labels = dataset.conformation else { return nil }
+        let truth: Tensor
+        if !a.isNull("truth") {
+            let models = try a.conformations("truth")
+            truth = try Tensor(shape: [models.count, nodes, 3], storage: models.flatMap { $0.map(Float.init) })
+        } else if let t = r["truth"], !t.isNull {
+            truth = try ValueConversion.tensor(t)
+        } else {
+            return nil
+        }
         guard truth.rank == 3, truth.shape[1] == nodes, truth.shape[2] == 3 else {
             throw ScriptFailure(message: "train_autodecoder: dataset.truth has shape \(formatShape(truth.shape)), expected [K,\(nodes),3]")
         }
