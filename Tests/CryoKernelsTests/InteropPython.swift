@@ -5,7 +5,7 @@ import XCTest
 /// Without the venv the test is skipped with that hint, and fails under `CI=true`.
 struct InteropPython {
     let python: String
-    let directory: URL
+    let folder: TemporaryFolder
 
     init() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -15,8 +15,7 @@ struct InteropPython {
             throw XCTSkip("no .venv-interop: run Scripts/setup.sh --interop to test against mrcfile, starfile, gemmi and NumPy")
         }
         python = candidate
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-interop-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        folder = try TemporaryFolder("cryo-interop")
     }
 
     /// Runs `code` inside the folder; returns standard output, failing the test on a Python error.
@@ -24,7 +23,7 @@ struct InteropPython {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", code]
-        process.currentDirectoryURL = directory
+        process.currentDirectoryURL = folder.url
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -36,8 +35,8 @@ struct InteropPython {
     }
 
     /// `name` inside the folder.
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { folder.path(name) }
 
     /// Deletes the folder.
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    func remove() { folder.remove() }
 }

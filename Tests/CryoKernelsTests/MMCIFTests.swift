@@ -4,19 +4,14 @@ import XCTest
 /// mmCIF reading: the same `Structure` as the PDB reader gives for a file gemmi converts, the same atoms as gemmi
 /// reads from it, the label/auth fallbacks, text fields and quoted names of a hand-written file, and clear errors.
 final class MMCIFTests: XCTestCase {
-    private var directory: URL!
+    private var folder: TemporaryFolder!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-mmcif-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { folder = try TemporaryFolder("cryo-mmcif") }
 
-    override func tearDownWithError() throws {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
+    override func tearDownWithError() throws { folder?.remove() }
 
     private func write(_ text: String, _ name: String) throws -> String {
-        let path = directory.appendingPathComponent(name).path
+        let path = folder.path(name)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -248,7 +243,7 @@ final class MMCIFTests: XCTestCase {
                             + "N 1 0 0 0 1\nCA 1 0 0 0 1\nCA 1 0 0 0 2\n")
         let noCA = try write(header + "N 1 0 0 0\n", "bad.cif")
         XCTAssertThrowsError(try MMCIFFile.read(noCA)) { XCTAssertTrue("\($0)".contains("bad.cif: no CA atoms found in the _atom_site table"), "\($0)") }
-        XCTAssertThrowsError(try MMCIFFile.read(directory.appendingPathComponent("absent.cif").path)) { error in
+        XCTAssertThrowsError(try MMCIFFile.read(folder.path("absent.cif"))) { error in
             XCTAssertTrue("\(error)".contains("absent.cif: no such file"), "\(error)")
         }
     }
