@@ -20,6 +20,17 @@ enum PaperModelBenchmark {
         let width = MLPDecoder.width(matching: gcn.parameterCount, latent: 8, nodes: graph.nodes)
         let mlp = try MLPDecoder(latent: 8, nodes: graph.nodes, width: width, depth: 4, seed: 1)
         var figures: [(String, Double)] = []
+        var g = SeededGenerator(seed: 4)
+        let z = Tensor.randn([32, 8], std: 0.1, using: &g)
+        let cotangent = Tensor.randn([32, graph.nodes, 3], using: &g)
+        let decoderMs = try medianMilliseconds(repeats: 21, warmup: 3) {
+            _ = try valueAndGradient(wrt: gcn.parameters) { try (gcn.decode(z) * cotangent).sum() }
+        }
+        figures.append(("paper_gcn_L10_F10_decoder_fwd_bwd_B32_N214_ms", decoderMs))
+        let rate = try sgemmRate()
+        let floors = floorMilliseconds(nodes: graph.nodes, entries: graph.src.count + graph.nodes, rate: rate)
+        print(String(format: "GCN decoder forward+backward: %.2f ms (%.0f%% of its floor at the sgemm rate, %.1f GFLOP/s)",
+                     decoderMs, 100 * floors.decoder / decoderMs, rate / 1e9))
         for (name, decoder) in [("gcn_L10_F10", gcn as Decoder), ("mlp_W\(width)", mlp as Decoder)] {
             var settings = AutodecoderTrainer.Settings()
             settings.batch = 32
@@ -30,8 +41,25 @@ enum PaperModelBenchmark {
             let batch = Array(0..<32)
             let ms = try medianMilliseconds(repeats: 21, warmup: 3) { _ = try trainer.step(state, images: batch) }
             figures.append(("paper_\(name)_train_step_B32_N214_D64_ms", ms))
-            print("paper \(decoder.kind) (\(decoder.parameterCount) parameters): \(String(format: "%.2f", ms)) ms per step")
+            let floor = decoder.kind == "gcn" ? floors.gcnStep : floors.mlpStep
+            print(String(format: "paper %@ (%d parameters): %.2f ms per step; FLOP floor %.2f ms at the sgemm rate (%.0f%% reached)",
+                         decoder.kind, decoder.parameterCount, ms, floor, 100 * floor / ms))
+            figures.append(("paper_\(name)_train_step_roofline_fraction", floor / ms))
         }
         return figures
+    }
+
+    /// Milliseconds the floating-point work of the GCN decoder (forward+backward) and of each training step takes at
+    /// `rate` FLOP/s. Counted: every product forward and twice backward (the convolutions' dense h·W and sparse Â
+    /// products over `entries` stored entries), the projector's 15×15-pixel windows, the CTF's real FFTs (forward
+    /// and backward, 2.5·D²·log₂D² each) and the loss.
+    static func floorMilliseconds(nodes: Int, entries: Int, rate: Double) -> (decoder: Double, gcnStep: Double, mlpStep: Double) {
+        let (b, n, l, f, d) = (32.0, Double(nodes), 8.0, 10.0, 64.0)
+        let dense = { (inputs: Double, outputs: Double) in 3 * 2 * b * inputs * outputs }
+        let gcn = dense(l, l) + dense(l, n * f) + 10 * (dense(n * f, f) + 3 * 2 * b * Double(entries) * f) + dense(n * f, 3)
+        let mlp = dense(l, 26) + 4 * dense(26, 26) + dense(26, 3 * n)
+        let rest = 3 * b * n * 15 * 15 * 2 + 2 * 2 * b * 2.5 * d * d * log2(d * d) + 4 * b * d * d
+        let ms = { (flops: Double) in flops / rate * 1000 }
+        return (ms(gcn), ms(gcn + rest), ms(mlp + rest))
     }
 }

@@ -36,15 +36,19 @@ public struct GraphConvolutionStack: Sendable {
         if layers == 0 || h.count == 0 { return h }
         let lanes = GraphConvolutionStack.lanes, table = n * f * lanes, chunks = (b + lanes - 1) / lanes
         let w = weights.flatMap(\.storage), bias = biases.flatMap(\.storage)
-        // Per chunk: the input and every layer's output [L + 1] tables, then the pre-activations [L].
-        var states = [Float](repeating: 0, count: chunks * (2 * layers + 1) * table)
+        // Per chunk: the input and every layer's output [L + 1] tables, then the pre-activations [L]. The kernel
+        // writes all but the input tables, which are zeroed (for the unused lanes of a last partial chunk).
+        var states = GraphConvolutionStack.floats(chunks * (2 * layers + 1) * table)
+        states.withUnsafeMutableBufferPointer { s in
+            for c in 0..<chunks { (s.baseAddress! + c * (2 * layers + 1) * table).update(repeating: 0, count: table) }
+        }
         GraphConvolutionStack.pack(h.storage, batch: b, table: table, stride: (2 * layers + 1) * table, into: &states)
         let residual: Int32 = firstResidual ? 1 : 0
         states.withUnsafeMutableBufferPointer { s in
             let shared = SharedPointer(base: s.baseAddress!)
             withCSR(adjacency) { start, columns, values in
                 Parallel.forParts(chunks, grain: 1) { _, range in
-                    var scratch = [Float](repeating: 0, count: cryo_gcn_scratch_floats(n, f))
+                    var scratch = GraphConvolutionStack.floats(cryo_gcn_scratch_floats(n, f))
                     for c in range {
                         let chunk = shared.base + c * (2 * layers + 1) * table
                         cryo_gcn_forward(w, bias, layers, f, start, columns, values, n, residual, chunk, chunk + (layers + 1) * table, &scratch)
@@ -74,7 +78,7 @@ public struct GraphConvolutionStack: Sendable {
                     let (gShared, sBase) = (SharedPointer(base: gs.baseAddress!), s.baseAddress!)
                     withCSR(transposed) { start, columns, values in
                         Parallel.forPartsSumming(chunks, grain: 1, into: p.baseAddress!, length: p.count) { range, dParameters in
-                            var scratch = [Float](repeating: 0, count: cryo_gcn_scratch_floats(n, f))
+                            var scratch = GraphConvolutionStack.floats(cryo_gcn_scratch_floats(n, f))
                             for c in range {
                                 let chunk = sBase + c * (2 * layers + 1) * table
                                 cryo_gcn_backward(w, layers, f, start, columns, values, n, residual, chunk, chunk + (layers + 1) * table,
@@ -90,6 +94,11 @@ public struct GraphConvolutionStack: Sendable {
         let biasBase = layers * f * f
         let dBiases = (0..<layers).map { l in Tensor(uncheckedShape: [f], storage: Array(parameters[(biasBase + l * f)..<(biasBase + (l + 1) * f)])) }
         return [dh] + dWeights + dBiases
+    }
+
+    /// An array of `count` floats left uninitialised, for buffers the code fills before reading.
+    static func floats(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     /// Calls `body` with pointers to a matrix's compressed rows.
@@ -117,7 +126,7 @@ public struct GraphConvolutionStack: Sendable {
     /// The inverse of `pack` for the table `offset` floats into each chunk → [B, N, F].
     static func unpack(_ chunks: [Float], batch: Int, n: Int, f: Int, offset: Int, stride: Int) -> [Float] {
         let width = n * f
-        var out = [Float](repeating: 0, count: batch * width)
+        var out = floats(batch * width)
         chunks.withUnsafeBufferPointer { c in out.withUnsafeMutableBufferPointer { o in
             for item in 0..<batch {
                 let source = c.baseAddress! + (item / lanes) * stride + offset + item % lanes, target = o.baseAddress! + item * width
