@@ -8,5 +8,6 @@ public enum DifferentiableOps {
         "sum", "sum_axis", "mean", "mean_axis", "max", "max_axis", "norm", "norm_axis",
         "reshape", "permute", "transpose", "cat", "stack", "slice", "select", "broadcast", "sum_to_shape",
         "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate", "clash_loss",
+        "gcn_stack",   // not a builtin: the GCN decoder's fused convolutions (GraphConvolutionStack)
     ]
 }
