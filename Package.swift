@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "DSL"),
         .target(name: "Interpreter", dependencies: ["DSL", "CryoKernels"]),
         .executableTarget(name: "cryorepl", dependencies: [
-            "Interpreter", "CReadlineShim",
+            "Interpreter", "CryoKernels", "CReadlineShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cryobench", dependencies: ["CryoKernels", "Interpreter", "CBLAS"],

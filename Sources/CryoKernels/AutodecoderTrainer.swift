@@ -96,6 +96,8 @@ public final class AutodecoderTrainer {
     let truth: [[Double]]?         // per-image ground truth (3N), if known
     let settings: Settings
     let regularizers: Regularizers
+    /// The images this MPI rank computes (all of them in a world of one).
+    let shard: DataShard
 
     /// A trainer; `truth` (one conformation per image) enables the per-epoch RMSD.
     public init(decode: @escaping (Tensor) throws -> Tensor, modelName: String, parameters: [Tensor], latentDimension: Int,
@@ -135,7 +137,13 @@ public final class AutodecoderTrainer {
         self.truth = truth
         self.settings = settings
         regularizers = try Regularizers(template: centred)
-        (imageMean, imageStd) = try dataset.imageStatistics()
+        shard = DataShard(total: dataset.count)
+        // Mean and standard deviation over the whole dataset, each rank reading only its own images.
+        let sums = try dataset.imageSums(shard.rows)
+        var totals = [sums.sum, sums.squares, sums.count]
+        try World.sum(&totals)
+        imageMean = totals[0] / totals[2]
+        imageStd = Swift.max(1e-12, (totals[1] / totals[2] - imageMean * imageMean).squareRoot())
     }
 
     /// `template` (3N Å) relative to the rotation centre: its centroid, or `centre` (a fitted map's box centre).
@@ -234,13 +242,23 @@ public final class AutodecoderTrainer {
             bondDeviationHistory = c.header.bondDeviationHistory ?? []
             if let epoch = c.header.bestEpoch, let rmsd = c.header.bestRMSD, let values = c.bestValues { best = (rmsd, epoch, values) }
         }
+        // Under MPI each rank holds only its own latent rows: they are gathered for the checkpoint, which rank 0
+        // writes whole, so a run resumes on any number of ranks.
+        let latentIndex = trainable.firstIndex { $0 === latents } ?? modelParameters.count
+        func whole(_ values: [[Float]]) throws -> [[Float]] {
+            var out = values
+            out[latentIndex] = try shard.gatherRows(values[latentIndex], width: latentDimension)
+            return out
+        }
         func save() throws {
             guard let path = settings.checkpoint else { return }
             let state = adam.state
-            try Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history, rmsdHistory: rmsdHistory,
-                                         bondDeviationHistory: bondDeviationHistory, bestEpoch: best?.epoch, bestRMSD: best?.rmsd,
-                                         adamStep: state.step, shapes: trainable.map(\.shape)),
-                           values: trainable.map(\.storage), firstMoments: state.m, secondMoments: state.v, bestValues: best?.values).write(path)
+            let checkpoint = Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history, rmsdHistory: rmsdHistory,
+                                                      bondDeviationHistory: bondDeviationHistory, bestEpoch: best?.epoch, bestRMSD: best?.rmsd,
+                                                      adamStep: state.step, shapes: trainable.map(\.shape)),
+                                        values: try whole(trainable.map(\.storage)), firstMoments: try whole(state.m), secondMoments: try whole(state.v),
+                                        bestValues: try best.map { try whole($0.values) })
+            if World.isRoot { try checkpoint.write(path) }
         }
         let startDate = Date()
         var imagesDone = 0
@@ -266,16 +284,26 @@ public final class AutodecoderTrainer {
             }
             history.append(lossSum / Double(stepsPerEpoch))
             if let truth = settings.unknownPoses?.truth {
-                let errors = zip(state.poses, truth).map { $0.angle(to: $1) }
+                let own = shard.rows.map { Float(state.poses[$0].angle(to: truth[$0])) }
+                let errors = try World.gather(own).map(Double.init)
                 poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
                 poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
             }
-            let predicted = try conformations(latents)
-            bondDeviationHistory.append(Double(try regularizers.bond(predicted).storage[0]).squareRoot())
-            if let truth {
-                let per = nodes * 3
-                let rmsd = ReconstructionMetrics(predicted: (0..<m).map { i in predicted.storage[(i * per)..<((i + 1) * per)].map(Double.init) },
-                                                 truth: truth).mean
+            // Chain geometry and RMSD of this rank's images, added over the ranks.
+            var sums = [0, 0, Double(shard.rows.count)]
+            if !shard.rows.isEmpty {
+                let predicted = try conformations(try latents.gather(Tensor(shard.rows.map(Float.init))))
+                sums[0] = Double(try regularizers.bond(predicted).storage[0]) * Double(shard.rows.count)
+                if let truth {
+                    let per = nodes * 3
+                    sums[1] = ReconstructionMetrics(predicted: (0..<shard.rows.count).map { i in predicted.storage[(i * per)..<((i + 1) * per)].map(Double.init) },
+                                                    truth: Array(truth[shard.rows])).mean * Double(shard.rows.count)
+                }
+            }
+            try World.sum(&sums)
+            bondDeviationHistory.append((sums[0] / sums[2]).squareRoot())
+            if truth != nil {
+                let rmsd = sums[1] / sums[2]
                 rmsdHistory.append(rmsd)
                 if settings.keepBest, rmsd < best?.rmsd ?? .infinity { best = (rmsd, epoch + 1, trainable.map(\.storage)) }
             }
@@ -286,10 +314,17 @@ public final class AutodecoderTrainer {
         }
         let seconds = Date().timeIntervalSince(startDate)
         if let best { for (t, v) in zip(trainable, best.values) { t.storage = v } }
-        return Result(latents: latents.detached(), conformations: try conformations(latents), history: history, rmsdHistory: rmsdHistory,
+        let table = Tensor(uncheckedShape: latents.shape, storage: try shard.gatherRows(latents.storage, width: latentDimension))
+        var poses: [Rotation]?
+        if settings.unknownPoses != nil {
+            let own = shard.rows.flatMap { state.poses[$0].m.map(Float.init) }
+            let all = try World.gather(own)
+            poses = (0..<m).map { i in Rotation(m: all[(9 * i)..<(9 * i + 9)].map(Double.init)) }
+        }
+        return Result(latents: table, conformations: try conformations(table), history: history, rmsdHistory: rmsdHistory,
                       bondDeviationHistory: bondDeviationHistory,
                       seconds: seconds, scale: scale.storage[0], offset: offset.storage[0], epoch: best?.epoch ?? settings.epochs,
-                      poses: settings.unknownPoses == nil ? nil : state.poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
+                      poses: poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
     }
 
     /// What a run trains and carries from step to step: the latent table [M, L], the image scale and offset, Adam over
@@ -322,30 +357,60 @@ public final class AutodecoderTrainer {
 
     /// One optimisation step on the images `picked` (indices into the dataset) at `state.adam.learningRate`: the
     /// regularised loss recorded, its gradients, one Adam update. Returns the batch's loss.
+    ///
+    /// Under MPI every rank gets the same global batch and computes the loss of the images it owns, weighted by
+    /// their share of the batch (the loss is a mean over the batch's images); one allreduce sums the gradients of
+    /// the decoder and the image scale and offset (and the loss), so every rank applies the same Adam update. The
+    /// latent rows of each image are updated only on its rank, from its own gradient, as in a world of one.
     public func step(_ state: State, images picked: [Int]) throws -> Double {
-        let indices = Tensor(picked.map(Float.init))
-        let (value, tape) = try Tape.record {
-            try loss(indices: indices, latents: state.latents, scale: state.scale, offset: state.offset, rotations: state.rotations,
-                     poses: &state.poses)
+        let local = shard.local(picked)
+        var gradients: [Tensor], value: Float = 0
+        if local.isEmpty {
+            gradients = state.trainable.map { Tensor.zeros($0.shape) }
+        } else {
+            let indices = Tensor(local.map(Float.init))
+            let (total, tape) = try Tape.record {
+                let l = try loss(indices: indices, latents: state.latents, scale: state.scale, offset: state.offset, rotations: state.rotations,
+                                 poses: &state.poses)
+                return local.count == picked.count ? l : try l * (Float(local.count) / Float(picked.count))
+            }
+            gradients = try tape.gradients(of: total, wrt: state.trainable)
+            value = total.storage[0]
         }
-        try state.adam.step(try tape.gradients(of: value, wrt: state.trainable))
-        return Double(value.storage[0])
+        if !shard.isWhole {
+            // One allreduce: every shared gradient, then the loss.
+            let shared = state.trainable.indices.filter { state.trainable[$0] !== state.latents }
+            var buffer = shared.flatMap { gradients[$0].storage } + [value]
+            try World.sum(&buffer)
+            var offset = 0
+            for k in shared {
+                gradients[k] = Tensor(uncheckedShape: gradients[k].shape, storage: Array(buffer[offset..<(offset + gradients[k].count)]))
+                offset += gradients[k].count
+            }
+            value = buffer[offset]
+        }
+        try state.adam.step(gradients)
+        return Double(value)
     }
 
     /// Least-squares scale and offset mapping template renderings onto the standardised images (up to 256 images),
     /// so training starts with the data term on the right scale.
+    /// Under MPI each rank sums over its own images among the first 256 and one allreduce adds the sums.
     func initialScaleAndOffset(rotations: Tensor) throws -> (Tensor, Tensor) {
-        let count = Swift.min(dataset.count, 256)
-        let indices = Tensor((0..<count).map(Float.init))
-        var images = try Projector.project(coords: template.broadcast(to: [count, nodes, 3]), rotations: rotations.gather(indices),
-                                           shifts: try shifts.gather(indices), geometry: geometry)
-        if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: Array(dataset.ctf[0..<count]), pixel: geometry.pixel) }
-        let y = try targets(Array(0..<count))
-        var sr = 0.0, sy = 0.0, srr = 0.0, sry = 0.0
-        for (r, t) in zip(images.storage, y.storage) {
-            sr += Double(r); sy += Double(t); srr += Double(r) * Double(r); sry += Double(r) * Double(t)
+        let rows = shard.local(Array(0..<Swift.min(dataset.count, 256)))
+        var sums = [0.0, 0.0, 0.0, 0.0, 0.0]       // Σr, Σy, Σr², Σry, pixel count
+        if !rows.isEmpty {
+            let indices = Tensor(rows.map(Float.init))
+            var images = try Projector.project(coords: template.broadcast(to: [rows.count, nodes, 3]), rotations: rotations.gather(indices),
+                                               shifts: try shifts.gather(indices), geometry: geometry)
+            if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: rows.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
+            for (r, t) in zip(images.storage, try targets(rows).storage) {
+                sums[0] += Double(r); sums[1] += Double(t); sums[2] += Double(r) * Double(r); sums[3] += Double(r) * Double(t)
+            }
+            sums[4] = Double(images.count)
         }
-        let n = Double(images.count)
+        try World.sum(&sums)
+        let (sr, sy, srr, sry, n) = (sums[0], sums[1], sums[2], sums[3], sums[4])
         let variance = srr / n - (sr / n) * (sr / n)
         let scale = variance > 0 ? (sry / n - sr / n * sy / n) / variance : 1
         let offset = sy / n - scale * sr / n

@@ -40,14 +40,13 @@ public struct ParticleDataset: Sendable {
         return try images.gather(Tensor(rows.map(Float.init)))
     }
 
-    /// Mean and standard deviation of every pixel of every image, in one pass of 256 images at a time.
-    public func imageStatistics() throws -> (mean: Double, std: Double) {
+    /// Sum, sum of squares and count of the pixels of images `rows`, read 256 images at a time.
+    public func imageSums(_ rows: Range<Int>) throws -> (sum: Double, squares: Double, count: Double) {
         var sum = 0.0, squares = 0.0
-        for start in stride(from: 0, to: count, by: 256) {
-            for v in try imageRows(Array(start..<Swift.min(count, start + 256))).storage { sum += Double(v); squares += Double(v) * Double(v) }
+        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: 256) {
+            for v in try imageRows(Array(start..<Swift.min(rows.upperBound, start + 256))).storage { sum += Double(v); squares += Double(v) * Double(v) }
         }
-        let n = Double(count * size * size), mean = sum / n
-        return (mean, Swift.max(1e-12, (squares / n - mean * mean).squareRoot()))
+        return (sum, squares, Double(rows.count * size * size))
     }
 
     /// The shifts as a `[M,2]` tensor (Å).

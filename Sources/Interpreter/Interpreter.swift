@@ -9,12 +9,14 @@ public final class Interpreter: @unchecked Sendable {
     let builtins: Environment
     /// The user's top-level scope (REPL variables, script definitions).
     let topLevel: Environment
-    /// Where `print`, `help` and progress output go.
+    /// Where `print`, `help` and progress output go (under MPI, rank 0's only).
     public var output: (String) -> Void = { text in
+        guard World.isRoot else { return }
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
-    /// Where warnings go (standard error by default).
+    /// Where warnings go (standard error by default; under MPI, rank 0's only).
     public var warningOutput: (String) -> Void = { text in
+        guard World.isRoot else { return }
         FileHandle.standardError.write(Data(("warning: " + text + "\n").utf8))
     }
     /// Polled in loops, calls and long builtins; returning true stops evaluation with `InterruptedError`.

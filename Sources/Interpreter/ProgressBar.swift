@@ -1,3 +1,4 @@
+import CryoKernels
 import Foundation
 
 /// A one-line progress bar on standard error for long work (simulation, training): a bar, the count, a
@@ -9,6 +10,8 @@ final class ProgressBar {
     private let start = Date()
     private var lastDraw = Date.distantPast
     private let interactive = isatty(STDERR_FILENO) != 0
+    /// Under MPI only rank 0 draws.
+    private let shown = World.isRoot
 
     init(_ label: String, total: Int) {
         self.label = label
@@ -18,7 +21,7 @@ final class ProgressBar {
     /// Shows progress `done` of `total` with `status`; the last call (done == total) ends the line.
     func update(_ done: Int, status: String = "") {
         let finished = done >= total
-        guard interactive || finished else { return }
+        guard shown, interactive || finished else { return }
         let now = Date()
         guard finished || now.timeIntervalSince(lastDraw) > 0.1 else { return }
         lastDraw = now

@@ -100,7 +100,7 @@ enum TrainingBuiltins {
         warnIfTemplateLeavesBox(a, template: template, centre: settings.rotationCentre, dataset: dataset, sigma: geometry.sigma)
         var initialPoseErrors: [Double]?
         if poseMode == "esl" {
-            let search = try eslCandidates(a, dataset: dataset, template: template.models[0], geometry: geometry, ctf: settings.applyCTF,
+            let search = try eslCandidates(a, dataset: dataset, template: template.models[0], centre: settings.rotationCentre, geometry: geometry, ctf: settings.applyCTF,
                                            quiet: try a.bool("quiet"))
             let truthRotations = truth == nil ? nil : dataset.rotations
             initialPoseErrors = truthRotations.map { zip(search.poses, $0).map { $0.angle(to: $1) } }
@@ -199,16 +199,18 @@ enum TrainingBuiltins {
 
     /// Unknown poses: coarse-to-fine ESL of every image (centred by its origin) against the template (in chunks of 256 images) gives each
     /// image a starting pose (the barycentre) and its `candidates` best rotations for the ESL data term.
-    private static func eslCandidates(_ a: Arguments, dataset: ParticleDataset, template: [Double], geometry: Projector.Geometry,
+    private static func eslCandidates(_ a: Arguments, dataset: ParticleDataset, template: [Double], centre: [Double]?, geometry: Projector.Geometry,
                                       ctf: Bool, quiet: Bool) throws -> (poses: [Rotation], candidates: [Rotation], perImage: Int) {
         guard dataset.hasImages else { throw ScriptFailure(message: "train_autodecoder: the dataset has no images") }
         let level = try a.int("grid"), wanted = try a.int("candidates"), keep = try a.int("keep")
         guard wanted >= 2 else { throw ScriptFailure(message: "train_autodecoder: candidates must be at least 2, got \(wanted)") }
-        let coords = Superposition.centred(template)
+        let coords = AutodecoderTrainer.placed(template, centre: centre)
         var poses: [Rotation] = [], lists: [[Rotation]] = []
-        let bar = ProgressBar("ESL poses", total: dataset.count)
-        for start in stride(from: 0, to: dataset.count, by: 256) {
-            let end = Swift.min(dataset.count, start + 256)
+        // Under MPI each rank searches its own images; the poses and candidate lists are then gathered.
+        let shard = DataShard(total: dataset.count)
+        let bar = ProgressBar("ESL poses", total: shard.rows.count)
+        for start in stride(from: shard.rows.lowerBound, to: shard.rows.upperBound, by: 256) {
+            let end = Swift.min(shard.rows.upperBound, start + 256)
             // The search scores centred images: each is moved by its RELION origin first.
             let centred = try ImageCentring.centre(try dataset.imageRows(Array(start..<end)), origins: Array(dataset.shifts[(2 * start)..<(2 * end)]),
                                                    pixel: dataset.pixel)
@@ -216,10 +218,16 @@ enum TrainingBuiltins {
                                                               ctf: ctf ? Array(dataset.ctf[start..<end]) : nil, level: level, keep: keep, lifting: try SupportLifting())
             poses += outcome.estimates.map(\.rotation)
             lists += outcome.candidates
-            if !quiet { bar.update(end) }
+            if !quiet { bar.update(end - shard.rows.lowerBound) }
         }
-        let perImage = Swift.min(wanted, lists.map(\.count).min() ?? 0)
-        return (poses, lists.flatMap { $0.prefix(perImage) }, perImage)
+        var fewest = [Float](repeating: 0, count: World.size)
+        fewest[World.rank] = Float(lists.map(\.count).min() ?? Int.max)
+        try World.sum(&fewest)
+        let perImage = Swift.min(wanted, Int(fewest.min() ?? 0))
+        let rotationFloats = { (rs: [Rotation]) in rs.flatMap { $0.m.map(Float.init) } }
+        let allPoses = try World.gather(rotationFloats(poses)), allCandidates = try World.gather(rotationFloats(lists.flatMap { $0.prefix(perImage) }))
+        let unpack = { (values: [Float]) in stride(from: 0, to: values.count, by: 9).map { Rotation(m: values[$0..<($0 + 9)].map(Double.init)) } }
+        return (unpack(allPoses), unpack(allCandidates), perImage)
     }
 
     /// Ground truth per image from `truth:` (or the dataset's `truth` [K,N,3]) and its `conformation` labels, if present.

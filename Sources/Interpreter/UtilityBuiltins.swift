@@ -9,10 +9,28 @@ enum UtilityBuiltins {
 
     static var all: [Builtin] {
         [
-            builtin("print", topic: topic, [required("values")], variadic: true,
-                    doc: "Prints values separated by spaces.", example: "print(\"loss\", l)") { a in
-                a.interpreter.output(try a.list("values").map(ValueFormatter.display).joined(separator: " "))
+            builtin("print", topic: topic, [required("values"), optional("all", .bool(false))], variadic: true,
+                    doc: "Prints values separated by spaces. Under MPI only rank 0 prints; all: true prints on every rank, prefixed with [rank r].",
+                    example: "print(\"loss\", l)") { a in
+                let text = try a.list("values").map(ValueFormatter.display).joined(separator: " ")
+                if try a.bool("all"), World.size > 1 {
+                    FileHandle.standardOutput.write(Data("[rank \(World.rank)] \(text)\n".utf8))
+                } else {
+                    a.interpreter.output(text)
+                }
                 return .null
+            },
+            builtin("world", topic: topic, [optional("writes", .null)],
+                    doc: "The MPI world this script runs in (mpirun -np K cryorepl script.cryo): {rank, size}; a plain run is a world of one. Files are written by rank 0 only; writes: \"all\" lets every rank write (\"root\" restores the default).",
+                    example: "let w = world(); if w.rank == 0 { print(\"ranks:\", w.size) }") { a in
+                if !a.isNull("writes") {
+                    switch try a.string("writes") {
+                    case "all": AtomicFile.everyRankWrites = true
+                    case "root": AtomicFile.everyRankWrites = false
+                    default: throw a.fail("writes", "\"all\" or \"root\"", a["writes"])
+                    }
+                }
+                return .record(Record([("rank", .number(Double(World.rank))), ("size", .number(Double(World.size)))]))
             },
             builtin("help", topic: topic, [optional("name", .null)],
                     doc: "Lists builtins by topic, or shows one builtin's signature, description and example.",

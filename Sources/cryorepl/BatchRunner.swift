@@ -1,3 +1,4 @@
+import CryoKernels
 import Foundation
 import Interpreter
 
@@ -28,11 +29,19 @@ enum BatchRunner {
         }
     }
 
+    /// Runs `body` in the MPI world (a world of one without mpirun). Under MPI an error on any rank is printed
+    /// with the rank and stops the whole job at once (MPI_Abort), so no rank waits for it in a collective.
     private static func report(_ body: () throws -> Void) -> Int32 {
+        World.join()
         do {
             try body()
+            World.finalize()
             return 0
         } catch {
+            if World.size > 1 {
+                printError("cryorepl: rank \(World.rank) of \(World.size) failed: \(error)\ncryorepl: stopping all \(World.size) ranks")
+                World.abort(error is InterruptedError ? 130 : 1)
+            }
             printError("\(error)")
             return error is InterruptedError ? 130 : 1
         }
