@@ -4,9 +4,10 @@ public enum DifferentiableOps {
     /// Op names as the language exposes them.
     public static let all: [String] = [
         "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg",
-        "exp", "log", "sqrt", "abs", "pow_scalar", "relu", "silu", "sigmoid", "tanh", "softplus", "sin", "cos",
+        "exp", "log", "log10", "sqrt", "abs", "pow_scalar", "relu", "silu", "sigmoid", "tanh", "softplus", "sin", "cos",
         "sum", "sum_axis", "mean", "mean_axis", "max", "max_axis", "norm", "norm_axis",
         "reshape", "permute", "transpose", "cat", "stack", "slice", "select", "broadcast", "sum_to_shape",
         "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate", "clash_loss",
+        "sparse_apply", "esl_expected_loss",
     ]
 }
