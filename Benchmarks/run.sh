@@ -3,7 +3,7 @@
 # same thread count. Prints a table of medians and ratios; with --json, also the figures as one JSON object
 # on the last line (keys name the case and sizes; values in milliseconds).
 #   Benchmarks/run.sh [--json] [--threads N]
-# The reference runs in Benchmarks/.venv (PyTorch pinned below, installed on first use from PyPI; ~5 GB with
+# The reference runs in Benchmarks/.venv (PyTorch and starfile pinned below, installed on first use from PyPI; ~5 GB with
 # the CUDA wheels PyPI's Linux torch depends on, none of which is used here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +17,10 @@ while (($#)); do
     esac
     shift
 done
-if [[ ! -x Benchmarks/.venv/bin/python3 ]]; then
-    echo "run.sh: installing the PyTorch reference into Benchmarks/.venv" >&2
-    python3 -m venv Benchmarks/.venv
-    Benchmarks/.venv/bin/pip install -q --disable-pip-version-check torch==2.15.0 numpy==2.4.6
+if ! Benchmarks/.venv/bin/python3 -c 'import torch, starfile' 2>/dev/null; then
+    echo "run.sh: installing the PyTorch and starfile reference into Benchmarks/.venv" >&2
+    [[ -x Benchmarks/.venv/bin/python3 ]] || python3 -m venv Benchmarks/.venv
+    Benchmarks/.venv/bin/pip install -q --disable-pip-version-check torch==2.15.0 numpy==2.4.6 starfile==0.5.13
 fi
 swift build -c release --product cryobench >&2 && swift build -c release --product cryorepl >&2
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
@@ -28,7 +28,7 @@ ours=$(.build/release/cryobench --json | tail -n 1)
 theirs=$(cd Benchmarks/reference && ../.venv/bin/python3 - "$threads" <<'PY'
 import json, subprocess, sys
 merged = {}
-for script in ("forward_model.py", "esl.py", "training_step.py"):
+for script in ("forward_model.py", "esl.py", "training_step.py", "star_read.py"):
     out = subprocess.run([sys.executable, script, sys.argv[1]], check=True, capture_output=True, text=True).stdout
     merged.update(json.loads(out.strip().splitlines()[-1]))
 print(json.dumps(merged))

@@ -12,6 +12,7 @@ let cases: [(String, () throws -> [(String, Double)])] = [
     ("esl", ESLBenchmark.run),
     ("training", TrainingStepBenchmark.run),
     ("memory", MemoryBenchmark.run),
+    ("star", STARReadBenchmark.run),
 ]
 var figures: [(String, Double)] = []
 print("C kernels use \(InstructionSet.active.name) (the widest this CPU supports of sse2, avx2, avx512)")

@@ -6,11 +6,11 @@ that size), N = 214 atoms, D = 64. Median of 3 runs after 1 warm-up; prints one 
 import json
 import math
 import sys
-import time
 
 import torch
 
-from forward_model import ctf_filters, median_ms, project
+from forward_model import ctf_filters, project
+from timing import median_ms
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 torch.manual_seed(11)

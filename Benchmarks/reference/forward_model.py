@@ -8,24 +8,13 @@ of sum(images**2), median of 9 runs after 2 warm-ups. Prints one JSON object.
 import json
 import math
 import sys
-import time
 
 import torch
 
+from timing import median_ms
+
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 torch.manual_seed(5)
-
-
-def median_ms(fn, repeats=9, warmup=2):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return samples[len(samples) // 2]
 
 
 def random_rotations(n):

@@ -10,7 +10,8 @@ import sys
 
 import torch
 
-from forward_model import ctf_filters, median_ms, project, random_rotations
+from forward_model import ctf_filters, project, random_rotations
+from timing import median_ms
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 torch.manual_seed(13)

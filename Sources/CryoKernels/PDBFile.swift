@@ -32,34 +32,17 @@ public enum PDBFile {
 
     /// Parses PDB text (see `read`).
     public static func parse(_ text: String, name: String, selection: Selection = .ca) throws -> Structure {
-        var atoms: [Structure.Atom] = []
-        var models: [[Double]] = []
-        var current: [Double] = []
-        var currentAtoms: [Structure.Atom] = []
-        var seen = Set<String>()
-        var sourceIndex = 0, sourceIndices: [Int] = [], firstModelSourceCount: Int?
-        func closeModel(line: Int) throws {
-            guard !currentAtoms.isEmpty || !current.isEmpty else { return }
-            if models.isEmpty {
-                atoms = currentAtoms
-                firstModelSourceCount = sourceIndex
-            } else if currentAtoms != atoms {
-                throw KernelError("read_pdb", "\(name):\(line): model \(models.count + 1) has \(currentAtoms.count) selected atoms, model 1 has \(atoms.count) (models must list the same atoms)")
-            }
-            models.append(current)
-            current = []
-            currentAtoms = []
-            seen = []
-            sourceIndex = 0
-        }
+        var assembler = StructureAssembler(name: name, selection: selection, op: "read_pdb")
         var lineNumber = 0
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = Array(raw.utf8.filter { $0 != 13 })
-            guard line.count >= 6 else { if String(decoding: line, as: UTF8.self).hasPrefix("END") { try closeModel(line: lineNumber) }; continue }
+            guard line.count >= 6 else {
+                if String(decoding: line, as: UTF8.self).hasPrefix("END") { try assembler.closeModel(at: "\(name):\(lineNumber)") }
+                continue
+            }
             let record = String(decoding: line[0..<6], as: UTF8.self)
-            if record.hasPrefix("MODEL") { try closeModel(line: lineNumber); continue }
-            if record.hasPrefix("ENDMDL") { try closeModel(line: lineNumber); continue }
+            if record.hasPrefix("MODEL") || record.hasPrefix("ENDMDL") { try assembler.closeModel(at: "\(name):\(lineNumber)"); continue }
             guard record == "ATOM  " || record == "HETATM" else { continue }
             guard line.count >= 54 else {
                 throw KernelError("read_pdb", "\(name):\(lineNumber): \(record.trimmingCharacters(in: .whitespaces)) record is \(line.count) characters long, needs at least 54 for its coordinates")
@@ -67,17 +50,10 @@ public enum PDBFile {
             func field(_ a: Int, _ b: Int) -> String {
                 String(decoding: line[Swift.min(a, line.count)..<Swift.min(b, line.count)], as: UTF8.self).trimmingCharacters(in: .whitespaces)
             }
-            let index = sourceIndex
-            sourceIndex += 1
-            let atomName = field(12, 16), altLoc = field(16, 17), residueName = field(17, 20), chain = field(21, 22)
-            let residueText = field(22, 26), insertion = field(26, 27)
+            let residueText = field(22, 26)
             guard let residueNumber = Int(residueText) else {
                 throw KernelError("read_pdb", "\(name):\(lineNumber): residue number '\(residueText)' is not an integer")
             }
-            let key = "\(chain)|\(residueNumber)|\(insertion)|\(atomName)"
-            if !altLoc.isEmpty && seen.contains(key) { continue }
-            seen.insert(key)
-            if let names = selection.names, !names.contains(atomName) { continue }
             var xyz = [Double]()
             for (a, b, axis) in [(30, 38, "x"), (38, 46, "y"), (46, 54, "z")] {
                 guard let v = Double(field(a, b)), v.isFinite else {
@@ -85,16 +61,12 @@ public enum PDBFile {
                 }
                 xyz.append(v)
             }
-            current += xyz
-            currentAtoms.append(Structure.Atom(name: atomName, residueName: residueName, residueNumber: residueNumber,
-                                               insertionCode: insertion, chain: chain, element: line.count >= 78 ? field(76, 78) : ""))
-            if models.isEmpty { sourceIndices.append(index) }
+            let atom = Structure.Atom(name: field(12, 16), residueName: field(17, 20), residueNumber: residueNumber, insertionCode: field(26, 27),
+                                      chain: field(21, 22), element: line.count >= 78 ? field(76, 78) : "")
+            assembler.add(atom, altLoc: field(16, 17), x: xyz[0], y: xyz[1], z: xyz[2])
         }
-        try closeModel(line: lineNumber)
-        guard !atoms.isEmpty else {
-            throw KernelError("read_pdb", "\(name): no \(selection == .all ? "" : selection.rawValue + " ")atoms found in ATOM/HETATM records")
-        }
-        return Structure(atoms: atoms, models: models, sourceAtomCount: firstModelSourceCount, sourceIndices: sourceIndices, origin: name)
+        try assembler.closeModel(at: "\(name):\(lineNumber)")
+        return try assembler.structure(records: "ATOM/HETATM records")
     }
 
     /// Writes `models` (each 3·N Å values) of the atoms of `template` as a multi-model PDB file.

@@ -88,8 +88,9 @@ public enum ParticleSTARReader {
 
     /// The STAR blocks of `path`: parsed, or converted from a cryoSPARC `.cs` file.
     static func sourceBlocks(_ path: String) throws -> [StarBlock] {
+        if path.lowercased().hasSuffix(".cs") { return try CryoSPARCParticles.starBlocks(path: path) }
         guard let data = FileManager.default.contents(atPath: path) else { throw KernelError("read_star", "\(path): no such file or not readable") }
-        return try STARFile.parse(String(decoding: data, as: UTF8.self), name: path)
+        return try STARFile.parse(data, name: path)
     }
 
     /// Every group's images brought to one grid: the box `options.size` (default: the box of the group with
@@ -144,7 +145,8 @@ struct ParticleTable {
         particlesIndex = p
         particles = blocks[p]
         opticsIndex = blocks.firstIndex { $0.name == "optics" && $0.column("rlnOpticsGroup") != nil }
-        flavour = opticsIndex != nil ? "RELION 3.1+ with optics table" : "RELION 3.0 style, no optics table"
+        flavour = path.lowercased().hasSuffix(".cs") ? "cryoSPARC .cs, converted as csparc2star does"
+            : opticsIndex != nil ? "RELION 3.1+ with optics table" : "RELION 3.0 style, no optics table"
         let optics = opticsIndex.map { blocks[$0] }
         var fields = Fields(block: particles, path: path)
         try fields.require("rlnDefocusU", why: "every particle needs its CTF")

@@ -23,69 +23,21 @@ public struct StarBlock: Sendable {
     public func column(_ label: String) -> Int? { columns.firstIndex(of: label) }
 }
 
-/// STAR files as RELION writes them: `data_` blocks, `loop_` tables with `_label #n` headers, quoted values.
+/// STAR files as RELION writes them: `data_` blocks, one `loop_` table per block with `_label #n` headers, key–value
+/// pairs outside loops, quoted values, `#` comments, LF or CRLF line ends. Each loop row is one line. STAR's `stop_`
+/// and `;`-delimited multi-line values are not supported and are reported as errors.
 public enum STARFile {
     /// Parses STAR text; errors name the file and line.
     public static func parse(_ text: String, name: String, op: String = "read_star") throws -> [StarBlock] {
-        var blocks: [StarBlock] = []
-        var inLoopHeader = false, inLoop = false
-        for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("data_") {
-                blocks.append(StarBlock(name: String(line.dropFirst(5))))
-                inLoopHeader = false
-                inLoop = false
-                continue
-            }
-            guard !blocks.isEmpty else { throw KernelError(op, "\(name):\(k + 1): content before the first data_ block") }
-            if line == "loop_" {
-                inLoopHeader = true
-                inLoop = true
-                continue
-            }
-            let tokens = try tokenize(line, name: name, line: k + 1, op: op)
-            if line.hasPrefix("_") {
-                let label = String(tokens[0].dropFirst())
-                if inLoopHeader {
-                    blocks[blocks.count - 1].columns.append(label)
-                } else {
-                    guard tokens.count >= 2 else { throw KernelError(op, "\(name):\(k + 1): label _\(label) has no value") }
-                    blocks[blocks.count - 1].pairs.append((label, tokens[1]))
-                    inLoop = false
-                }
-                continue
-            }
-            inLoopHeader = false
-            guard inLoop else { throw KernelError(op, "\(name):\(k + 1): a value line outside any loop_") }
-            let width = blocks[blocks.count - 1].columns.count
-            guard tokens.count == width else {
-                throw KernelError(op, "\(name):\(k + 1): row has \(tokens.count) values for \(width) columns")
-            }
-            blocks[blocks.count - 1].rows.append(tokens)
-        }
-        return blocks
+        try parse(Data(text.utf8), name: name, op: op)
     }
 
-    /// Splits a line into whitespace-separated values, honouring single and double quotes.
-    private static func tokenize(_ line: String, name: String, line number: Int, op: String) throws -> [String] {
-        var tokens: [String] = [], current = "", quote: Character? = nil, hasToken = false
-        for ch in line {
-            if let q = quote {
-                if ch == q { quote = nil } else { current.append(ch) }
-            } else if ch == "\"" || ch == "'" {
-                quote = ch
-                hasToken = true
-            } else if ch == " " || ch == "\t" {
-                if hasToken { tokens.append(current); current = ""; hasToken = false }
-            } else {
-                current.append(ch)
-                hasToken = true
-            }
+    /// Parses STAR bytes (UTF-8); errors name the file and line. Long loops are split at line boundaries and parsed
+    /// on all cores.
+    public static func parse(_ data: Data, name: String, op: String = "read_star") throws -> [StarBlock] {
+        try data.withUnsafeBytes { raw in
+            try STARParser(bytes: raw.bindMemory(to: UInt8.self), name: name, op: op).blocks()
         }
-        guard quote == nil else { throw KernelError(op, "\(name):\(number): unterminated quote") }
-        if hasToken { tokens.append(current) }
-        return tokens
     }
 
     /// STAR text for `blocks` (RELION 3.1 layout: a version comment, loops with numbered labels).
@@ -104,7 +56,9 @@ public enum STARFile {
         return text
     }
 
+    /// `v`, in double quotes when it is empty, holds a blank, or would otherwise read as a comment, label or quote.
     private static func quoted(_ v: String) -> String {
-        v.isEmpty || v.contains(" ") ? "\"\(v)\"" : v
+        let needsQuotes = v.isEmpty || v.contains(where: { $0 == " " || $0 == "\t" }) || ["#", "_", "'", "\"", ";"].contains(v.first)
+        return needsQuotes ? "\"\(v)\"" : v
     }
 }

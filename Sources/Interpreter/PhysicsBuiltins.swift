@@ -49,7 +49,10 @@ enum PhysicsBuiltins {
             builtin("downsample", topic: topic, [required("images"), required("size")],
                     doc: "Fourier-crops images [B,D,D] to [B,size,size] (pixel grows by D/size; each image's sum is kept).",
                     example: "downsample(data.images, size: 32)") { a in
-                .tensor(try FourierFilter.downsample(try a.tensor("images"), to: try a.int("size")))
+                if case .object(let o as StreamedImagesObject) = a["images"] {
+                    throw ScriptFailure(message: "downsample: these images are streamed from their stacks (\(o.images.count) of \(o.images.size) px); crop them on read instead: read_star(path, stream: true, size: \(try a.int("size")))")
+                }
+                return .tensor(try FourierFilter.downsample(try a.tensor("images"), to: try a.int("size")))
             },
             builtin("add_noise", topic: topic, [required("images"), required("snr"), optional("seed", .null)],
                     doc: "Adds white Gaussian noise of variance var(images)/snr (over the whole batch).",

@@ -21,10 +21,11 @@ enum PoseBuiltins {
             builtin("esl", topic: topic, [required("images"), required("like"), optional("ctf", .null), optional("grid", .number(1)),
                                           optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15)), optional("pixel", .null),
                                           optional("sigma", .string("residue")), optional("weights", .string("residue")),
-                                          optional("coarse_to_fine", .bool(true)), optional("keep", .number(16)), optional("conformations", .null)],
-                    doc: "Poses of centred images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). Returns {rotations, argmin, loss, support, confidence (spread, degrees; large = unreliable), coarse_renders, full_renders}.",
+                                          optional("coarse_to_fine", .bool(true)), optional("keep", .number(16)), optional("conformations", .null),
+                                          optional("shifts", .null)],
+                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. Returns {rotations, argmin, loss, support, confidence (spread, degrees; large = unreliable), coarse_renders, full_renders}.",
                     example: "let est = esl(data.images, like: s, ctf: data, grid: 1); median(angular_error(est.rotations, data.rotations))") { a in
-                let images = try a.tensor("images")
+                var images = try a.tensor("images")
                 guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }
                 let structure = try a.structure("like")
                 guard structure.count > 0 else { throw ScriptFailure(message: "esl: the structure has no atoms") }
@@ -36,6 +37,11 @@ enum PoseBuiltins {
                     size: images.shape[1], pixel: Float(pixel),
                     sigma: try a.atomValues("sigma", count: structure.count, template: structure, residue: { $0.sigma }, unit: 1.5),
                     weight: try a.atomValues("weights", count: structure.count, template: structure, residue: { $0.electrons }, unit: 1))
+                if !a.isNull("shifts") {
+                    let origins = try a.tensor("shifts")
+                    guard origins.shape == [images.shape[0], 2] else { throw a.fail("shifts", "RELION origins [\(images.shape[0]),2] (Å)", a["shifts"]) }
+                    images = try ImageCentring.centre(images, origins: origins.storage, pixel: Float(pixel))
+                }
                 let level = try a.int("grid")
                 let grid = try SO3Grid.level(level)
                 let lifting = try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0"))

@@ -7,12 +7,15 @@ enum StructureBuiltins {
     static var all: [Builtin] {
         [
             builtin("read_pdb", topic: topic, [required("path"), optional("atoms", .string("CA"))],
-                    doc: "Reads a PDB file: atoms \"CA\" (one node per residue), \"backbone\" (N, CA, C, O, H) or \"all\"; several MODELs become models.",
+                    doc: "Reads a PDB file, or an mmCIF file when path ends in .cif or .mmcif: atoms \"CA\" (one node per residue), \"backbone\" (N, CA, C, O, H) or \"all\"; several models become models.",
                     example: "let s = read_pdb(\"data/adk/adk_open.pdb\", atoms: \"CA\")") { a in
-                guard let selection = PDBFile.Selection(rawValue: try a.string("atoms")) else {
-                    throw a.fail("atoms", "\"CA\", \"backbone\" or \"all\"", a["atoms"])
-                }
-                return .object(StructureObject(try PDBFile.read(try a.string("path"), selection: selection)))
+                let path = try a.string("path")
+                return try readStructure(a, mmCIF: MMCIFFile.isMMCIF(path), op: "read_pdb")
+            },
+            builtin("read_cif", topic: topic, [required("path"), optional("atoms", .string("CA"))],
+                    doc: "Reads an mmCIF (PDBx) file's _atom_site table whatever its extension, with read_pdb's atoms selection; several models become models.",
+                    example: "let s = read_cif(\"4ake.cif\", atoms: \"backbone\")") { a in
+                try readStructure(a, mmCIF: true, op: "read_cif")
             },
             builtin("write_pdb", topic: topic, [required("path"), required("coords"), required("like")],
                     doc: "Writes coordinates ([N,3], [M,N,3], a list of [N,3] or a structure) as a (multi-model) PDB with the atoms of like.",
@@ -44,5 +47,14 @@ enum StructureBuiltins {
                 return .object(StructureObject(result))
             },
         ]
+    }
+
+    /// The structure at argument `path` with the `atoms` selection, read as mmCIF or as PDB.
+    private static func readStructure(_ a: Arguments, mmCIF: Bool, op: String) throws -> Value {
+        guard let selection = PDBFile.Selection(rawValue: try a.string("atoms")) else {
+            throw a.fail("atoms", "\"CA\", \"backbone\" or \"all\"", a["atoms"])
+        }
+        let path = try a.string("path")
+        return .object(StructureObject(mmCIF ? try MMCIFFile.read(path, selection: selection, op: op) : try PDBFile.read(path, selection: selection)))
     }
 }

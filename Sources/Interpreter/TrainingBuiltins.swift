@@ -197,7 +197,7 @@ enum TrainingBuiltins {
         }
     }
 
-    /// Unknown poses: coarse-to-fine ESL of every image against the template (in chunks of 256 images) gives each
+    /// Unknown poses: coarse-to-fine ESL of every image (centred by its origin) against the template (in chunks of 256 images) gives each
     /// image a starting pose (the barycentre) and its `candidates` best rotations for the ESL data term.
     private static func eslCandidates(_ a: Arguments, dataset: ParticleDataset, template: [Double], geometry: Projector.Geometry,
                                       ctf: Bool, quiet: Bool) throws -> (poses: [Rotation], candidates: [Rotation], perImage: Int) {
@@ -209,7 +209,10 @@ enum TrainingBuiltins {
         let bar = ProgressBar("ESL poses", total: dataset.count)
         for start in stride(from: 0, to: dataset.count, by: 256) {
             let end = Swift.min(dataset.count, start + 256)
-            let outcome = try CoarseToFinePoseSearch.estimate(images: try dataset.imageRows(Array(start..<end)), coords: coords, geometry: geometry,
+            // The search scores centred images: each is moved by its RELION origin first.
+            let centred = try ImageCentring.centre(try dataset.imageRows(Array(start..<end)), origins: Array(dataset.shifts[(2 * start)..<(2 * end)]),
+                                                   pixel: dataset.pixel)
+            let outcome = try CoarseToFinePoseSearch.estimate(images: centred, coords: coords, geometry: geometry,
                                                               ctf: ctf ? Array(dataset.ctf[start..<end]) : nil, level: level, keep: keep, lifting: try SupportLifting())
             poses += outcome.estimates.map(\.rotation)
             lists += outcome.candidates

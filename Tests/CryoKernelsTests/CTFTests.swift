@@ -91,11 +91,15 @@ final class CTFTests: XCTestCase {
 final class CTFFilterTests: XCTestCase {
     func testTabulatedFiltersMatchTheFormula() {
         let params = [CTFParameters(defocusU: 15000, defocusV: 12000, astigmatismAngle: 40, phaseShift: 30, bFactor: 80),
-                      CTFParameters(defocusU: 25000, voltage: 200, sphericalAberration: 2, amplitudeContrast: 0.07)]
+                      CTFParameters(defocusU: 25000, voltage: 200, sphericalAberration: 2, amplitudeContrast: 0.07),
+                      CTFParameters(defocusU: 25000, voltage: 200, sphericalAberration: 2, amplitudeContrast: 0.07, scaleFactor: 0.5)]
         let fast = CTFFilters.filters(params, size: 64, pixel: 1.5)
         for (p, h) in zip(params, fast) {
             let reference = p.halfSpectrum(size: 64, pixel: 1.5)
             for (a, b) in zip(h, reference) { XCTAssertEqual(a, b, accuracy: 2e-3) }
         }
+        // RELION's rlnCtfScalefactor multiplies the whole CTF.
+        for (a, b) in zip(fast[2], fast[1]) { XCTAssertEqual(a, 0.5 * b, accuracy: 1e-6) }
+        XCTAssertEqual(params[2].value(sx: 0.1, sy: 0.05), 0.5 * params[1].value(sx: 0.1, sy: 0.05), accuracy: 1e-12)
     }
 }

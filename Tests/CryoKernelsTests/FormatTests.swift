@@ -3,18 +3,13 @@ import XCTest
 
 /// PDB, DCD, MRC and STAR: round trips, and clear errors (never crashes) on malformed files.
 final class FormatTests: XCTestCase {
-    private var directory: URL!
+    private var folder: TemporaryFolder!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-formats-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { folder = try TemporaryFolder("cryo-formats") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
+    override func tearDownWithError() throws { folder?.remove() }
 
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    private func path(_ name: String) -> String { folder.path(name) }
 
     private func assertThrows(_ fragment: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in

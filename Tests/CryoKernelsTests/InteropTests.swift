@@ -5,42 +5,15 @@ import XCTest
 /// values, and files they write open in CryoScript. The libraries live in `.venv-interop`, made by
 /// `Scripts/setup.sh --interop` (CI does this); elsewhere the test is skipped with that hint.
 final class InteropTests: XCTestCase {
-    private var python: String!
-    private var directory: URL!
+    private var interop: InteropPython!
 
-    override func setUpWithError() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidate = root.appendingPathComponent(".venv-interop/bin/python3").path
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("CI must create .venv-interop (Scripts/setup.sh --interop)") }
-            throw XCTSkip("no .venv-interop: run Scripts/setup.sh --interop to test against mrcfile, starfile and gemmi")
-        }
-        python = candidate
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-interop-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { interop = try InteropPython() }
 
-    override func tearDownWithError() throws {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
+    override func tearDownWithError() throws { interop?.remove() }
 
-    /// Runs `code` in the venv's Python inside the test folder; returns standard output, failing on errors.
-    private func runPython(_ code: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", code]
-        process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: e, as: UTF8.self))
-        return String(decoding: o, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    private func runPython(_ code: String) throws -> String { try interop.run(code) }
 
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    private func path(_ name: String) -> String { interop.path(name) }
 
     func testOurFilesOpenInTheirLibraries() throws {
         var g = SeededGenerator(seed: 3)

@@ -100,4 +100,18 @@ final class ProjectorTests: XCTestCase {
             for (a, b) in zip(grads[0].storage, firstGrad.storage) { XCTAssertEqual(a, b, accuracy: 1e-4, isa.name) }
         }
     }
+
+    /// Centring by RELION's origin (moving the image by +origin) undoes the origin the projector drew it with.
+    func testCentringByTheOriginUndoesIt() throws {
+        let geo = try geometry(2, size: 32, pixel: 1.5, sigma: 2.5)
+        let coords = try Tensor(shape: [2, 3], storage: [1, -2, 3, -4, 2, 0])
+        let rotations = Rotation.tensor([.identity, .identity])
+        let centred = try Projector.project(coords: coords, rotations: rotations, shifts: Tensor.zeros([2, 2]), geometry: geo)
+        let origins: [Float] = [4.5, -3, -6, 1.5]
+        let offset = try Projector.project(coords: coords, rotations: rotations, shifts: Tensor(shape: [2, 2], storage: origins), geometry: geo)
+        let back = try ImageCentring.centre(offset, origins: origins, pixel: 1.5)
+        let peak = centred.storage.map(abs).max() ?? 1
+        for (a, b) in zip(back.storage, centred.storage) { XCTAssertEqual(a, b, accuracy: 1e-3 * peak) }
+        XCTAssertThrowsError(try ImageCentring.centre(offset, origins: [1], pixel: 1.5))
+    }
 }

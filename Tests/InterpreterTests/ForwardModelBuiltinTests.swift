@@ -47,6 +47,25 @@ final class ForwardModelBuiltinTests: XCTestCase {
         XCTAssertEqual(rmsd, 0, accuracy: 1e-4)
     }
 
+    /// `read_pdb` reads mmCIF by extension; `read_cif` reads mmCIF whatever the extension.
+    func testReadPdbAndReadCifReadMMCIF() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-cif-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cif = "data_t\nloop_\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n_atom_site.auth_seq_id\n_atom_site.Cartn_x\n"
+            + "_atom_site.Cartn_y\n_atom_site.Cartn_z\nN ALA 1 9 9 9\nCA ALA 1 1 2 3\nCA GLY 2 4 5 6\n"
+        let (cifPath, txtPath) = (directory.appendingPathComponent("t.CIF").path, directory.appendingPathComponent("t.txt").path)
+        try cif.write(toFile: cifPath, atomically: true, encoding: .utf8)
+        try cif.write(toFile: txtPath, atomically: true, encoding: .utf8)
+        let value = try run("[read_pdb(\"\(cifPath)\").coords, read_cif(\"\(txtPath)\", atoms: \"all\").coords]")
+        guard case .list(let items) = value, case .tensor(let ca) = items[0], case .tensor(let all) = items[1] else { return XCTFail("\(value)") }
+        XCTAssertEqual(ca.storage, [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(all.shape, [3, 3])
+        assertError("read_pdb(\"\(txtPath)\")", "no CA atoms found in ATOM/HETATM records")
+        assertError("read_cif(\"/no/such.cif\")", "read_cif: /no/such.cif: no such file")
+        assertError("read_cif(\"\(cifPath)\", atoms: \"CB\")", "\"CA\", \"backbone\" or \"all\"")
+    }
+
     func testBadInputsGiveClearErrors() {
         assertError("project(zeros([5, 2]), random_rotations(1))", "project: argument 'coords' must be coordinates [N,3] or [B,N,3]")
         assertError("project(zeros([5, 3]), zeros([1, 3, 2]))", "project: expected rotations [B,3,3], got [1,3,2]")
