@@ -1,5 +1,8 @@
-/// The names of every differentiable tensor op in CryoKernels. The gradient-check test must cover each one,
-/// so adding an op here without a finite-difference check (or without a VJP) fails the suite.
+/// The names of the differentiable tensor ops in CryoKernels. The gradient-check test must cover each one,
+/// so adding an op here without a finite-difference check (or without a VJP) fails the suite. The list is kept by
+/// hand: the tape records nameless VJP closures, many ops share one recording site (all unary functions, the axis
+/// reductions, cat and stack), so deriving it would mean threading a name through each site. The projector, the
+/// CTF and the low-pass filter are checked in their own tests (ProjectorTests, CTFTests).
 public enum DifferentiableOps {
     /// Op names as the language exposes them.
     public static let all: [String] = [
