@@ -21,11 +21,14 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // MPI behind a plain C interface; a process not started by mpirun never initialises MPI (a world of one).
+        .target(name: "CMPIWorld", dependencies: ["CMPI"], path: "Sources/CMPIWorld"),
         .target(name: "CReadlineShim", dependencies: ["CReadline"], path: "Sources/CReadlineShim",
                 linkerSettings: [.linkedLibrary("readline")]),
         // Hot loops in C, compiled per instruction set and dispatched at run time (optimised in debug builds too).
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "CryoKernels", dependencies: ["CFFTW", "CBLAS", "CKernels", "CZlib"],
+        .target(name: "CryoKernels", dependencies: ["CFFTW", "CBLAS", "CKernels", "CZlib", "CMPIWorld"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "DSL"),
         .target(name: "Interpreter", dependencies: ["DSL", "CryoKernels"]),

@@ -3,7 +3,7 @@
 # same thread count. Prints a table of medians and ratios; with --json, also the figures as one JSON object
 # on the last line (keys name the case and sizes; values in milliseconds).
 #   Benchmarks/run.sh [--json] [--threads N]
-# The reference runs in Benchmarks/.venv (PyTorch and starfile pinned below, installed on first use from PyPI; ~5 GB with
+# The reference runs in Benchmarks/.venv (PyTorch, PyTorch Geometric and starfile pinned below, installed on first use from PyPI; ~5 GB with
 # the CUDA wheels PyPI's Linux torch depends on, none of which is used here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +17,10 @@ while (($#)); do
     esac
     shift
 done
-if ! Benchmarks/.venv/bin/python3 -c 'import torch, starfile' 2>/dev/null; then
-    echo "run.sh: installing the PyTorch and starfile reference into Benchmarks/.venv" >&2
+if ! Benchmarks/.venv/bin/python3 -c 'import torch, torch_geometric, starfile' 2>/dev/null; then
+    echo "run.sh: installing the PyTorch, PyTorch Geometric and starfile reference into Benchmarks/.venv" >&2
     [[ -x Benchmarks/.venv/bin/python3 ]] || python3 -m venv Benchmarks/.venv
-    Benchmarks/.venv/bin/pip install -q --disable-pip-version-check torch==2.15.0 numpy==2.4.6 starfile==0.5.13
+    Benchmarks/.venv/bin/pip install -q --disable-pip-version-check torch==2.15.0 numpy==2.4.6 torch_geometric==2.8.1 starfile==0.5.13
 fi
 swift build -c release --product cryobench >&2 && swift build -c release --product cryorepl >&2
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
@@ -28,7 +28,7 @@ ours=$(.build/release/cryobench --json | tail -n 1)
 theirs=$(cd Benchmarks/reference && ../.venv/bin/python3 - "$threads" <<'PY'
 import json, subprocess, sys
 merged = {}
-for script in ("forward_model.py", "esl.py", "training_step.py", "star_read.py"):
+for script in ("forward_model.py", "esl.py", "training_step.py", "paper_models.py", "star_read.py"):
     out = subprocess.run([sys.executable, script, sys.argv[1]], check=True, capture_output=True, text=True).stdout
     merged.update(json.loads(out.strip().splitlines()[-1]))
 print(json.dumps(merged))
@@ -37,15 +37,18 @@ PY
 python3 - "$ours" "$theirs" "$json" <<'PY'
 import json, sys
 ours, theirs, as_json = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] == "true"
+# A reference key "case@variant" (e.g. the same model written with another PyTorch library) is compared with "case".
+pairs = {k: k.split("@")[0] for k in theirs if k.split("@")[0] in ours}
 print(f"{'case':<44} {'CryoScript ms':>14} {'PyTorch ms':>12} {'speed-up':>9}")
 for key, value in ours.items():
-    if key in theirs:
-        print(f"{key:<44} {value:>14.3f} {theirs[key]:>12.3f} {theirs[key] / value:>8.1f}x")
-    else:
+    variants = [k for k, base in pairs.items() if base == key]
+    for k in variants:
+        print(f"{k:<44} {value:>14.3f} {theirs[k]:>12.3f} {theirs[k] / value:>8.1f}x")
+    if not variants:
         print(f"{key:<44} {value:>14.3f} {'':>12} {'':>9}")
 if as_json:
     merged = {f"cryoscript_{k}": v for k, v in ours.items()}
     merged.update({f"pytorch_{k}": v for k, v in theirs.items()})
-    merged.update({f"speedup_{k}": theirs[k] / ours[k] for k in ours if k in theirs})
+    merged.update({f"speedup_{k}": theirs[k] / ours[base] for k, base in pairs.items()})
     print(json.dumps(merged))
 PY

@@ -95,10 +95,7 @@ enum TrainingStepBenchmark {
         let projector = 3 * b * Double(nodes) * 15 * 15 * 2
         let ctf = 2 * 2 * b * 2.5 * d * d * log2(d * d)
         let flops = layers * layer + io + projector + ctf + 4 * b * d * d
-        var g = SeededGenerator(seed: 3)
-        let a = Tensor.randn([512, 512], using: &g), c = Tensor.randn([512, 512], using: &g)
-        let sgemm = try medianMilliseconds { _ = try Tensor.matmul(a, c) }
-        let rate = 2 * 512.0 * 512 * 512 / (sgemm / 1000)
+        let rate = try sgemmRate()
         let floor = flops / rate * 1000
         print(String(format: "training step: %.2f GFLOP; at the measured sgemm rate (%.1f GFLOP/s) the floor is %.1f ms; the step (%.1f ms) reaches %.0f%% of it",
                      flops / 1e9, rate / 1e9, floor, stepMilliseconds, 100 * floor / stepMilliseconds))

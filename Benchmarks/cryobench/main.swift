@@ -11,6 +11,7 @@ let cases: [(String, () throws -> [(String, Double)])] = [
     ("forward", ForwardModelBenchmark.run),
     ("esl", ESLBenchmark.run),
     ("training", TrainingStepBenchmark.run),
+    ("paper", PaperModelBenchmark.run),
     ("memory", MemoryBenchmark.run),
     ("star", STARReadBenchmark.run),
 ]

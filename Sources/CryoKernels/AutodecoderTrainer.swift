@@ -222,12 +222,8 @@ public final class AutodecoderTrainer {
     public func run(report: (Status) -> Void, shouldContinue: () -> Bool) throws -> Result {
         let m = dataset.count, batch = Swift.min(settings.batch, m)
         let stepsPerEpoch = (m + batch - 1) / batch
-        var generator = SeededGenerator(seed: settings.seed)
-        let latents = (settings.initialLatents?.detached() ?? Tensor.randn([m, latentDimension], std: settings.latentInit, using: &generator)).asParameter()
-        let rotations = Rotation.tensor(dataset.rotations)
-        let (scale, offset) = try initialScaleAndOffset(rotations: rotations)
-        let trainable = modelParameters + [latents, scale, offset]
-        let adam = Adam(trainable, learningRate: settings.learningRate)
+        let state = try start()
+        let (latents, scale, offset, trainable, adam) = (state.latents, state.scale, state.offset, state.trainable, state.adam)
         var epoch = 0, step = 0, lossSum = 0.0, history: [Double] = [], rmsdHistory: [Double] = [], bondDeviationHistory: [Double] = []
         var best: (rmsd: Double, epoch: Int, values: [[Float]])?
         if let resume = settings.resume {
@@ -246,9 +242,9 @@ public final class AutodecoderTrainer {
                                          adamStep: state.step, shapes: trainable.map(\.shape)),
                            values: trainable.map(\.storage), firstMoments: state.m, secondMoments: state.v, bestValues: best?.values).write(path)
         }
-        let start = Date()
+        let startDate = Date()
         var imagesDone = 0
-        var poses = dataset.rotations, poseErrorMedian: [Double] = [], poseErrorP90: [Double] = []
+        var poseErrorMedian: [Double] = [], poseErrorP90: [Double] = []
         while epoch < settings.epochs {
             var order = Array(0..<m)
             var shuffler = SeededGenerator(seed: settings.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
@@ -260,21 +256,17 @@ public final class AutodecoderTrainer {
                 }
                 let position = Double(epoch) + Double(step) / Double(stepsPerEpoch)
                 adam.learningRate = settings.learningRate * Float(settings.schedule.factor(epoch: position, totalEpochs: settings.epochs))
-                let indices = Tensor(order[(step * batch)..<Swift.min(m, (step + 1) * batch)].map(Float.init))
-                let (value, tape) = try Tape.record {
-                    try loss(indices: indices, latents: latents, scale: scale, offset: offset, rotations: rotations, poses: &poses)
-                }
-                try adam.step(try tape.gradients(of: value, wrt: trainable))
-                lossSum += Double(value.storage[0])
+                let picked = Array(order[(step * batch)..<Swift.min(m, (step + 1) * batch)])
+                lossSum += try self.step(state, images: picked)
                 step += 1
-                imagesDone += indices.count
-                let elapsed = Date().timeIntervalSince(start)
+                imagesDone += picked.count
+                let elapsed = Date().timeIntervalSince(startDate)
                 report(Status(epoch: epoch, step: step, stepsPerEpoch: stepsPerEpoch, loss: lossSum / Double(step),
                               imagesPerSecond: Double(imagesDone) / Swift.max(elapsed, 1e-9), rmsd: rmsdHistory.last))
             }
             history.append(lossSum / Double(stepsPerEpoch))
             if let truth = settings.unknownPoses?.truth {
-                let errors = zip(poses, truth).map { $0.angle(to: $1) }
+                let errors = zip(state.poses, truth).map { $0.angle(to: $1) }
                 poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
                 poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
             }
@@ -292,12 +284,52 @@ public final class AutodecoderTrainer {
             lossSum = 0
             try save()
         }
-        let seconds = Date().timeIntervalSince(start)
+        let seconds = Date().timeIntervalSince(startDate)
         if let best { for (t, v) in zip(trainable, best.values) { t.storage = v } }
         return Result(latents: latents.detached(), conformations: try conformations(latents), history: history, rmsdHistory: rmsdHistory,
                       bondDeviationHistory: bondDeviationHistory,
                       seconds: seconds, scale: scale.storage[0], offset: offset.storage[0], epoch: best?.epoch ?? settings.epochs,
-                      poses: settings.unknownPoses == nil ? nil : poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
+                      poses: settings.unknownPoses == nil ? nil : state.poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
+    }
+
+    /// What a run trains and carries from step to step: the latent table [M, L], the image scale and offset, Adam over
+    /// those and the model's parameters, and each image's pose (its latest estimate with unknown poses).
+    public final class State {
+        public let latents: Tensor, scale: Tensor, offset: Tensor
+        public let adam: Adam
+        let trainable: [Tensor]
+        let rotations: Tensor
+        var poses: [Rotation]
+
+        init(latents: Tensor, scale: Tensor, offset: Tensor, trainable: [Tensor], rotations: [Rotation], learningRate: Float) {
+            (self.latents, self.scale, self.offset, self.trainable) = (latents, scale, offset, trainable)
+            adam = Adam(trainable, learningRate: learningRate)
+            self.rotations = Rotation.tensor(rotations)
+            poses = rotations
+        }
+    }
+
+    /// The state a run starts from: latents drawn from the seed (or the given table), the least-squares image scale
+    /// and offset, and a fresh Adam at the peak learning rate.
+    public func start() throws -> State {
+        var generator = SeededGenerator(seed: settings.seed)
+        let latents = (settings.initialLatents?.detached()
+            ?? Tensor.randn([dataset.count, latentDimension], std: settings.latentInit, using: &generator)).asParameter()
+        let (scale, offset) = try initialScaleAndOffset(rotations: Rotation.tensor(dataset.rotations))
+        return State(latents: latents, scale: scale, offset: offset, trainable: modelParameters + [latents, scale, offset],
+                     rotations: dataset.rotations, learningRate: settings.learningRate)
+    }
+
+    /// One optimisation step on the images `picked` (indices into the dataset) at `state.adam.learningRate`: the
+    /// regularised loss recorded, its gradients, one Adam update. Returns the batch's loss.
+    public func step(_ state: State, images picked: [Int]) throws -> Double {
+        let indices = Tensor(picked.map(Float.init))
+        let (value, tape) = try Tape.record {
+            try loss(indices: indices, latents: state.latents, scale: state.scale, offset: state.offset, rotations: state.rotations,
+                     poses: &state.poses)
+        }
+        try state.adam.step(try tape.gradients(of: value, wrt: state.trainable))
+        return Double(value.storage[0])
     }
 
     /// Least-squares scale and offset mapping template renderings onto the standardised images (up to 256 images),

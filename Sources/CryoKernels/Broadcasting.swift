@@ -82,14 +82,22 @@ extension Tensor {
         return result
     }
 
-    /// Sums a broadcast result back to `target` (the adjoint of broadcasting), accumulating in Double: each
-    /// stretched axis is reduced with the contiguous `sum(axis:)` loops.
+    /// Sums a broadcast result back to `target` (the adjoint of broadcasting), accumulating in Double: in one pass
+    /// when only leading axes are summed away, otherwise each stretched axis with the contiguous `sum(axis:)` loops.
     public func sum(toShape target: [Int]) throws -> Tensor {
         if shape == target { return self }
         guard try Broadcasting.shape(target, shape, op: "sum_to_shape") == shape else {
             throw KernelError("sum_to_shape", "cannot reduce \(formatShape(shape)) to \(formatShape(target))")
         }
         let padded = [Int](repeating: 1, count: shape.count - target.count) + target
+        // Leading axes summed away, trailing ones kept (biases, scalars, a template added to a batch): one pass.
+        let kept = padded.count - (padded.lastIndex(where: { $0 == 1 }).map { $0 + 1 } ?? 0)
+        if padded.dropLast(kept).allSatisfy({ $0 == 1 }) {
+            let result = Tensor(uncheckedShape: target, storage: sumOfRows(width: shape.suffix(kept).reduce(1, *)))
+            let original = shape
+            Tape.recordIfNeeded(result, inputs: [self]) { g in [try g.broadcast(to: original)] }
+            return result
+        }
         let reduced = try Tape.$active.withValue(nil) { () throws -> Tensor in
             var t = self.detached()
             for axis in stride(from: shape.count - 1, through: 0, by: -1) where padded[axis] == 1 && shape[axis] != 1 {
@@ -101,5 +109,22 @@ extension Tensor {
         let original = shape
         Tape.recordIfNeeded(result, inputs: [self]) { g in [try g.broadcast(to: original)] }
         return result
+    }
+
+    /// The storage read as rows of `width` floats, summed row by row in Double (`width` 1: the total, over eight
+    /// interleaved partial sums so the loop is not one long dependency chain).
+    private func sumOfRows(width: Int) -> [Float] {
+        guard width > 0 else { return [] }
+        let rows = count / width
+        var acc = [Double](repeating: 0, count: width == 1 ? 8 : width)
+        storage.withUnsafeBufferPointer { x in acc.withUnsafeMutableBufferPointer { a in
+            if width == 1 {
+                for k in 0..<count { a[k & 7] += Double(x[k]) }
+                a[0] = a.reduce(0, +)
+            } else {
+                for r in 0..<rows { for i in 0..<width { a[i] += Double(x[r * width + i]) } }
+            }
+        } }
+        return acc.prefix(width).map { Float($0) }
     }
 }

@@ -12,5 +12,6 @@ public enum DifferentiableOps {
         "reshape", "permute", "transpose", "cat", "stack", "slice", "select", "broadcast", "sum_to_shape",
         "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate", "clash_loss",
         "sparse_apply", "esl_expected_loss",
+        "gcn_stack",   // not a builtin: the GCN decoder's fused convolutions (GraphConvolutionStack)
     ]
 }

@@ -148,13 +148,13 @@ struct ParticleTable {
         flavour = path.lowercased().hasSuffix(".cs") ? "cryoSPARC .cs, converted as csparc2star does"
             : opticsIndex != nil ? "RELION 3.1+ with optics table" : "RELION 3.0 style, no optics table"
         let optics = opticsIndex.map { blocks[$0] }
-        var fields = Fields(block: particles, path: path)
+        let fields = Fields(block: particles, path: path)
         try fields.require("rlnDefocusU", why: "every particle needs its CTF")
 
         // Optics groups of a 3.1 file, by their number.
         var opticsByNumber: [String: Int] = [:]
         if let optics {
-            var o = Fields(block: optics, path: path)
+            let o = Fields(block: optics, path: path)
             for r in optics.rows.indices {
                 let number = optics.rows[r][optics.column("rlnOpticsGroup") ?? 0]
                 guard let n = Int(number) else { throw o.notANumber(row: r, label: "rlnOpticsGroup") }

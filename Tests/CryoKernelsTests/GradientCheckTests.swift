@@ -26,6 +26,30 @@ final class GradientCheckTests: XCTestCase {
         return Tensor(values).reshapedUnchecked(shape)
     }
 
+    /// A fused GCN stack over an asymmetric matrix (so a missing transpose in the backward pass shows): the
+    /// leading `nodes` × `nodes` block of a fixed 5-node one.
+    private func gcnStack(nodes: Int, firstResidual: Bool) -> GraphConvolutionStack {
+        let entries: [(Int, Int, Float)] = [(0, 0, 0.7), (0, 1, 0.4), (1, 0, -0.3), (1, 2, 0.9), (2, 2, 0.5), (2, 3, -0.6),
+                                            (3, 0, 0.8), (3, 3, 0.2), (4, 1, 0.6), (4, 4, 1.1), (2, 4, 0.3)]
+        return GraphConvolutionStack(adjacency: SparseMatrix(size: nodes, entries: entries.filter { $0.0 < nodes && $0.1 < nodes }),
+                                     firstResidual: firstResidual)
+    }
+
+    /// Inputs [h [B,N,F], W_0 ..., b_0 ...] of a GCN stack whose every pre-activation lies at least 0.05 from the
+    /// ReLU's kink (a finite difference across the kink measures neither side), with both signs present.
+    private func gcnInputs(_ stack: GraphConvolutionStack, batch: Int, features f: Int, layers: Int) throws -> [Tensor] {
+        while true {
+            let inputs = [rand([batch, stack.adjacency.size, f])] + (0..<layers).map { _ in rand([f, f]) } + (0..<layers).map { _ in rand([f]) }
+            var h = inputs[0], pre: [Float] = []
+            for l in 0..<layers {
+                let a = try Tensor.matmul(try stack.adjacency.apply(h), inputs[1 + l]) + inputs[1 + layers + l]
+                pre += a.storage
+                h = l > 0 || stack.firstResidual ? try a.relu() + h : a.relu()
+            }
+            if pre.allSatisfy({ abs($0) >= 0.05 }), pre.contains(where: { $0 < 0 }) { return inputs }
+        }
+    }
+
     /// Every op: name, inputs, and the function of those inputs to check.
     private func cases() throws -> [(String, [Tensor], ([Tensor]) throws -> Tensor)] {
         let ids = Tensor([0, 2, 2, 1, 0])
@@ -82,6 +106,10 @@ final class GradientCheckTests: XCTestCase {
              { try Tensor.messageAggregate(source: $0[0], target: $0[1], edge: $0[2], src: Tensor([0, 1, 3, 3, 2]), dst: ids) }),
             ("message_aggregate", [rand([3, 2, 2]), rand([5, 2, 2])],
              { try Tensor.messageAggregate(source: $0[0], target: $0[0], edge: $0[1], src: Tensor([0, 1, 2, 2, 0]), dst: Tensor([1, 1, 0, 2, 2])) }),
+            ("gcn_stack", try gcnInputs(gcnStack(nodes: 5, firstResidual: true), batch: 2, features: 3, layers: 3),
+             { try self.gcnStack(nodes: 5, firstResidual: true).apply($0[0], weights: Array($0[1...3]), biases: Array($0[4...6])) }),
+            ("gcn_stack", try gcnInputs(gcnStack(nodes: 4, firstResidual: false), batch: 17, features: 2, layers: 2),   // two chunks
+             { try self.gcnStack(nodes: 4, firstResidual: false).apply($0[0], weights: Array($0[1...2]), biases: Array($0[3...4])) }),
             ("clash_loss", [rand([2, 7, 3], low: -3, high: 3)], { try $0[0].clashPenalty(minimum: 4, separation: 2) }),
             ("sparse_apply", [rand([4, 3])], { try adjacency.apply($0[0]) }),
             ("sparse_apply", [rand([2, 4, 3])], { try adjacency.apply($0[0]) }),

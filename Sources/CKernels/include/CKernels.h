@@ -42,6 +42,28 @@ void cryo_message_backward(const float *g, const float *a, const float *t, const
                            intptr_t batch, intptr_t hidden, int edge_per_batch,
                            float *d_source, float *d_target, float *d_edge);
 
+/* Fused stack of graph convolutions h ← ReLU(Â·(h·W_l) + b_l) + r_l·h for layers l = 0 ..< L of F features
+   (see GraphConvolutionStack.swift), on one chunk of CRYO_GCN_LANES batch items. Every node table of a chunk is
+   [N, F, LANES], the item fastest (unused lanes hold zeros). weights are [L, F, F] (x·W, row-major), biases
+   [L, F]; Â is N×N in compressed rows (row r's entries are columns/values[row_start[r] ..< row_start[r+1]]);
+   r_l = 1 except r_0 = first_residual. scratch holds cryo_gcn_scratch_floats(N, F) floats of one thread. */
+#define CRYO_GCN_LANES 16
+intptr_t cryo_gcn_scratch_floats(intptr_t nodes, intptr_t features);
+
+/* states [L+1, N, F, LANES]: layer 0 is the input, layers 1 ... L are written (L is the output); pre [L, N, F,
+   LANES] receives each layer's pre-activation Â·(h·W) + b, which the backward pass needs. */
+void cryo_gcn_forward(const float *weights, const float *biases, intptr_t layers, intptr_t features,
+                      const intptr_t *row_start, const int32_t *columns, const float *values, intptr_t nodes,
+                      int first_residual, float *states, float *pre, float *scratch);
+
+/* Backward of cryo_gcn_forward given Âᵀ (row_start, columns, values) and the forward's states and pre: g holds
+   the cotangent of the output [N, F, LANES] and is overwritten by the input's; the chunk's shares of the weight
+   and bias cotangents are added to d_weights [L, F, F] and d_biases [L, F]. */
+void cryo_gcn_backward(const float *weights, intptr_t layers, intptr_t features, const intptr_t *row_start,
+                       const int32_t *columns, const float *values, intptr_t nodes, int first_residual,
+                       const float *states, const float *pre, float *g, float *d_weights, float *d_biases,
+                       float *scratch);
+
 /* The Gaussian projector's per-image work (see Projector.swift). Atom n of the image has its projected centre at
    (centres[2n], centres[2n+1]) Å, width sigma[n] Å and weight weight[n]; it is rendered within
    ±window_sigmas·σ of its centre as weight·Fx(j)·Fy(i), F being the normal density integrated over each pixel.
