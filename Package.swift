@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// CryoScript: a scriptable sandbox for heterogeneous cryo-EM reconstruction of protein backbones with GNNs.
-/// Layering (see ../shared/DESIGN.md): CryoKernels ← Interpreter ← cryorepl; DSL ← Interpreter.
+/// Layering (see Docs/DESIGN.md): CryoKernels ← Interpreter ← cryorepl; DSL ← Interpreter.
 let package = Package(
     name: "CryoScript",
     products: [

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Coarse-to-fine ESL (beyond PAPER.md): score every rotation of the 1,821 grid on images Fourier-cropped to half
+/// Coarse-to-fine ESL (beyond Docs/METHOD.md): score every rotation of the 1,821 grid on images Fourier-cropped to half
 /// size (a quarter of the work per render), keep each image's `keep` best, descend to their children on the
 /// next level (about 8 each) and score those at full size, repeat down to the target level, and lift on the
 /// union of the kept rotations and their children, re-scored at full size, with J, γ and Q^η of the target

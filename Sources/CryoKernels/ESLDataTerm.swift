@@ -1,6 +1,6 @@
 import Foundation
 
-/// Pose-marginalised training (PAPER.md, "Unknown orientations", step 5): each image's data term is the expected
+/// Pose-marginalised training (Docs/METHOD.md, "Unknown poses", step 5): each image's data term is the expected
 /// image error Σ_q β_q L_q under its ESL measure, with L_q the error of the predicted conformation rendered at
 /// rotation q, differentiated through L and β. On 2 cores the rotations are not the whole grid but each image's
 /// `perImage` best rotations found by coarse-to-fine ESL on the template before training (a deviation recorded in

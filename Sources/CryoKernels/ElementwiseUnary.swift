@@ -51,6 +51,8 @@ extension Tensor {
     public func exp() -> Tensor { unary(Exponential()) }
     /// Natural logarithm (−inf at 0, NaN below).
     public func log() -> Tensor { unary({ Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+    /// Base-10 logarithm (−inf at 0, NaN below).
+    public func log10() -> Tensor { unary({ Foundation.log10($0) }, derivative: { x, _ in 1 / (x * Float(M_LN10)) }) }
     /// Square root; the derivative at 0 is +inf, as in PyTorch.
     public func sqrt() -> Tensor { unary({ $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
     /// |x|, with derivative sign(x) (0 at 0).

@@ -4,7 +4,7 @@ import Foundation
 public enum LearningRateSchedule: Sendable, Equatable {
     /// Linear warm-up from 0.1× to 1× over the first `epochs` epochs, then constant.
     case warmup(epochs: Int)
-    /// PyTorch's `OneCycleLR` with its defaults, as PAPER.md's calibration trained: cosine rise from 1/25 of the
+    /// PyTorch's `OneCycleLR` with its defaults, as the calibration in Docs/METHOD.md trained: cosine rise from 1/25 of the
     /// peak over the first 30% of the steps, then cosine decay to 1/(25·10⁴) of the peak at the last step.
     case oneCycle
 

@@ -2,11 +2,11 @@ import Foundation
 
 /// How well predicted conformations match the ground truth: per-image Cα RMSD after Kabsch superposition,
 /// its mean, median and 90th percentile, the fraction of residues within 3 Å, and the mean RMSD without the
-/// rotation (both centred only), which is PAPER.md's metric: with known poses a rotated prediction is an error.
+/// rotation (both centred only), which is the calibration's metric (Docs/METHOD.md): with known poses a rotated prediction is an error.
 public struct ReconstructionMetrics: Sendable {
     public let rmsd: [Double]
     public let mean: Double, median: Double, p90: Double
-    /// Mean per-image RMSD after centring both structures, without superposition (PAPER.md's metric).
+    /// Mean per-image RMSD after centring both structures, without superposition (the calibration's metric, Docs/METHOD.md).
     public let unalignedMean: Double
     /// Fraction of residues (over all images) within 3 Å of the truth after superposition.
     public let fractionWithin3: Double

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Geometric regularisers on predicted coordinates [B, N, 3] (Å), each a scalar differentiable in the
-/// coordinates. Reference weights (PAPER.md): bond 5e-4, centroid 0.01, the log-distance terms 0.
+/// coordinates. Reference weights (Docs/METHOD.md): bond 5e-4, centroid 0.01, the log-distance terms 0.
 public struct Regularizers: Sendable {
     /// Template coordinates [N·3] (centred) and derived reference quantities.
     let nodes: Int

@@ -1,5 +1,5 @@
 /// The paper's per-residue Gaussian table: each residue is one Gaussian at its Cα whose weight is the
-/// residue's electron count and whose width σ (Å) depends on its type (PAPER.md, "Forward model").
+/// residue's electron count and whose width σ (Å) depends on its type (Docs/METHOD.md, "Forward model").
 public enum ResidueTable {
     /// Electrons and σ (Å) by three-letter residue name.
     public static let entries: [String: (electrons: Float, sigma: Float)] = [

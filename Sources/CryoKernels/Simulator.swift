@@ -22,7 +22,7 @@ public enum Simulator {
         public var optics: [(voltage: Double, sphericalAberration: Double, amplitudeContrast: Double)]
         public var seed: UInt64
 
-        /// Defaults follow the calibration in PAPER.md: 300 kV, Cs 2.7 mm, amplitude contrast 0.1, defocus 1–2.5 µm.
+        /// Defaults follow the calibration in Docs/METHOD.md: 300 kV, Cs 2.7 mm, amplitude contrast 0.1, defocus 1–2.5 µm.
         public init(images: Int, size: Int = 64, pixel: Float = 2, snr: Double = 0.1, defocus: ClosedRange<Double> = 10_000...25_000,
                     shift: Double = 0, astigmatism: Double = 0, applyCTF: Bool = true,
                     optics: [(voltage: Double, sphericalAberration: Double, amplitudeContrast: Double)] = [(300, 2.7, 0.1)], seed: UInt64 = 0) {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Ellipsoidal support lifting (Diepeveen, Lellmann, Öktem, Schönlieb 2023) as PAPER.md states it: for losses
+/// Ellipsoidal support lifting (Diepeveen, Lellmann, Öktem, Schönlieb 2023) as Docs/METHOD.md states it: for losses
 /// L_q of one image over Q grid rotations, the sparse probability measure β = Π_Δ(−Q^η·L/γ) with
 /// J = min(⌊J0·Q^((2−3η)/5)⌋, Q − 1) and γ = ½·J0·Q^((2+2η)/5)·(L_(J) − mean of the J smallest) + 1e-9.
 public struct SupportLifting: Sendable {

@@ -36,6 +36,23 @@ public final class Builtin: @unchecked Sendable {
         self.body = body
     }
 
+    /// Runs the body on bound arguments. A kernel or builtin error whose message does not already start with this
+    /// builtin's name gets it as a prefix, so every failure of a call says which builtin refused its input.
+    func invoke(_ arguments: Arguments) throws -> Value {
+        do {
+            return try body(arguments)
+        } catch let e as ScriptFailure {
+            throw ScriptFailure(message: named(e.message))
+        } catch let e as KernelError {
+            throw ScriptFailure(message: named(e.description))
+        }
+    }
+
+    /// `message`, prefixed with "name: " unless it already starts with the name.
+    private func named(_ message: String) -> String {
+        message.hasPrefix(name + ":") || message.hasPrefix(name + " ") ? message : "\(name): \(message)"
+    }
+
     /// `name(a, b: default, …)` as shown by `help`.
     public var signature: String {
         let params = parameters.enumerated().map { i, p -> String in

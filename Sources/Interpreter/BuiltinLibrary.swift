@@ -2,9 +2,23 @@
 enum BuiltinLibrary {
     /// All builtins, in help order.
     static func all() -> [Builtin] {
-        TensorBuiltins.all + MathBuiltins.all + AutodiffBuiltins.all + UtilityBuiltins.all + GeometryBuiltins.all
+        TensorBuiltins.all + MathBuiltins.all + AutodiffBuiltins.all + UtilityBuiltins.all + CommandLineBuiltins.all
+            + FormatBuiltins.all + GeometryBuiltins.all
             + PhysicsBuiltins.all + StructureBuiltins.all + DataBuiltins.all + OutputBuiltins.all + ModelBuiltins.all
             + LossBuiltins.all + PlotBuiltins.all + TrainingBuiltins.all + PoseBuiltins.all
+    }
+
+    /// `builtins` indexed by name; two builtins with one name are rejected, since the later would silently hide
+    /// the earlier.
+    static func byName(_ builtins: [Builtin]) throws -> [String: Builtin] {
+        var index: [String: Builtin] = [:]
+        for b in builtins {
+            if let earlier = index[b.name] {
+                throw ScriptFailure(message: "builtin '\(b.name)' is registered twice (topics \(earlier.topic) and \(b.topic)); give one of them another name")
+            }
+            index[b.name] = b
+        }
+        return index
     }
 }
 

@@ -39,10 +39,12 @@ public final class Interpreter: @unchecked Sendable {
     public init() {
         builtins = Environment(parent: nil)
         topLevel = Environment(parent: builtins)
-        for builtin in BuiltinLibrary.all() {
-            registry[builtin.name] = builtin
-            builtins.define(builtin.name, .builtin(builtin))
+        do {
+            registry = try BuiltinLibrary.byName(BuiltinLibrary.all())
+        } catch {
+            preconditionFailure("\(error)")
         }
+        for builtin in registry.values { builtins.define(builtin.name, .builtin(builtin)) }
         builtins.define("pi", .number(Double.pi))
         builtins.define("args", .list([]))
     }
@@ -278,8 +280,8 @@ public final class Interpreter: @unchecked Sendable {
             return try callFunction(f, positional, keywords, at: range)
         case .builtin(let b):
             let args = try located(range) { try bind(b, positional, keywords) }
-            if let profiler = Profiler.active { return try located(range) { try profiler.timing(b.name) { try b.body(args) } } }
-            return try located(range) { try b.body(args) }
+            if let profiler = Profiler.active { return try located(range) { try profiler.timing(b.name) { try b.invoke(args) } } }
+            return try located(range) { try b.invoke(args) }
         case .object(let o as CallableObject):
             if let profiler = Profiler.active {
                 return try located(range) { try profiler.timing(o.typeName) { try o.call(positional, keywords, interpreter: self) } }

@@ -23,11 +23,13 @@ enum MathBuiltins {
             unary("cos", "cos(x) elementwise (radians).", { $0.cos() }, { Foundation.cos($0) }),
             unary("exp", "e^x elementwise.", { $0.exp() }, { Foundation.exp($0) }),
             unary("log", "Natural logarithm elementwise.", { $0.log() }, { Foundation.log($0) }),
+            unary("log10", "Base-10 logarithm elementwise.", { $0.log10() }, { Foundation.log10($0) }),
             unary("sqrt", "Square root elementwise.", { $0.sqrt() }, { $0.squareRoot() }),
             unary("abs", "|x| elementwise.", { $0.abs() }, { Swift.abs($0) }),
             unary("softplus", "log(1+e^x) elementwise, stable for large x.", { $0.softplus() },
                   { Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }),
             unary("floor", "Largest whole number ≤ x (not differentiable).", { $0.mapUnary { $0.rounded(.down) } }, { $0.rounded(.down) }),
+            unary("ceil", "Smallest whole number ≥ x (not differentiable).", { $0.mapUnary { $0.rounded(.up) } }, { $0.rounded(.up) }),
             unary("round", "Nearest whole number (not differentiable).", { $0.mapUnary { $0.rounded() } }, { $0.rounded() }),
             builtin("sum", topic: topic, [required("x"), optional("axis", .null), optional("keepdims", .bool(false))],
                     doc: "Sum of all elements, or along one axis.", example: "sum(x, axis: -1)") { a in

@@ -54,6 +54,9 @@ final class GradientCheckTests: XCTestCase {
     private func cases() throws -> [(String, [Tensor], ([Tensor]) throws -> Tensor)] {
         let ids = Tensor([0, 2, 2, 1, 0])
         let permuteWeights = rand([4, 2, 3])
+        // An unsymmetric Â with a repeated entry (duplicates add up) and an empty row (row 2).
+        let adjacency = SparseMatrix(size: 4, entries: [(0, 1, 0.5), (1, 0, 0.5), (0, 1, 0.25), (1, 2, 0.7), (3, 2, -1.2), (3, 3, 2)])
+        let lifting = try SupportLifting()
         return [
             ("add", [rand([3, 4]), rand([4])], { try $0[0] + $0[1] }),
             ("add", [rand([2, 1, 3]), rand([4, 1])], { try $0[0] + $0[1] }),
@@ -68,6 +71,7 @@ final class GradientCheckTests: XCTestCase {
             ("neg", [rand([5])], { $0[0].negated() }),
             ("exp", [rand([2, 3])], { $0[0].exp() }),
             ("log", [positive([2, 3])], { $0[0].log() }),
+            ("log10", [positive([2, 3])], { $0[0].log10() }),
             ("sqrt", [positive([2, 3])], { $0[0].sqrt() }),
             ("abs", [awayFromZero([2, 3])], { $0[0].abs() }),
             ("pow_scalar", [positive([2, 3])], { $0[0].pow(2.5) }),
@@ -107,6 +111,11 @@ final class GradientCheckTests: XCTestCase {
             ("gcn_stack", try gcnInputs(gcnStack(nodes: 4, firstResidual: false), batch: 17, features: 2, layers: 2),   // two chunks
              { try self.gcnStack(nodes: 4, firstResidual: false).apply($0[0], weights: Array($0[1...2]), biases: Array($0[3...4])) }),
             ("clash_loss", [rand([2, 7, 3], low: -3, high: 3)], { try $0[0].clashPenalty(minimum: 4, separation: 2) }),
+            ("sparse_apply", [rand([4, 3])], { try adjacency.apply($0[0]) }),
+            ("sparse_apply", [rand([2, 4, 3])], { try adjacency.apply($0[0]) }),
+            // Losses at least 0.1 apart, so a step of 0.01 never reorders them (β and γ have kinks where it would).
+            ("esl_expected_loss", [separated([3, 24])], { try lifting.expectedLoss($0[0]) }),
+            ("esl_expected_loss", [separated([3, 24])], { try lifting.expectedLoss($0[0], gridSize: SO3Grid.sizes[1]) }),
             ("segment_mean", [rand([5, 2])], { try $0[0].segmentMean(ids, segments: 3) }),
             ("matmul", [rand([3, 4]), rand([4, 2])], { try Tensor.matmul($0[0], $0[1]) }),
             ("matmul", [rand([2, 3, 4]), rand([4, 5])], { try Tensor.matmul($0[0], $0[1]) }),

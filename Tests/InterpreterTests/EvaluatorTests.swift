@@ -9,8 +9,13 @@ final class EvaluatorTests: XCTestCase {
         try interpreter.run(text, name: "t.cryo") ?? .null
     }
 
-    private func number(_ text: String) throws -> Double {
-        guard case .number(let x) = try eval(text) else { throw XCTSkip("not a number") }
+    /// The program's value as a number; any other value is a test failure (never a skip).
+    private func number(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> Double {
+        let value = try eval(text)
+        guard case .number(let x) = value else {
+            XCTFail("expected a number from \(text), got \(value.typeName) \(ValueFormatter.brief(value))", file: file, line: line)
+            throw NotANumber()
+        }
         return x
     }
 
@@ -150,6 +155,9 @@ final class EvaluatorTests: XCTestCase {
         }
     }
 }
+
+/// Thrown by `EvaluatorTests.number` after it has recorded the failure, to stop the test.
+struct NotANumber: Error {}
 
 /// A thread-safe counter for interrupt callbacks.
 final class Counter: @unchecked Sendable {

@@ -1,9 +1,10 @@
 import XCTest
 import CryoKernels
+import DSL
 @testable import Interpreter
 
-/// Random programs built from the language's tokens: every one must parse or fail with a diagnostic, and run
-/// or fail with a runtime error — never crash the process. (A crash would end this test run.)
+/// Random programs built from the language's tokens: every one must end in a value or in an error located at
+/// `file:line:column` — never crash the process (a crash would end this test run) and never fail unlocated.
 final class FuzzTests: XCTestCase {
     static let vocabulary = [
         "let", "var", "fn", "if", "else", "for", "in", "while", "break", "return", "x", "y", "f", "g", "(", ")", "[", "]", "{", "}",
@@ -12,30 +13,63 @@ final class FuzzTests: XCTestCase {
         "reshape(x, [-1])", "gather(x, tensor([5]))", "y.shape", "{a: 1}", "segment_sum", "project", "print", "[1, [2]]", "0/0",
     ]
 
+    /// The outcome of running one random program.
+    enum Outcome {
+        /// It ran to the end.
+        case value
+        /// The parser rejected it with a diagnostic located in the script (`fuzz:line:column: error: …`).
+        case syntaxError
+        /// It stopped with a runtime error located in the script.
+        case runtimeError
+        /// It was still running when the step budget ran out (an endless loop is a legitimate program).
+        case outOfBudget
+        /// Anything else: an error without a location, or one of an unexpected type.
+        case unexpected(String)
+    }
+
+    /// Runs `program` after two bindings under a step budget and classifies what happened.
+    private func outcome(of program: String) -> Outcome {
+        let interpreter = Interpreter()
+        interpreter.output = { _ in }
+        interpreter.warningOutput = { _ in }
+        let budget = Counter()
+        interpreter.shouldInterrupt = { budget.increment() > 20_000 }
+        do {
+            _ = try interpreter.run("let x = zeros([2, 3])\nlet y = tensor([1, 2])\n" + program, name: "fuzz")
+            return .value
+        } catch is InterruptedError {
+            return .outOfBudget
+        } catch let error as Diagnostic {
+            return Self.isLocated("\(error)") ? .syntaxError : .unexpected("\(error)")
+        } catch let error as RuntimeError {
+            return Self.isLocated("\(error)") ? .runtimeError : .unexpected("\(error)")
+        } catch {
+            return .unexpected("\(type(of: error)): \(error)")
+        }
+    }
+
+    /// True when `text` starts with the script's name and a line:column, as every located diagnostic does.
+    static func isLocated(_ text: String) -> Bool {
+        text.range(of: #"^fuzz:[0-9]+:[0-9]+: error: "#, options: .regularExpression) != nil
+    }
+
     func testRandomProgramsNeverCrash() {
         var g = SeededGenerator(seed: 2026)
-        var parsed = 0, ran = 0
+        var values = 0, located = 0, outOfBudget = 0, others: [String] = []
         for _ in 0..<600 {
             let length = 1 + Int(g.next() % 24)
             let program = (0..<length).map { _ in Self.vocabulary[Int(g.next() % UInt64(Self.vocabulary.count))] }.joined(separator: " ")
-            let interpreter = Interpreter()
-            interpreter.output = { _ in }
-            interpreter.warningOutput = { _ in }
-            let budget = Counter()
-            interpreter.shouldInterrupt = { budget.increment() > 20_000 }
-            do {
-                _ = try interpreter.run("let x = zeros([2, 3])\nlet y = tensor([1, 2])\n" + program, name: "fuzz")
-                ran += 1
-                parsed += 1
-            } catch is RuntimeError {
-                parsed += 1
-            } catch is InterruptedError {
-                parsed += 1
-            } catch {
-                // Diagnostics from the parser are expected for most token soups.
+            switch outcome(of: program) {
+            case .value: values += 1
+            case .syntaxError, .runtimeError: located += 1
+            case .outOfBudget: outOfBudget += 1
+            case .unexpected(let what): others.append("\(program.debugDescription): \(what)")
             }
         }
-        print("fuzz: 600 token soups, \(parsed) parsed, \(ran) ran to completion")
+        print("fuzz: 600 token soups, \(values) values, \(located) located errors, \(outOfBudget) out of budget")
+        XCTAssertGreaterThan(values, 0, "no token soup ran to a value")
+        XCTAssertGreaterThan(located, 0, "no token soup stopped with a located error")
+        XCTAssertEqual(others, [], "outcomes that are neither a value nor a located error")
     }
 
     static let atoms = ["x", "y", "0", "1", "-3", "2.5", "1e38", "0/0", "nil", "true", "\"s\"", "[1, 2]", "zeros([0])", "zeros([2, 3])",
@@ -64,19 +98,15 @@ final class FuzzTests: XCTestCase {
         var ran = 0, failed = 0
         for _ in 0..<1500 {
             let program = expression(1 + Int(g.next() % 4), &g)
-            let interpreter = Interpreter()
-            interpreter.output = { _ in }
-            interpreter.warningOutput = { _ in }
-            do {
-                _ = try interpreter.run("let x = zeros([2, 3])\nlet y = tensor([1, 2])\n" + program, name: "fuzz")
-                ran += 1
-            } catch is RuntimeError {
-                failed += 1
-            } catch {
-                XCTFail("\(program): unexpected \(error)")
+            switch outcome(of: program) {
+            case .value: ran += 1
+            case .runtimeError: failed += 1
+            case .syntaxError: XCTFail("\(program): a well-formed expression did not parse")
+            case .outOfBudget: XCTFail("\(program): a loop-free expression ran out of budget")
+            case .unexpected(let what): XCTFail("\(program): unexpected \(what)")
             }
         }
-        print("fuzz: 1500 expressions, \(ran) ran, \(failed) stopped with a runtime error")
+        print("fuzz: 1500 expressions, \(ran) ran, \(failed) stopped with a located error")
         XCTAssertGreaterThan(ran, 100)
         XCTAssertGreaterThan(failed, 100)
     }
