@@ -17,7 +17,7 @@ for arg in "$@"; do
     esac
 done
 
-packages=(libfftw3-dev libopenblas-dev libreadline-dev zlib1g-dev pkg-config python3-venv)
+packages=(libfftw3-dev libopenblas-dev libreadline-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

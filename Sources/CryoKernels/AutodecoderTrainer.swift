@@ -7,7 +7,7 @@ import Foundation
 /// plus weighted geometric regularisers.
 /// Adam under a learning-rate schedule (linear warm-up or one-cycle).
 public final class AutodecoderTrainer {
-    /// Regulariser weights (reference values from PAPER.md by default).
+    /// Regulariser weights (reference values from Docs/METHOD.md by default).
     public struct Weights: Sendable {
         public var bond: Float = 5e-4, centroid: Float = 0.01, angle: Float = 0, logDistance: Float = 0, allPairs: Float = 0
         public var clash: Float = 0, latent: Float = 0
