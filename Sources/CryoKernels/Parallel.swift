@@ -2,8 +2,14 @@ import Foundation
 
 /// Splits index ranges across the machine's cores.
 enum Parallel {
-    /// Number of worker threads used for data-parallel loops.
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of worker threads used for data-parallel loops: `CRYOSCRIPT_WORKERS` if set, else the cores shared
+    /// among the MPI ranks on this machine (all of them in a plain run).
+    static let workers: Int = {
+        let environment = ProcessInfo.processInfo.environment
+        if let n = environment["CRYOSCRIPT_WORKERS"].flatMap(Int.init), n >= 1 { return n }
+        let ranksHere = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, ranksHere))
+    }()
 
     /// Calls `body` on contiguous sub-ranges of `0..<count` in parallel, each at least `grain` long.
     static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {

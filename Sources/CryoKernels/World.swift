@@ -1,4 +1,5 @@
 import CMPIWorld
+import Dispatch
 
 /// The MPI world this process belongs to (`mpirun -np K cryorepl ...`), or a world of one when it was started
 /// without mpirun: then MPI is never initialised and every collective is the identity. Collectives throw a
@@ -9,13 +10,20 @@ public enum World {
     @discardableResult
     public static func join() -> Int { Int(cryo_world_init()) }
 
+    /// Wall time (s) this process has spent in collectives, and how many it made (for scaling measurements).
+    nonisolated(unsafe) public private(set) static var collectiveSeconds = 0.0
+    nonisolated(unsafe) public private(set) static var collectiveCalls = 0
+
     public static var rank: Int { Int(cryo_world_rank()) }
     public static var size: Int { Int(cryo_world_size()) }
     public static var isRoot: Bool { rank == 0 }
 
     /// Sums `values` over all ranks, in place.
     public static func sum(_ values: inout [Float]) throws {
+        let started = DispatchTime.now().uptimeNanoseconds
         let code = values.withUnsafeMutableBufferPointer { cryo_world_allreduce_float($0.baseAddress, $0.count) }
+        collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        collectiveCalls += 1
         try check(code)
     }
 

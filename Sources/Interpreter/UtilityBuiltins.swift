@@ -21,7 +21,7 @@ enum UtilityBuiltins {
                 return .null
             },
             builtin("world", topic: topic, [optional("writes", .null)],
-                    doc: "The MPI world this script runs in (mpirun -np K cryorepl script.cryo): {rank, size}; a plain run is a world of one. Files are written by rank 0 only; writes: \"all\" lets every rank write (\"root\" restores the default).",
+                    doc: "The MPI world this script runs in (mpirun -np K cryorepl script.cryo): {rank, size, allreduce_seconds, allreduce_calls (time in and number of float allreduces so far)}; a plain run is a world of one. Files are written by rank 0 only; writes: \"all\" lets every rank write (\"root\" restores the default).",
                     example: "let w = world(); if w.rank == 0 { print(\"ranks:\", w.size) }") { a in
                 if !a.isNull("writes") {
                     switch try a.string("writes") {
@@ -30,7 +30,8 @@ enum UtilityBuiltins {
                     default: throw a.fail("writes", "\"all\" or \"root\"", a["writes"])
                     }
                 }
-                return .record(Record([("rank", .number(Double(World.rank))), ("size", .number(Double(World.size)))]))
+                return .record(Record([("rank", .number(Double(World.rank))), ("size", .number(Double(World.size))),
+                                       ("allreduce_seconds", .number(World.collectiveSeconds)), ("allreduce_calls", .number(Double(World.collectiveCalls)))]))
             },
             builtin("help", topic: topic, [optional("name", .null)],
                     doc: "Lists builtins by topic, or shows one builtin's signature, description and example.",
