@@ -200,23 +200,19 @@ final class FormatTests: XCTestCase {
     }
 
     func testMalformedSTARGivesClearErrors() throws {
-        let missing = "data_particles\nloop_\n_rlnAngleRot #1\n_rlnDefocusU #2\n10 20000\n"
-        try missing.write(toFile: path("m.star"), atomically: true, encoding: .utf8)
-        assertThrows("no table has the column _rlnImageName") { _ = try ParticleSTARReader.read(path("m.star")).dataset }
-        let ragged = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@a.mrcs 20000\n2@a.mrcs\n"
-        try ragged.write(toFile: path("r.star"), atomically: true, encoding: .utf8)
-        assertThrows("r.star:6: row has 1 values for 2 columns") { _ = try ParticleSTARReader.read(path("r.star")).dataset }
-        let badNumber = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@a.mrcs abc\n"
-        try badNumber.write(toFile: path("n.star"), atomically: true, encoding: .utf8)
-        assertThrows("column _rlnDefocusU: 'abc' is not a valid number") { _ = try ParticleSTARReader.read(path("n.star")).dataset }
-        let noStack = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@nowhere.mrcs 20000\n"
-        try noStack.write(toFile: path("s.star"), atomically: true, encoding: .utf8)
-        assertThrows("stack 'nowhere.mrcs' not found; tried") { _ = try ParticleSTARReader.read(path("s.star")).dataset }
-        let noPixel = "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n_rlnOriginX #3\n_rlnOriginY #4\n1@a.mrcs 20000 1 2\n"
-        try noPixel.write(toFile: path("px.star"), atomically: true, encoding: .utf8)
-        assertThrows("origins are in pixels (_rlnOriginX/Y) but the file gives no pixel size") { _ = try ParticleSTARReader.read(path("px.star")).dataset }
-        let badGroup = "data_optics\nloop_\n_rlnOpticsGroup\n_rlnImagePixelSize\n1 1.5\ndata_particles\nloop_\n_rlnImageName\n_rlnDefocusU\n_rlnOpticsGroup\n1@a.mrcs 20000 2\n"
-        try badGroup.write(toFile: path("g.star"), atomically: true, encoding: .utf8)
-        assertThrows("particle 1 is in optics group 2, which the data_optics table does not list") { _ = try ParticleSTARReader.read(path("g.star")).dataset }
+        let cases: [(name: String, text: String, error: String)] = [
+            ("m.star", "data_particles\nloop_\n_rlnAngleRot #1\n_rlnDefocusU #2\n10 20000\n", "no table has the column _rlnImageName"),
+            ("r.star", "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@a.mrcs 20000\n2@a.mrcs\n", "r.star:6: row has 1 values for 2 columns"),
+            ("n.star", "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@a.mrcs abc\n", "column _rlnDefocusU: 'abc' is not a valid number"),
+            ("s.star", "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n1@nowhere.mrcs 20000\n", "stack 'nowhere.mrcs' not found; tried"),
+            ("px.star", "data_particles\nloop_\n_rlnImageName #1\n_rlnDefocusU #2\n_rlnOriginX #3\n_rlnOriginY #4\n1@a.mrcs 20000 1 2\n",
+             "origins are in pixels (_rlnOriginX/Y) but the file gives no pixel size"),
+            ("g.star", "data_optics\nloop_\n_rlnOpticsGroup\n_rlnImagePixelSize\n1 1.5\ndata_particles\nloop_\n_rlnImageName\n_rlnDefocusU\n_rlnOpticsGroup\n1@a.mrcs 20000 2\n",
+             "particle 1 is in optics group 2, which the data_optics table does not list"),
+        ]
+        for c in cases {
+            try c.text.write(toFile: path(c.name), atomically: true, encoding: .utf8)
+            assertThrows(c.error) { _ = try ParticleSTARReader.read(path(c.name)).dataset }
+        }
     }
 }

@@ -18,12 +18,12 @@ struct InteropPython {
         folder = try TemporaryFolder("cryo-interop")
     }
 
-    /// Runs `code` inside the folder; returns standard output, failing the test on a Python error.
-    func run(_ code: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    /// Runs `code` inside the folder (or `directory`); returns standard output, failing the test on a Python error.
+    func run(_ code: String, in directory: URL? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", code]
-        process.currentDirectoryURL = folder.url
+        process.currentDirectoryURL = directory ?? folder.url
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

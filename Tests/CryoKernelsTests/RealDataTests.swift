@@ -8,40 +8,25 @@ import XCTest
 /// for RELION 3.0, origins in Å (pixels × pixel for 3.0), rlnCtfBfactor and rlnCtfScalefactor.
 /// Skipped (visibly) where `../shared/real` or the venv is absent; failing instead when CI=true.
 final class RealDataTests: XCTestCase {
-    private var python: String!
+    private var interop: InteropPython!
     private var real: String!
 
     override func setUpWithError() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let venv = root.appendingPathComponent(".venv-interop/bin/python3").path
         let shared = root.deletingLastPathComponent().appendingPathComponent("shared/real").path
-        let ci = ProcessInfo.processInfo.environment["CI"] == "true"
         guard FileManager.default.fileExists(atPath: shared) else {
-            if ci { XCTFail("CI runs beside ../shared/real, which is missing") }
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("CI runs beside ../shared/real, which is missing") }
             throw XCTSkip("no ../shared/real: the real-file tests need the shared fixtures beside the repository")
         }
-        guard FileManager.default.isExecutableFile(atPath: venv) else {
-            if ci { XCTFail("CI must create .venv-interop (Scripts/setup.sh --interop)") }
-            throw XCTSkip("no .venv-interop: run Scripts/setup.sh --interop")
-        }
-        python = venv
+        interop = try InteropPython()
         real = shared
     }
 
+    override func tearDownWithError() throws { interop?.remove() }
+
     /// Runs `code` with the venv's Python in `../shared/real`; returns its standard output.
     private func runPython(_ code: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", code]
-        process.currentDirectoryURL = URL(fileURLWithPath: real)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: e, as: UTF8.self))
-        return String(decoding: o, as: UTF8.self)
+        try interop.run(code, in: URL(fileURLWithPath: real))
     }
 
     /// Per-particle values of `file` as starfile reads them, RELION's rules applied by hand.
