@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "CryoKernelsTests", dependencies: ["CryoKernels", "CKernels", "CZlib"]),
         .testTarget(name: "DSLTests", dependencies: ["DSL"]),
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "DSL", "CryoKernels"]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["CZlib"]),
     ]
 )

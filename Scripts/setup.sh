@@ -3,8 +3,9 @@
 #   Scripts/setup.sh                       install libraries, then `swift build -c release`
 #   Scripts/setup.sh --deps-only           install libraries only
 #   Scripts/setup.sh --deps-only --interop also make .venv-interop with the field's Python readers
-#                                          (mrcfile, starfile, gemmi) that the interoperability tests use;
-#                                          this is what CI does before `swift test`
+#                                          (mrcfile, starfile, gemmi) that the interoperability tests use,
+#                                          and install chromium, in which the analysis report is opened
+#                                          headless; this is what CI does before `swift test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deps_only=false
@@ -18,6 +19,7 @@ for arg in "$@"; do
 done
 
 packages=(libfftw3-dev libopenblas-dev libreadline-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config python3-venv)
+if $interop; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

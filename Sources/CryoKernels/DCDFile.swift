@@ -2,7 +2,8 @@ import Foundation
 
 /// CHARMM/NAMD DCD trajectories (Fortran unformatted records, either byte order, 4- or 8-byte record markers).
 /// Frames are read with a PDB as topology: its atom count must equal the trajectory's, and the atoms it
-/// selected are picked out of every frame.
+/// selected are picked out of every frame. Written as CHARMM writes them: little-endian, 4-byte markers,
+/// no unit cell, float32 coordinates in Å.
 public enum DCDFile {
     /// Reads every frame of `path` as models of `topology`'s selected atoms.
     public static func read(_ path: String, like topology: Structure) throws -> Structure {
@@ -74,5 +75,42 @@ public enum DCDFile {
         result.models = models
         result.origin = path
         return result
+    }
+
+    /// Writes `models` (each 3·N Å values, x y z per atom) as a CHARMM DCD: the 84-byte header record ("CORD",
+    /// 20 control words: frames, first step 0, step interval 1, total steps, no fixed atoms, timestep 1 as float32,
+    /// no unit cell, CHARMM version 24 in the last word), one 80-byte title line, the atom count, then the x, y
+    /// and z records of each frame.
+    public static func write(_ path: String, models: [[Double]], title: String = "WRITTEN BY CRYOSCRIPT") throws {
+        guard let atoms = models.first?.count, atoms > 0, atoms % 3 == 0 else { throw KernelError("write_dcd", "\(path): no frames or no atoms to write") }
+        for (k, m) in models.enumerated() where m.count != atoms {
+            throw KernelError("write_dcd", "\(path): frame \(k + 1) has \(m.count / 3) atoms, frame 1 has \(atoms / 3)")
+        }
+        var bytes: [UInt8] = []
+        func int32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        func record(_ body: () -> Void) {
+            let start = bytes.count
+            int32(0)
+            body()
+            let length = Int32(bytes.count - start - 4)
+            withUnsafeBytes(of: length.littleEndian) { bytes.replaceSubrange(start..<(start + 4), with: $0) }
+            int32(length)
+        }
+        var control = [Int32](repeating: 0, count: 20)
+        control[0] = Int32(models.count)
+        control[2] = 1
+        control[3] = Int32(models.count)
+        control[9] = Int32(bitPattern: Float(1).bitPattern)
+        control[19] = 24
+        record { bytes += Array("CORD".utf8); control.forEach(int32) }
+        let line = Array((title.unicodeScalars.filter(\.isASCII).map(String.init).joined().prefix(80) + String(repeating: " ", count: 80)).utf8.prefix(80))
+        record { int32(1); bytes += line }
+        record { int32(Int32(atoms / 3)) }
+        for m in models {
+            for axis in 0..<3 {
+                record { for i in 0..<(atoms / 3) { withUnsafeBytes(of: Float(m[3 * i + axis]).bitPattern.littleEndian) { bytes += $0 } } }
+            }
+        }
+        try AtomicFile.write(Data(bytes), to: path, op: "write_dcd")
     }
 }

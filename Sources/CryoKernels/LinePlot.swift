@@ -2,14 +2,17 @@ import Foundation
 
 /// PNG charts: line plots of one or more named series and scatter plots, with axes, ticks, a title and a legend.
 public enum LinePlot {
-    /// One named series of (x, y) points.
+    /// One named series of (x, y) points; `marker` > 0 draws each point as a white disc of that radius (px) with
+    /// a black outline and its 1-based number beside it, to mark a few special points (e.g. cluster centres).
     public struct Series: Sendable {
         public let name: String
         public let x: [Double], y: [Double]
-        public init(name: String, x: [Double], y: [Double]) { self.name = name; self.x = x; self.y = y }
+        public let marker: Int
+        public init(name: String, x: [Double], y: [Double], marker: Int = 0) { self.name = name; self.x = x; self.y = y; self.marker = marker }
     }
 
-    static let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75)]
+    static let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75),
+                                                   (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
     /// A 640×420 chart; `lines` joins the points of each series, otherwise they are drawn as dots.
     public static func write(_ path: String, series: [Series], title: String, xLabel: String, yLabel: String, lines: Bool, logY: Bool = false) throws {
@@ -45,7 +48,13 @@ public enum LinePlot {
             let valid = zip(s.x, s.y).filter { $0.0.isFinite && $0.1.isFinite && (!logY || $0.1 > 0) }
             for (i, p) in valid.enumerated() {
                 if lines, i > 0 { canvas.line(px(valid[i - 1].0), py(valid[i - 1].1), px(p.0), py(p.1), colour, thick: true) }
-                if !lines || valid.count < 40 { canvas.dot(px(p.0), py(p.1), colour, radius: lines ? 2 : 1) }
+                if s.marker > 0 {
+                    canvas.dot(px(p.0), py(p.1), (0, 0, 0), radius: s.marker + 1)
+                    canvas.dot(px(p.0), py(p.1), (255, 255, 255), radius: s.marker)
+                    canvas.text("\(i + 1)", left: px(p.0) + s.marker + 3, y: py(p.1) - 3)
+                } else if !lines || valid.count < 40 {
+                    canvas.dot(px(p.0), py(p.1), colour, radius: lines ? 2 : 1)
+                }
             }
             if series.count > 1 || !s.name.isEmpty {
                 let ly = top + 6 + 12 * k

@@ -172,3 +172,54 @@ public enum MMCIFFile {
         return try assembler.structure(records: "the _atom_site table")
     }
 }
+
+/// Writing: a minimal PDBx/mmCIF `_atom_site` loop (one row per atom per model, models numbered by
+/// `pdbx_PDB_model_num`) that gemmi, ChimeraX, PyMOL and `read` above open.
+extension MMCIFFile {
+    /// Writes `models` (each 3·N Å values) of the atoms of `template`, with `bFactors` (one per atom) in
+    /// `B_iso_or_equiv` when given (0 otherwise). `name` becomes the data block's name.
+    public static func write(_ path: String, models: [[Double]], like template: Structure, bFactors: [Double]? = nil, name: String = "cryoscript") throws {
+        guard !models.isEmpty else { throw KernelError("write_cif", "\(path): nothing to write") }
+        for (k, m) in models.enumerated() where m.count != 3 * template.count {
+            throw KernelError("write_cif", "\(path): model \(k + 1) has \(m.count / 3) atoms, the template \(template.count)")
+        }
+        if let bFactors, bFactors.count != template.count {
+            throw KernelError("write_cif", "\(path): \(bFactors.count) B-factors for the template's \(template.count) atoms")
+        }
+        let columns = ["group_PDB", "id", "type_symbol", "label_atom_id", "label_alt_id", "label_comp_id", "label_asym_id", "label_entity_id",
+                       "label_seq_id", "pdbx_PDB_ins_code", "Cartn_x", "Cartn_y", "Cartn_z", "occupancy", "B_iso_or_equiv",
+                       "auth_seq_id", "auth_comp_id", "auth_asym_id", "auth_atom_id", "pdbx_PDB_model_num"]
+        let block = name.filter { !$0.isWhitespace }
+        var text = "data_\(block.isEmpty ? "cryoscript" : block)\n#\nloop_\n" + columns.map { "_atom_site.\($0)\n" }.joined()
+        // Chains become entities in order of appearance; label_seq_id numbers each chain's residues from 1.
+        var entity: [String: Int] = [:], sequence: [Int] = [], previous: (String, Int, String)?, counter = 0
+        for atom in template.atoms {
+            let chain = atom.chain.isEmpty ? "A" : atom.chain
+            if entity[chain] == nil { entity[chain] = entity.count + 1; counter = 0 }
+            let key = (chain, atom.residueNumber, atom.insertionCode)
+            if previous.map({ $0 != key }) ?? true { counter += 1 }
+            previous = key
+            sequence.append(counter)
+        }
+        func token(_ s: String) -> String {
+            if s.isEmpty { return "?" }
+            if s.contains("'") { return "\"\(s)\"" }
+            return s.contains(where: \.isWhitespace) || s.hasPrefix("_") || s.hasPrefix("#") ? "'\(s)'" : s
+        }
+        var serial = 0
+        for (k, m) in models.enumerated() {
+            for (i, atom) in template.atoms.enumerated() {
+                serial += 1
+                let chain = atom.chain.isEmpty ? "A" : atom.chain
+                let b = Swift.max(-99.99, Swift.min(999.99, bFactors?[i] ?? 0))
+                let fields = ["ATOM", "\(serial)", token(atom.element), token(atom.name), ".", token(atom.residueName), token(chain), "\(entity[chain] ?? 1)",
+                              "\(sequence[i])", atom.insertionCode.isEmpty ? "?" : token(atom.insertionCode),
+                              String(format: "%.3f", m[3 * i]), String(format: "%.3f", m[3 * i + 1]), String(format: "%.3f", m[3 * i + 2]),
+                              "1.00", String(format: "%.2f", b), "\(atom.residueNumber)", token(atom.residueName), token(chain), token(atom.name), "\(k + 1)"]
+                text += fields.joined(separator: " ") + "\n"
+            }
+        }
+        text += "#\n"
+        try AtomicFile.write(Data(text.utf8), to: path, op: "write_cif")
+    }
+}

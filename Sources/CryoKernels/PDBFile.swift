@@ -69,17 +69,21 @@ public enum PDBFile {
         return try assembler.structure(records: "ATOM/HETATM records")
     }
 
-    /// Writes `models` (each 3·N Å values) of the atoms of `template` as a multi-model PDB file.
-    public static func write(_ path: String, models: [[Double]], like template: Structure) throws {
+    /// Writes `models` (each 3·N Å values) of the atoms of `template` as a multi-model PDB file, with
+    /// `bFactors` (one per atom, e.g. an RMSF in Å) in the B-factor column when given (0 otherwise).
+    public static func write(_ path: String, models: [[Double]], like template: Structure, bFactors: [Double]? = nil) throws {
         guard !models.isEmpty else { throw KernelError("write_pdb", "nothing to write") }
         for (k, m) in models.enumerated() where m.count != 3 * template.count {
             throw KernelError("write_pdb", "model \(k) has \(m.count / 3) atoms, the template \(template.count)")
+        }
+        if let bFactors, bFactors.count != template.count {
+            throw KernelError("write_pdb", "\(bFactors.count) B-factors for the template's \(template.count) atoms")
         }
         var text = "REMARK   1 WRITTEN BY CRYOSCRIPT\n"
         for (k, m) in models.enumerated() {
             if models.count > 1 { text += String(format: "MODEL     %4d\n", k + 1) }
             for (i, atom) in template.atoms.enumerated() {
-                text += atomLine(serial: i + 1, atom: atom, x: m[3 * i], y: m[3 * i + 1], z: m[3 * i + 2])
+                text += atomLine(serial: i + 1, atom: atom, x: m[3 * i], y: m[3 * i + 1], z: m[3 * i + 2], bFactor: bFactors?[i] ?? 0)
             }
             if models.count > 1 { text += "ENDMDL\n" }
         }
@@ -88,7 +92,7 @@ public enum PDBFile {
     }
 
     /// One fixed-column ATOM record (columns as in the PDB format guide: name in 13–16, coordinates in 31–54).
-    static func atomLine(serial: Int, atom: Structure.Atom, x: Double, y: Double, z: Double) -> String {
+    static func atomLine(serial: Int, atom: Structure.Atom, x: Double, y: Double, z: Double, bFactor: Double) -> String {
         func right(_ s: String, _ width: Int) -> String { String(repeating: " ", count: Swift.max(0, width - s.count)) + s.suffix(width) }
         func left(_ s: String, _ width: Int) -> String { String(s.prefix(width)) + String(repeating: " ", count: Swift.max(0, width - s.count)) }
         // Atom names shorter than four characters start in column 14 (element-aligned).
@@ -98,7 +102,7 @@ public enum PDBFile {
         let insertion = atom.insertionCode.isEmpty ? " " : String(atom.insertionCode.prefix(1))
         return "ATOM  " + right(String(serial % 100000), 5) + " " + name + " " + right(atom.residueName, 3) + " " + chain
             + right(String(atom.residueNumber % 10000), 4) + insertion + "   "
-            + String(format: "%8.3f%8.3f%8.3f%6.2f%6.2f", clamp(x), clamp(y), clamp(z), 1.0, 0.0)
+            + String(format: "%8.3f%8.3f%8.3f%6.2f%6.2f", clamp(x), clamp(y), clamp(z), 1.0, Swift.max(-99.99, Swift.min(999.99, bFactor)))
             + "          " + right(atom.element, 2) + "\n"
     }
 }

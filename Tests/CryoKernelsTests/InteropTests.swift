@@ -131,4 +131,34 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(v[1], v[5], "peak row = box centre − rlnOriginYAngst / pixel")
         XCTAssertEqual([v[0], v[1]], [10, 20])
     }
+
+    /// The mmCIF writer's `_atom_site` loop opens in gemmi with every model, chain, residue, coordinate and
+    /// B-factor, and the states' multi-model PDB agrees with it.
+    func testOurMMCIFOpensInGemmi() throws {
+        let structure = Structure(atoms: [Structure.Atom(name: "CA", residueName: "GLY", residueNumber: 5),
+                                          Structure.Atom(name: "CA", residueName: "TRP", residueNumber: 6),
+                                          Structure.Atom(name: "CA", residueName: "LYS", residueNumber: 1, chain: "B")],
+                                  models: [[1, 2, 3, 4, 5, 6, 7, 8, 9]], origin: "test")
+        let models: [[Double]] = [[1, 2, 3, 4, 5, 6, 7, 8, 9], [1.5, 2.5, 3.5, -4.25, 5, 6, 7, 8, 90.125]]
+        try MMCIFFile.write(path("ours.cif"), models: models, like: structure, bFactors: [0.5, 1.25, 12])
+        try PDBFile.write(path("ours.pdb"), models: models, like: structure, bFactors: [0.5, 1.25, 12])
+        let report = try runPython("""
+        import gemmi
+        for name in ['ours.cif', 'ours.pdb']:
+            st = gemmi.read_structure(name)
+            st.setup_entities()
+            rows = []
+            for model in st:
+                for chain in model:
+                    for residue in chain:
+                        for atom in residue:
+                            rows.append('%s:%s%d%s:%.3f,%.3f,%.3f:%.2f' % (chain.name, residue.name, residue.seqid.num, atom.name, atom.pos.x, atom.pos.y, atom.pos.z, atom.b_iso))
+            print(len(st), ' '.join(rows))
+        """)
+        let lines = report.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, report)
+        XCTAssertEqual(lines[0], lines[1], "the mmCIF and the PDB describe the same atoms")
+        XCTAssertTrue(lines[0].hasPrefix("2 A:GLY5CA:1.000,2.000,3.000:0.50 A:TRP6CA:4.000,5.000,6.000:1.25 B:LYS1CA:7.000,8.000,9.000:12.00 "), lines[0])
+        XCTAssertTrue(lines[0].hasSuffix("B:LYS1CA:7.000,8.000,90.125:12.00"), lines[0])
+    }
 }

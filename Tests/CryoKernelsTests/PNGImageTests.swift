@@ -21,16 +21,16 @@ final class PNGImageTests: XCTestCase {
         return out
     }
 
-    /// Writes an image, reads the file back and undoes zlib and the Sub filter.
-    private func roundTrip(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws -> (pixels: [UInt8], fileSize: Int) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-png-\(UUID().uuidString).png").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try PNGImage.write(path, width: width, height: height, channels: channels, pixels: pixels, op: "test")
+    /// Reads a PNG written by PNGImage and undoes zlib and the Sub filter: its size, channels and pixels.
+    private func decode(_ path: String) throws -> (width: Int, height: Int, channels: Int, pixels: [UInt8], fileSize: Int) {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let parts = try chunks(bytes)
         XCTAssertEqual(parts.map(\.0), ["IHDR", "IDAT", "IEND"])
-        XCTAssertEqual(parts[0].1, [0, 0, UInt8(width >> 8), UInt8(width & 0xFF), 0, 0, UInt8(height >> 8), UInt8(height & 0xFF),
-                                    8, channels == 1 ? 0 : 2, 0, 0, 0])
+        let header = parts[0].1
+        let width = header[0..<4].reduce(0) { $0 << 8 | Int($1) }, height = header[4..<8].reduce(0) { $0 << 8 | Int($1) }
+        XCTAssertEqual(header[8], 8)
+        XCTAssertEqual(Array(header[10...]), [0, 0, 0])
+        let channels = header[9] == 2 ? 3 : 1
         let row = width * channels
         var raw = [UInt8](repeating: 0, count: (row + 1) * height)
         var length = uLongf(raw.count)
@@ -44,7 +44,41 @@ final class PNGImageTests: XCTestCase {
                 decoded.append(x < channels ? filtered : filtered &+ decoded[y * row + x - channels])
             }
         }
-        return (decoded, bytes.count)
+        return (width, height, channels, decoded, bytes.count)
+    }
+
+    private func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cryo-png-\(UUID().uuidString).png").path
+    }
+
+    /// Writes an image and decodes the file.
+    private func roundTrip(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws -> (pixels: [UInt8], fileSize: Int) {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try PNGImage.write(path, width: width, height: height, channels: channels, pixels: pixels, op: "test")
+        let image = try decode(path)
+        XCTAssertEqual([image.width, image.height, image.channels], [width, height, channels])
+        return (image.pixels, image.fileSize)
+    }
+
+    func testHeatmapDecodesWithDivergingColours() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // 4×4 cells of 100 px: −2 at (0,0), +2 at (3,3), zeros elsewhere.
+        var values = [Double](repeating: 0, count: 16)
+        values[0] = -2
+        values[15] = 2
+        try Heatmap.write(path, values: values, rows: 4, columns: 4, title: "test", xLabel: "i", yLabel: "j")
+        let image = try decode(path)
+        XCTAssertEqual(image.channels, 3)
+        XCTAssertEqual([image.width, image.height], [60 + 400 + 110, 34 + 400 + 50])
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(image.pixels[((y * image.width + x) * 3)..<((y * image.width + x) * 3 + 3)]) }
+        XCTAssertEqual(pixel(60 + 50, 34 + 50), [59, 76, 192], "the most negative cell is the blue end")
+        XCTAssertEqual(pixel(60 + 350, 34 + 350), [180, 4, 38], "the most positive cell is the red end")
+        XCTAssertEqual(pixel(60 + 150, 34 + 50), [255, 255, 255], "zero is white")
+        XCTAssertThrowsError(try Heatmap.write(path, values: [1, 2, 3], rows: 2, columns: 2, title: "", xLabel: "", yLabel: "")) { error in
+            XCTAssertTrue("\(error)".contains("3 values for a 2×2 matrix"), "\(error)")
+        }
     }
 
     func testPixelsSurviveTheRoundTrip() throws {

@@ -1,0 +1,69 @@
+import CryoKernels
+import Foundation
+
+/// After training: the latent-space analysis of a result (`analyze`).
+enum AnalysisBuiltins {
+    static let topic = "analysis"
+
+    static var all: [Builtin] {
+        [
+            builtin("analyze", topic: topic, [required("result"), required("dataset"), required("like"), optional("k", .number(8)),
+                                              optional("out", .string("out/analysis")), optional("seed", .number(0)), optional("model", .null)],
+                    doc: "Analyses a train_autodecoder result on its dataset (template like:): latent PCA (explained variance, PC1–PC2 scatter with the k-means centres), a t-SNE map when the latent dimension is above 2, k k-means states (k-means++ seeded by seed, Lloyd iterations) with their conformations in states.pdb and states.cif (B-factor: per-residue RMSF) and their particles in state_NN.star (datasets read with read_star: every original column kept), traversals of 10 steps along PC1 and PC2 between the 5th and 95th percentiles (.pdb, .dcd and a ChimeraX .cxc coloured by displacement), the RMSF plot, the Cα distance difference of the two most different states, and out/index.html. Conformations at latent points are decoded by model: when given, else those of the nearest particle. Returns {explained_variance, state_sizes, labels, state_rmsd [k,k] Å, rmsf, ari (against dataset.conformation binned into k; nil without labels), report, files, state_stars}.",
+                    example: "let a = analyze(r, data, like: s, k: 8, out: \"out/analysis\", model: gcn)") { a in
+                try analyze(a)
+            },
+        ]
+    }
+
+    private static func analyze(_ a: Arguments) throws -> Value {
+        let result = try a.record("result")
+        guard case .tensor(let latents)? = result["latents"], latents.rank == 2, case .tensor(let conformations)? = result["conformations"] else {
+            throw a.fail("result", "the record train_autodecoder returns (with latents [M,L] and conformations [M,N,3])", a["result"])
+        }
+        let template = try a.structure("like")
+        let dataset = try DatasetValue.dataset(a["dataset"], op: "analyze")
+        guard dataset.count == latents.shape[0] else {
+            throw ScriptFailure(message: "analyze: the dataset has \(dataset.count) particles but the result \(latents.shape[0]) latents; pass the dataset the model was trained on")
+        }
+        var decode: (([[Double]]) throws -> [[Double]])?
+        if !a.isNull("model") {
+            let model = try a.object("model", as: ModelObject.self, described: "the model that was trained (gnn or mlp)")
+            decode = try decoder(model, latents: latents, conformations: conformations)
+        }
+        let options = LatentAnalysis.Options(states: try a.int("k"), seed: UInt64(bitPattern: Int64(try a.int("seed"))), directory: try a.string("out"))
+        let writeSubset: (([Int], String) throws -> Void)? = dataset.metadata == nil ? nil : { rows, path in
+            try ParticleSTARWriter.write(path, dataset: try dataset.subset(rows, op: "analyze"), stack: nil)
+        }
+        let interpreter = a.interpreter
+        let out = try LatentAnalysis.run(latents: latents.storage, dimension: latents.shape[1], conformations: conformations, template: template,
+                                         options: options, decode: decode, truth: dataset.conformation, writeSubset: writeSubset,
+                                         log: { interpreter.output($0) })
+        func numbers(_ xs: [Double]) -> Value { .list(xs.map { .number($0) }) }
+        let k = options.states
+        return .record(Record([
+            ("explained_variance", numbers(out.explainedVariance)), ("state_sizes", numbers(out.stateSizes.map(Double.init))),
+            ("labels", .tensor(Tensor(out.labels.map(Float.init)))),
+            ("state_rmsd", .tensor(try Tensor(shape: [k, k], storage: out.stateRMSD.map(Float.init)))),
+            ("rmsf", .tensor(Tensor(out.rmsf.map(Float.init)))), ("ari", out.ari.map { .number($0) } ?? .null),
+            ("report", .string(out.files.first { $0.0 == "report" }?.1 ?? "")),
+            ("files", .record(Record(out.files.map { ($0.0, .string($0.1)) }))), ("state_stars", .list(out.stateFiles.map { .string($0) })),
+        ]))
+    }
+
+    /// Latent points → conformations by the model, in the frame of the result's conformations: the template
+    /// offset is recovered from the first particle (its conformation minus the model's output at its latent).
+    private static func decoder(_ model: ModelObject, latents: Tensor, conformations: Tensor) throws -> ([[Double]]) throws -> [[Double]] {
+        let dimension = latents.shape[1], per = conformations.count / Swift.max(latents.shape[0], 1)
+        let first = try model.forward(try latents.slice(axis: 0, start: 0, end: 1).detached())
+        guard first.count == per else {
+            throw ScriptFailure(message: "analyze: the model maps a latent to \(first.count / 3) atoms but the result's conformations have \(per / 3); pass the model that was trained")
+        }
+        let offset = (0..<per).map { Double(conformations.storage[$0]) - Double(first.storage[$0]) }
+        return { points in
+            let z = try Tensor(shape: [points.count, dimension], storage: points.flatMap { $0.map(Float.init) })
+            let displacement = try model.forward(z).storage
+            return points.indices.map { p in (0..<per).map { Double(displacement[p * per + $0]) + offset[$0] } }
+        }
+    }
+}

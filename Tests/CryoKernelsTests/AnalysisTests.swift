@@ -1,0 +1,119 @@
+import XCTest
+@testable import CryoKernels
+
+/// The latent-analysis kernels: k-means, t-SNE, the adjusted Rand index, the DCD writer and the whole
+/// analysis on a small synthetic result.
+final class AnalysisTests: XCTestCase {
+    /// `count` points around each of `centres` (Gaussian, σ = `spread`), row-major, with their cluster labels.
+    private func blobs(_ centres: [[Double]], count: Int, spread: Double, seed: UInt64) -> (rows: [Float], labels: [Int]) {
+        var g = SeededGenerator(seed: seed)
+        var rows: [Float] = [], labels: [Int] = []
+        for i in 0..<(count * centres.count) {
+            let c = i % centres.count
+            rows += centres[c].map { Float($0 + spread * g.normal()) }
+            labels.append(c)
+        }
+        return (rows, labels)
+    }
+
+    func testKMeansRecoversSeparatedClustersDeterministically() throws {
+        let centres = [[0.0, 0, 0, 0], [10, 0, 0, 0], [0, 10, 0, 0], [0, 0, 10, 5]]
+        let (rows, labels) = blobs(centres, count: 40, spread: 1, seed: 1)
+        let fit = try KMeans.fit(rows, dimension: 4, k: 4, seed: 7)
+        for seed in 0..<20 as Range<UInt64> {
+            XCTAssertEqual(try AdjustedRandIndex.score(try KMeans.fit(rows, dimension: 4, k: 4, seed: seed).labels, labels), 1, accuracy: 1e-12, "seed \(seed)")
+        }
+        XCTAssertEqual(try AdjustedRandIndex.score(fit.labels, labels), 1, accuracy: 1e-12)
+        for centre in fit.centres { XCTAssertLessThan(centres.map { KMeans.squaredDistance($0, centre) }.min() ?? 99, 0.25) }
+        let again = try KMeans.fit(rows, dimension: 4, k: 4, seed: 7)
+        XCTAssertEqual(again.labels, fit.labels)
+        XCTAssertEqual(again.centres, fit.centres)
+        XCTAssertEqual(Set(fit.labels.map { l in fit.labels.filter { $0 == l }.count }), [40])
+        XCTAssertThrowsError(try KMeans.fit(rows, dimension: 4, k: 200, seed: 1)) { XCTAssertTrue("\($0)".contains("k = 200"), "\($0)") }
+        XCTAssertThrowsError(try KMeans.fit([1, 2, 3], dimension: 2, k: 1, seed: 1))
+    }
+
+    func testTSNEKeepsSeparatedClustersApart() throws {
+        let centres = [[0.0, 0, 0, 0, 0], [8, 0, 0, 0, 0], [0, 8, 0, 0, 0]]
+        let (rows, labels) = blobs(centres, count: 30, spread: 1, seed: 2)
+        let tsne = try TSNE.embed(rows, dimension: 5, iterations: 500)
+        XCTAssertEqual(tsne.rows, Array(0..<90))
+        let embedded = tsne.embedding.flatMap { $0.map(Float.init) }
+        let clusters = try KMeans.fit(embedded, dimension: 2, k: 3, seed: 1)
+        XCTAssertEqual(try AdjustedRandIndex.score(clusters.labels, labels), 1, accuracy: 1e-12, "the three blobs stay separate in 2-D")
+        let again = try TSNE.embed(rows, dimension: 5, iterations: 500)
+        XCTAssertEqual(again.embedding, tsne.embedding, "PCA initialisation makes t-SNE deterministic")
+        let sub = try TSNE.embed(rows, dimension: 5, iterations: 50, maxPoints: 40)
+        XCTAssertEqual(sub.rows, Array(stride(from: 0, to: 90, by: 3)), "above maxPoints every ⌈M/max⌉-th row is embedded")
+    }
+
+    func testAdjustedRandIndexMatchesKnownValues() throws {
+        // scikit-learn's adjusted_rand_score documentation examples, checked by hand from the contingency tables.
+        XCTAssertEqual(try AdjustedRandIndex.score([0, 0, 1, 1], [0, 0, 1, 1]), 1, accuracy: 1e-12)
+        XCTAssertEqual(try AdjustedRandIndex.score([0, 0, 1, 1], [1, 1, 0, 0]), 1, accuracy: 1e-12)
+        XCTAssertEqual(try AdjustedRandIndex.score([0, 0, 1, 2], [0, 0, 1, 1]), 4.0 / 7, accuracy: 1e-12)
+        XCTAssertEqual(try AdjustedRandIndex.score([0, 0, 1, 1], [0, 0, 1, 2]), 4.0 / 7, accuracy: 1e-12)
+        XCTAssertEqual(try AdjustedRandIndex.score([0, 0, 0, 0], [0, 1, 2, 3]), 0, accuracy: 1e-12)
+        XCTAssertEqual(try AdjustedRandIndex.score([0, 0, 1, 1], [0, 1, 0, 1]), -0.5, accuracy: 1e-12)
+        XCTAssertEqual(try AdjustedRandIndex.score([3], [7]), 1)
+        XCTAssertThrowsError(try AdjustedRandIndex.score([0, 1], [0]))
+    }
+
+    func testDCDWriterRoundTripsAndHasCHARMMsLayout() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-\(UUID().uuidString).dcd").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let atoms = (1...3).map { Structure.Atom(name: "CA", residueName: "ALA", residueNumber: $0) }
+        let models: [[Double]] = [[1, 2, 3, 4, 5, 6, 7, 8, 9], [-1.5, 2.25, 3, 40, 5, 6, 7, 8, -9.125]]
+        try DCDFile.write(path, models: models)
+        let read = try DCDFile.read(path, like: Structure(atoms: atoms, models: [models[0]], origin: "test"))
+        XCTAssertEqual(read.models, models)
+        // The byte layout: 84-byte header record "CORD" with 2 frames and CHARMM version 24, an 84-byte title
+        // record (1 line of 80), a 4-byte atom-count record, then per frame three 12-byte coordinate records.
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func int32(_ at: Int) -> Int32 { bytes[at..<(at + 4)].enumerated().reduce(0) { $0 | Int32($1.element) << (8 * $1.offset) } }
+        XCTAssertEqual(bytes.count, (4 + 84 + 4) + (4 + 84 + 4) + (4 + 4 + 4) + 2 * 3 * (4 + 12 + 4))
+        XCTAssertEqual([int32(0), int32(88)], [84, 84])
+        XCTAssertEqual(Array(bytes[4..<8]), Array("CORD".utf8))
+        XCTAssertEqual(int32(8), 2, "frames")
+        XCTAssertEqual(int32(8 + 4 * 19), 24, "CHARMM version")
+        XCTAssertEqual([int32(92), int32(96), int32(180)], [84, 1, 84], "title record: one 80-character line")
+        XCTAssertEqual([int32(184), int32(188), int32(192)], [4, 3, 4], "atom count record")
+        XCTAssertEqual(int32(196), 12, "x record of frame 1")
+        XCTAssertThrowsError(try DCDFile.write(path, models: [[1, 2, 3], [1, 2]])) { XCTAssertTrue("\($0)".contains("frame 2"), "\($0)") }
+    }
+
+    func testAnalysisOfASyntheticResultWritesEveryFile() throws {
+        // Two states of a 12-atom chain: latents in two blobs (L = 3); state 1 stretches the chain along x.
+        let (latents, labels) = blobs([[-3, 0, 0], [3, 0, 0]], count: 30, spread: 0.3, seed: 5)
+        let n = 12
+        let atoms = (0..<n).map { Structure.Atom(name: "CA", residueName: "GLY", residueNumber: $0 + 1) }
+        let base: [Double] = (0..<n).flatMap { [3.8 * Double($0), 0.0, 0.0] }
+        let conformations: [Float] = labels.flatMap { l in base.enumerated().map { Float($0.offset % 3 == 0 && l == 1 ? $0.element * 1.2 : $0.element) } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-analysis-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var lines: [String] = []
+        let out = try LatentAnalysis.run(latents: latents, dimension: 3, conformations: try Tensor(shape: [60, n, 3], storage: conformations),
+                                         template: Structure(atoms: atoms, models: [base], origin: "test"),
+                                         options: LatentAnalysis.Options(states: 2, seed: 1, directory: directory),
+                                         decode: nil, truth: labels, writeSubset: nil, log: { lines.append($0) })
+        XCTAssertEqual(out.stateSizes, [30, 30])
+        XCTAssertEqual(out.ari ?? 0, 1, accuracy: 1e-12)
+        XCTAssertGreaterThan(out.explainedVariance[0], 0.9)
+        XCTAssertEqual(out.stateRMSD[1], out.stateRMSD[2])
+        XCTAssertGreaterThan(out.stateRMSD[1], 1)
+        for (_, file) in out.files { XCTAssertTrue(FileManager.default.fileExists(atPath: file), file) }
+        XCTAssertEqual(Set(out.files.map { $0.0 }), ["latent_pcs", "latent_tsne", "rmsf", "states_pdb", "states_cif", "distance_difference",
+                                                 "traversal_pc1_pdb", "traversal_pc1_dcd", "traversal_pc1_cxc",
+                                                 "traversal_pc2_pdb", "traversal_pc2_dcd", "traversal_pc2_cxc", "report"])
+        let traversal = try PDBFile.read(directory + "/traversal_pc1.pdb")
+        XCTAssertEqual(traversal.models.count, 10)
+        let frames = try DCDFile.read(directory + "/traversal_pc1.dcd", like: traversal).models
+        XCTAssertEqual(frames.count, 10)
+        XCTAssertLessThan(zip(frames.joined(), traversal.models.joined()).map { abs($0 - $1) }.max() ?? 1, 6e-4, "the DCD holds the PDB's frames")
+        let html = try String(contentsOfFile: directory + "/index.html", encoding: .utf8)
+        XCTAssertEqual(html.components(separatedBy: "data:image/png;base64,").count - 1, 4, "PCs, t-SNE, RMSF and distance difference embedded")
+        XCTAssertTrue(lines.contains { $0.contains("no per-state STAR subsets") }, lines.joined(separator: "\n"))
+        let cxc = try String(contentsOfFile: directory + "/traversal_pc1.cxc", encoding: .utf8)
+        XCTAssertTrue(cxc.contains("open traversal_pc1.pdb coordsets true") && cxc.contains("coordset #1 1,10"), cxc)
+    }
+}
