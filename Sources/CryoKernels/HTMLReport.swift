@@ -29,6 +29,11 @@ public struct HTMLReport {
         body.append("<table>\n\(head)\n\(cells)\n</table>")
     }
 
+    /// A list of links to files beside the page (relative `href`s), each with a description.
+    public mutating func links(_ items: [(href: String, text: String)]) {
+        body.append("<ul>\n" + items.map { "<li><a href=\"\(Self.escape($0.href))\">\(Self.escape($0.href))</a>: \(Self.escape($0.text))</li>" }.joined(separator: "\n") + "\n</ul>")
+    }
+
     /// The PNG at `path`, embedded, with a caption.
     public mutating func figure(_ path: String, caption: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { throw KernelError("report", "\(path): figure not readable") }

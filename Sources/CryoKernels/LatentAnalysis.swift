@@ -169,7 +169,7 @@ public enum LatentAnalysis {
     static func report(_ out: Outcome, options: Options, m: Int, dimension: Int, decoded: Bool, tsneNote: String, path: String) throws {
         let figures = Dictionary(out.files, uniquingKeysWith: { $1 })
         var page = HTMLReport(title: "CryoScript latent analysis")
-        page.paragraph("\(m) particles, latent dimension \(dimension), \(options.states) k-means states (k-means++ seeding, seed \(options.seed)). "
+        page.paragraph("\(m) particles, latent dimension \(dimension), \(options.states) k-means states (greedy k-means++ seeding, seed \(options.seed)). "
                        + "Conformations at latent points are \(decoded ? "decoded by the model" : "those of the nearest particle").")
         page.heading("Latent space")
         page.table(header: ["component"] + out.explainedVariance.indices.map { "PC\($0 + 1)" },
@@ -191,7 +191,13 @@ public enum LatentAnalysis {
             try page.figure(file, caption: "Cα distance difference between the two most different states, \(out.mostDifferent.1 + 1) − \(out.mostDifferent.0 + 1)")
         }
         page.heading("Files")
-        page.paragraph("states.pdb / states.cif (one model per state), state_NN.star (RELION subsets), traversal_pc1/pc2 .pdb .dcd .cxc (open the .cxc in ChimeraX).")
+        var links: [(href: String, text: String)] = [("states.pdb", "one model per state, B-factor = RMSF (Å)"), ("states.cif", "the same as mmCIF")]
+        links += out.stateFiles.enumerated().map { (($1 as NSString).lastPathComponent, "RELION STAR subset of state \($0 + 1), every original column") }
+        for c in 1...Swift.min(2, dimension) {
+            links += [("traversal_pc\(c).cxc", "open in ChimeraX: the PC\(c) traversal as a movie coloured by displacement"),
+                      ("traversal_pc\(c).pdb", "the traversal's frames, B-factor = displacement (Å)"), ("traversal_pc\(c).dcd", "the same frames as a CHARMM DCD")]
+        }
+        page.links(links)
         try page.write(path)
     }
 }

@@ -37,9 +37,10 @@ public enum TSNE {
         if c == 1 { for i in 0..<n { y[2 * i + 1] = 1e-4 * Double(i % 7 - 3) / 3 } }
         var velocity = [Double](repeating: 0, count: 2 * n), gains = [Double](repeating: 1, count: 2 * n)
         let rate = Swift.max(Double(n) / 48, 50)
+        var kernel = [Double](repeating: 0, count: n * n)
         for iteration in 0..<iterations {
             let exaggeration = iteration < 250 ? 12.0 : 1.0, momentum = iteration < 250 ? 0.5 : 0.8
-            let gradient = self.gradient(y, p: p, n: n, exaggeration: exaggeration)
+            let gradient = self.gradient(y, p: p, n: n, exaggeration: exaggeration, kernel: &kernel)
             for k in 0..<(2 * n) {
                 gains[k] = (gradient[k] > 0) == (velocity[k] > 0) ? Swift.max(gains[k] * 0.8, 0.01) : gains[k] + 0.2
                 velocity[k] = momentum * velocity[k] - rate * gains[k] * gradient[k]
@@ -89,42 +90,42 @@ public enum TSNE {
         return row.map { sum > 0 ? $0 / sum : 0 }
     }
 
-    /// The gradient of KL(P‖Q) with respect to the embedding y (2n values), P multiplied by `exaggeration`.
-    /// Row sums are formed per row and added in row order, so the result does not depend on the thread count.
-    static func gradient(_ y: [Double], p: [Double], n: Int, exaggeration: Double) -> [Double] {
-        var rowSums = [Double](repeating: 0, count: n)
-        rowSums.withUnsafeMutableBufferPointer { sums in
-            let out = sums
-            Parallel.forRanges(n, grain: 32) { range in
-                for i in range {
-                    var s = 0.0
-                    for j in 0..<n where j != i {
-                        let dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1]
-                        s += 1 / (1 + dx * dx + dy * dy)
+    /// The gradient of KL(P‖Q) with respect to the embedding y (2n values), P multiplied by `exaggeration`;
+    /// `kernel` (n² values) receives the Student-t kernel 1/(1 + ‖yᵢ − yⱼ‖²). Row sums are added in row order, so
+    /// the result does not depend on the thread count.
+    static func gradient(_ y: [Double], p: [Double], n: Int, exaggeration: Double, kernel: inout [Double]) -> [Double] {
+        var rowSums = [Double](repeating: 0, count: n), gradient = [Double](repeating: 0, count: 2 * n)
+        y.withUnsafeBufferPointer { y in p.withUnsafeBufferPointer { p in kernel.withUnsafeMutableBufferPointer { wBuffer in
+            rowSums.withUnsafeMutableBufferPointer { sumsBuffer in gradient.withUnsafeMutableBufferPointer { gBuffer in
+                let (w, sums, g) = (wBuffer, sumsBuffer, gBuffer)
+                Parallel.forRanges(n, grain: 32) { range in
+                    for i in range {
+                        var s = 0.0
+                        for j in 0..<n {
+                            let dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1]
+                            let v = j == i ? 0 : 1 / (1 + dx * dx + dy * dy)
+                            w[i * n + j] = v
+                            s += v
+                        }
+                        sums[i] = s
                     }
-                    out[i] = s
                 }
-            }
-        }
-        let z = rowSums.reduce(0, +)
-        var gradient = [Double](repeating: 0, count: 2 * n)
-        gradient.withUnsafeMutableBufferPointer { g in
-            let out = g
-            Parallel.forRanges(n, grain: 32) { range in
-                for i in range {
-                    var gx = 0.0, gy = 0.0
-                    for j in 0..<n where j != i {
-                        let dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1]
-                        let w = 1 / (1 + dx * dx + dy * dy)
-                        let f = (exaggeration * p[i * n + j] - w / z) * w
-                        gx += f * dx
-                        gy += f * dy
+                let inverseZ = 1 / (0..<n).reduce(0.0) { $0 + sums[$1] }
+                Parallel.forRanges(n, grain: 32) { range in
+                    for i in range {
+                        var gx = 0.0, gy = 0.0
+                        for j in 0..<n {
+                            let v = w[i * n + j]
+                            let f = (exaggeration * p[i * n + j] - v * inverseZ) * v
+                            gx += f * (y[2 * i] - y[2 * j])
+                            gy += f * (y[2 * i + 1] - y[2 * j + 1])
+                        }
+                        g[2 * i] = 4 * gx
+                        g[2 * i + 1] = 4 * gy
                     }
-                    out[2 * i] = 4 * gx
-                    out[2 * i + 1] = 4 * gy
                 }
-            }
-        }
+            } }
+        } } }
         return gradient
     }
 }

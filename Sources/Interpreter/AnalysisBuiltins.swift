@@ -53,7 +53,7 @@ enum AnalysisBuiltins {
 
     /// Latent points → conformations by the model, in the frame of the result's conformations: the template
     /// offset is recovered from the first particle (its conformation minus the model's output at its latent).
-    private static func decoder(_ model: ModelObject, latents: Tensor, conformations: Tensor) throws -> ([[Double]]) throws -> [[Double]] {
+    static func decoder(_ model: ModelObject, latents: Tensor, conformations: Tensor) throws -> ([[Double]]) throws -> [[Double]] {
         let dimension = latents.shape[1], per = conformations.count / Swift.max(latents.shape[0], 1)
         let first = try model.forward(try latents.slice(axis: 0, start: 0, end: 1).detached())
         guard first.count == per else {
