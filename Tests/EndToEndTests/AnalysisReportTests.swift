@@ -6,18 +6,18 @@ import XCTest
 /// data-images="loaded" on <body>), and a screenshot is not one flat colour. Chromium comes from
 /// `Scripts/setup.sh --deps-only --interop` (CI); elsewhere the browser part is skipped with that hint.
 final class AnalysisReportTests: XCTestCase {
+    /// Runs `executable` in `directory`; its exit status and its standard output and error, interleaved.
     private func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        let pipe = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, pipe)
         try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self) + String(decoding: e, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
     func testReportOpensInHeadlessChromium() throws {

@@ -5,33 +5,31 @@ import CryoKernels
 /// `analyze` from scripts: the returned numbers, decoding at latent points, and clear errors on bad input.
 final class AnalysisBuiltinTests: XCTestCase {
     private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-analyze-\(UUID().uuidString)").path
-    private var setup: String {
-        """
+
+    /// One interpreter holding a toy dataset, a GCN and its 1-epoch training result, shared by the tests so the
+    /// model is trained once.
+    nonisolated(unsafe) private static let session: Interpreter = {
+        let interpreter = Interpreter()
+        _ = try? interpreter.run("""
         let s = toy_protein(residues: 40, seed: 1)
         let traj = anm_trajectory(s, frames: 6, modes: 2, amplitude: 3, seed: 2)
         let data = simulate(traj, images: 48, size: 32, pixel: 3, snr: 1, seed: 3)
         let model = gnn(residue_graph(s), kind: "gcn", seed: 1)
         let r = train_autodecoder(model, data, like: s, epochs: 1, batch: 16, quiet: true, seed: 5)
-        """
-    }
+        """, name: "setup.cryo")
+        return interpreter
+    }()
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
 
-    private func run(_ text: String, _ interpreter: Interpreter = Interpreter()) throws -> Value {
-        try interpreter.run(setup + "\n" + text, name: "t.cryo") ?? .null
-    }
-
-    private func assertError(_ text: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try run(text), file: file, line: line) { error in
-            XCTAssertTrue("\(error)".contains(fragment), "expected '\(fragment)' in:\n\(error)", file: file, line: line)
-        }
-    }
+    private func evaluate(_ text: String) throws -> Value { try Self.session.run(text, name: "t.cryo") ?? .null }
 
     func testAnalyzeReturnsItsNumbersAndFiles() throws {
-        let interpreter = Interpreter()
         var printed: [String] = []
-        interpreter.output = { printed.append($0) }
-        guard case .record(let a) = try run("analyze(r, data, like: s, k: 3, out: \"\(folder)\", model: model)", interpreter) else { return XCTFail("not a record") }
+        let output = Self.session.output
+        Self.session.output = { printed.append($0) }
+        defer { Self.session.output = output }
+        guard case .record(let a) = try evaluate("analyze(r, data, like: s, k: 3, out: \"\(folder)\", model: model)") else { return XCTFail("not a record") }
         guard case .list(let variance)? = a["explained_variance"], case .list(let sizes)? = a["state_sizes"], case .number(let ari)? = a["ari"],
               case .string(let report)? = a["report"], case .list(let stars)? = a["state_stars"] else { return XCTFail("\(a.keys)") }
         let fractions = variance.compactMap { if case .number(let x) = $0 { return x } else { return nil } }
@@ -46,7 +44,7 @@ final class AnalysisBuiltinTests: XCTestCase {
 
     /// With model:, the conformation at a particle's own latent is that particle's decoded conformation.
     func testDecodingAtAParticlesLatentGivesItsConformation() throws {
-        guard case .list(let v) = try run("[model, r.latents, r.conformations]"), case .object(let object) = v[0], let model = object as? ModelObject,
+        guard case .list(let v) = try evaluate("[model, r.latents, r.conformations]"), case .object(let object) = v[0], let model = object as? ModelObject,
               case .tensor(let latents) = v[1], case .tensor(let conformations) = v[2] else { return XCTFail("setup") }
         let decode = try AnalysisBuiltins.decoder(model, latents: latents, conformations: conformations)
         let per = conformations.count / latents.shape[0]
@@ -58,10 +56,15 @@ final class AnalysisBuiltinTests: XCTestCase {
     }
 
     func testBadInputIsAClearError() {
-        assertError("analyze({latents: 1}, data, like: s, out: \"\(folder)\")", "argument 'result' must be the record train_autodecoder returns")
-        assertError("analyze(r, subset(data, range(0, 10)), like: s, out: \"\(folder)\")", "the dataset has 10 particles but the result 48 latents")
-        assertError("analyze(r, data, like: s, k: 100, out: \"\(folder)\")", "k = 100 states need 2 ≤ k ≤ 48")
-        assertError("analyze(r, data, like: toy_protein(residues: 50, seed: 1), out: \"\(folder)\")", "need [48, 50, 3]")
-        assertError("analyze(r, data, like: s, out: \"\(folder)\", model: gnn(residue_graph(toy_protein(residues: 50, seed: 1))))", "pass the model that was trained")
+        let cases = [
+            ("analyze({latents: 1}, data, like: s, out: \"\(folder)\")", "argument 'result' must be the record train_autodecoder returns"),
+            ("analyze(r, subset(data, range(0, 10)), like: s, out: \"\(folder)\")", "the dataset has 10 particles but the result 48 latents"),
+            ("analyze(r, data, like: s, k: 100, out: \"\(folder)\")", "k = 100 states need 2 ≤ k ≤ 48"),
+            ("analyze(r, data, like: toy_protein(residues: 50, seed: 1), out: \"\(folder)\")", "need [48, 50, 3]"),
+            ("analyze(r, data, like: s, out: \"\(folder)\", model: gnn(residue_graph(toy_protein(residues: 50, seed: 1))))", "pass the model that was trained"),
+        ]
+        for (text, fragment) in cases {
+            XCTAssertThrowsError(try evaluate(text)) { XCTAssertTrue("\($0)".contains(fragment), "expected '\(fragment)' in:\n\($0)") }
+        }
     }
 }
