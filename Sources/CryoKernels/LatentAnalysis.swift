@@ -159,7 +159,10 @@ public enum LatentAnalysis {
             out.files += [(name + "_pdb", path(name + ".pdb")), (name + "_dcd", path(name + ".dcd")), (name + "_cxc", path(name + ".cxc"))]
         }
 
-        try report(out, options: options, m: m, dimension: dimension, decoded: decode != nil, tsneNote: tsneNote, path: path("index.html"))
+        // The report embeds the PNGs written above, so only a rank that writes files (under MPI, rank 0) builds it.
+        if World.isRoot || AtomicFile.everyRankWrites {
+            try report(out, options: options, m: m, dimension: dimension, decoded: decode != nil, tsneNote: tsneNote, path: path("index.html"))
+        }
         out.files.append(("report", path("index.html")))
         log("analyze: wrote \(path("index.html"))")
         return out

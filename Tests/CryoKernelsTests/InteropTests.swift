@@ -160,5 +160,8 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(lines[0], lines[1], "the mmCIF and the PDB describe the same atoms")
         XCTAssertTrue(lines[0].hasPrefix("2 A:GLY5CA:1.000,2.000,3.000:0.50 A:TRP6CA:4.000,5.000,6.000:1.25 B:LYS1CA:7.000,8.000,9.000:12.00 "), lines[0])
         XCTAssertTrue(lines[0].hasSuffix("B:LYS1CA:7.000,8.000,90.125:12.00"), lines[0])
+        let read = try MMCIFFile.read(path("ours.cif"))
+        XCTAssertEqual(read.models, models, "our reader reads our writer's models back")
+        XCTAssertEqual(read.atoms, structure.atoms)
     }
 }
