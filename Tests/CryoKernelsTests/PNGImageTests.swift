@@ -5,7 +5,7 @@ import XCTest
 /// PNG output decodes back to the pixels written: signature, chunk CRCs, the zlib stream and the row filter.
 final class PNGImageTests: XCTestCase {
     /// The chunks of a PNG file as (type, body), checking each CRC.
-    private func chunks(_ bytes: [UInt8]) throws -> [(String, [UInt8])] {
+    static func chunks(_ bytes: [UInt8]) throws -> [(String, [UInt8])] {
         XCTAssertEqual(Array(bytes.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         var out: [(String, [UInt8])] = []
         var i = 8
@@ -27,7 +27,7 @@ final class PNGImageTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try PNGImage.write(path, width: width, height: height, channels: channels, pixels: pixels, op: "test")
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let parts = try chunks(bytes)
+        let parts = try Self.chunks(bytes)
         XCTAssertEqual(parts.map(\.0), ["IHDR", "IDAT", "IEND"])
         XCTAssertEqual(parts[0].1, [0, 0, UInt8(width >> 8), UInt8(width & 0xFF), 0, 0, UInt8(height >> 8), UInt8(height & 0xFF),
                                     8, channels == 1 ? 0 : 2, 0, 0, 0])
