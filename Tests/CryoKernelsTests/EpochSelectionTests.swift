@@ -4,31 +4,15 @@ import XCTest
 
 /// Choosing the epoch without ground truth: the held-out split, the rules, resuming, and the plots of the histories.
 final class EpochSelectionTests: XCTestCase {
-    /// 40-residue toy protein, ANM motion of 4 Å, 160 images of 32 px at 3 Å/px, SNR 1 (as TrainingTests).
+    /// `TrainingTests.problem()` without its ground truth.
     private func problem() throws -> (Structure, ParticleDataset, Projector.Geometry) {
-        let s = try ToyProtein.make(residues: 40, seed: 1)
-        let frames = try ANM.trajectory(s.models[0], frames: 8, modes: 2, amplitude: 4, seed: 2)
-        let (weights, sigmas) = try XCTUnwrap(ResidueTable.lookup(s.atoms.map(\.residueName)))
-        let (data, _, _) = try Simulator.simulate(conformations: frames, sigma: sigmas, weight: weights,
-                                                  settings: Simulator.Settings(images: 160, size: 32, pixel: 3, snr: 1, seed: 3))
-        return (s, data, try Projector.Geometry(size: 32, pixel: 3, sigma: sigmas, weight: weights))
+        let (s, data, _, geometry) = try TrainingTests.problem()
+        return (s, data, geometry)
     }
 
     private func trainer(_ s: Structure, _ data: ParticleDataset, _ geometry: Projector.Geometry, epochs: Int, validate: Double,
                          select: EpochSelection = .last, checkpoint: String? = nil, resume: String? = nil, plots: String? = nil) throws -> AutodecoderTrainer {
-        let decoder = try GCNDecoder(graph: try ResidueGraph.build(s), latent: 4, hidden: 8, layers: 3, seed: 5)
-        var settings = AutodecoderTrainer.Settings()
-        settings.epochs = epochs
-        settings.batch = 16
-        settings.learningRate = 3e-3
-        settings.schedule = .warmup(epochs: 1)
-        settings.validate = validate
-        settings.select = select
-        settings.checkpoint = checkpoint
-        settings.resume = resume
-        settings.plots = plots
-        return try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
-                                      template: s.models[0], geometry: geometry, dataset: data, truth: nil, settings: settings)
+        try TrainingTests.trainer(s, data, nil, geometry, epochs: epochs, checkpoint: checkpoint, resume: resume, validate: validate, select: select, plots: plots)
     }
 
     private func temporaryFolder() -> String {
