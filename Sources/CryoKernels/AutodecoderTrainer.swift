@@ -45,9 +45,16 @@ public final class AutodecoderTrainer {
         /// Standard deviation of the initial latents. 0.1 measured better than PyTorch's embedding default of 1 on
         /// AdK DIMS at SNR 0.01 (GCN 1.99 vs 2.32 Å, MLP 1.66 vs 1.80 Å; see README).
         public var latentInit: Float = 0.1
-        /// With ground truth, return the epoch with the lowest mean RMSD (the paper keeps the checkpoint with the
-        /// lowest validation RMSD); otherwise the last epoch.
+        /// The oracle: with ground truth, return the epoch with the lowest mean RMSD to it (the paper keeps the
+        /// checkpoint with the lowest validation RMSD). Real data has no ground truth; there `select` decides.
         public var keepBest = true
+        /// The rule that picks the returned epoch when the oracle does not (no ground truth, or `keepBest` off);
+        /// with ground truth its pick is still reported (`Result.selectedEpoch`) beside the oracle's.
+        public var select = EpochSelection.last
+        /// Fraction of the images held out from the decoder's gradient (see `ValidationSplit`); 0 holds out none.
+        public var validate = 0.0
+        /// A folder to write PNG plots of the per-epoch histories into after every epoch (see `TrainingPlots`).
+        public var plots: String?
         /// Initial latent table [M, L] (e.g. from an earlier run) instead of random latents.
         public var initialLatents: Tensor?
         /// The point (Å, x y z in the template's frame) that the poses rotate about and that sits at the box centre:
@@ -61,7 +68,9 @@ public final class AutodecoderTrainer {
 
     /// Progress after each step (for a progress bar) and each epoch.
     public struct Status: Sendable {
-        public let epoch: Int, step: Int, stepsPerEpoch: Int, loss: Double, imagesPerSecond: Double, rmsd: Double?
+        public let epoch: Int, step: Int, stepsPerEpoch: Int, loss: Double, imagesPerSecond: Double
+        /// The histories up to the last completed epoch (empty during the first).
+        public let history: TrainingHistory
     }
 
     /// What training produced.
@@ -73,10 +82,16 @@ public final class AutodecoderTrainer {
         /// template's: a chain-geometry check that needs no ground truth (it rises when a model starts tangling
         /// the chain to fit the images).
         public let bondDeviationHistory: [Double]
+        /// After each epoch: the held-out images' mean data term (empty without a validation split) and the latent
+        /// spread (see `TrainingHistory`).
+        public let validationHistory: [Double], latentSpreadHistory: [Double]
         public let seconds: Double
         public let scale: Float, offset: Float
-        /// The epoch (1-based) whose state was returned.
+        /// The epoch (1-based) whose state was returned: the oracle's with ground truth and `keepBest`, else `selectedEpoch`.
         public let epoch: Int
+        /// The epoch (1-based) that `Settings.select` picks, and the epoch each rule would pick (rules whose
+        /// history was not recorded are absent).
+        public let selectedEpoch: Int, picks: [EpochSelection: Int]
         /// With unknown poses: each image's latest pose estimate, and the median and 90th-percentile angular error
         /// (degrees) of the estimates after every epoch when the true rotations are known.
         public let poses: [Rotation]?
@@ -98,6 +113,10 @@ public final class AutodecoderTrainer {
     let regularizers: Regularizers
     /// The images this MPI rank computes (all of them in a world of one).
     let shard: DataShard
+    /// The images held out from the decoder's gradient.
+    let split: ValidationSplit
+    /// The rule that picks the returned state: the oracle with ground truth and `keepBest`, else `settings.select`.
+    let keeper: EpochSelection
 
     /// A trainer; `truth` (one conformation per image) enables the per-epoch RMSD.
     public init(decode: @escaping (Tensor) throws -> Tensor, modelName: String, parameters: [Tensor], latentDimension: Int,
@@ -117,6 +136,14 @@ public final class AutodecoderTrainer {
         if let truth, truth.count != dataset.count || truth.contains(where: { $0.count != template.count }) {
             throw KernelError("train_autodecoder", "ground truth must hold one \(nodes)-residue conformation per image")
         }
+        split = try ValidationSplit(images: dataset.count, fraction: settings.validate, seed: settings.seed)
+        if settings.select == .validation, split.heldOutCount == 0 {
+            throw KernelError("train_autodecoder", "select: \"validation\" needs held-out images (validate: 0.1, say)")
+        }
+        if settings.select == .oracle, truth == nil {
+            throw KernelError("train_autodecoder", "select: \"oracle\" needs the ground truth, which this dataset does not have")
+        }
+        keeper = truth != nil && settings.keepBest ? .oracle : settings.select
         let centred = AutodecoderTrainer.placed(template, centre: settings.rotationCentre)
         var start = Tensor(uncheckedShape: [1, nodes, 3], storage: centred.map(Float.init))
         if settings.unknownPoses != nil {
@@ -138,8 +165,8 @@ public final class AutodecoderTrainer {
         self.settings = settings
         regularizers = try Regularizers(template: centred)
         shard = DataShard(total: dataset.count)
-        // Mean and standard deviation over the whole dataset, each rank reading only its own images.
-        let sums = try dataset.imageSums(shard.rows)
+        // Mean and standard deviation over the images that train the decoder, each rank reading only its own.
+        let sums = try dataset.imageSums(split.partition(Array(shard.rows)).training)
         var totals = [sums.sum, sums.squares, sums.count]
         try World.sum(&totals)
         imageMean = totals[0] / totals[2]
@@ -226,21 +253,34 @@ public final class AutodecoderTrainer {
     }
 
     /// Runs training. `report` sees every step; returning false from `shouldContinue` interrupts (after a
-    /// checkpoint is written, when one is configured) by throwing `TrainingInterrupted`.
+    /// checkpoint is written, when one is configured) by throwing `TrainingInterrupted`. After every epoch the
+    /// histories are extended (`measure`), the state of the epoch `keeper` picks is kept, a checkpoint and the plots
+    /// are written (rank 0).
     public func run(report: (Status) -> Void, shouldContinue: () -> Bool) throws -> Result {
         let m = dataset.count, batch = Swift.min(settings.batch, m)
         let stepsPerEpoch = (m + batch - 1) / batch
         let state = try start()
         let (latents, scale, offset, trainable, adam) = (state.latents, state.scale, state.offset, state.trainable, state.adam)
-        var epoch = 0, step = 0, lossSum = 0.0, history: [Double] = [], rmsdHistory: [Double] = [], bondDeviationHistory: [Double] = []
-        var best: (rmsd: Double, epoch: Int, values: [[Float]])?
+        var epoch = 0, step = 0, lossSum = 0.0, history = TrainingHistory()
+        var kept: (epoch: Int, values: [[Float]])?
         if let resume = settings.resume {
             let c = try Checkpoint.read(resume, expecting: trainable.map(\.shape), model: modelName)
+            guard (c.header.heldOut ?? 0) == split.heldOutCount else {
+                throw KernelError("resume", "\(resume) held out \(c.header.heldOut ?? 0) images from the decoder but this run holds out \(split.heldOutCount); resume with the same validate: and seed:")
+            }
+            let keptBy = c.header.keptBy ?? EpochSelection.oracle.rawValue
+            if c.header.bestEpoch != nil, keptBy != keeper.rawValue {
+                throw KernelError("resume", "\(resume) kept the epoch chosen by \"\(keptBy)\" but this run selects by \"\(keeper.rawValue)\"; resume with the same select: and keep_best:")
+            }
             for (t, v) in zip(trainable, c.values) { t.storage = v }
             try adam.restore(step: c.header.adamStep, m: c.firstMoments, v: c.secondMoments)
-            (epoch, step, lossSum, history, rmsdHistory) = (c.header.epoch, c.header.step, c.header.lossSum, c.header.history, c.header.rmsdHistory)
-            bondDeviationHistory = c.header.bondDeviationHistory ?? []
-            if let epoch = c.header.bestEpoch, let rmsd = c.header.bestRMSD, let values = c.bestValues { best = (rmsd, epoch, values) }
+            (epoch, step, lossSum) = (c.header.epoch, c.header.step, c.header.lossSum)
+            history.loss = c.header.history
+            history.rmsd = c.header.rmsdHistory
+            history.bondRMS = c.header.bondDeviationHistory ?? []
+            history.validation = c.header.validationHistory ?? []
+            history.latentSpread = c.header.latentSpreadHistory ?? []
+            if let epoch = c.header.bestEpoch, let values = c.bestValues { kept = (epoch, values) }
         }
         // Under MPI each rank holds only its own latent rows: they are gathered for the checkpoint, which rank 0
         // writes whole, so a run resumes on any number of ranks.
@@ -253,11 +293,13 @@ public final class AutodecoderTrainer {
         func save() throws {
             guard let path = settings.checkpoint else { return }
             let state = adam.state
-            let checkpoint = Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history, rmsdHistory: rmsdHistory,
-                                                      bondDeviationHistory: bondDeviationHistory, bestEpoch: best?.epoch, bestRMSD: best?.rmsd,
+            let checkpoint = Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history.loss, rmsdHistory: history.rmsd,
+                                                      bondDeviationHistory: history.bondRMS, validationHistory: history.validation,
+                                                      latentSpreadHistory: history.latentSpread, heldOut: split.heldOutCount, bestEpoch: kept?.epoch,
+                                                      bestRMSD: keeper == .oracle ? kept.map { history.rmsd[$0.epoch - 1] } : nil, keptBy: kept.map { _ in keeper.rawValue },
                                                       adamStep: state.step, shapes: trainable.map(\.shape)),
                                         values: try whole(trainable.map(\.storage)), firstMoments: try whole(state.m), secondMoments: try whole(state.v),
-                                        bestValues: try best.map { try whole($0.values) })
+                                        bestValues: try kept.map { try whole($0.values) })
             if World.isRoot { try checkpoint.write(path) }
         }
         let startDate = Date()
@@ -280,40 +322,29 @@ public final class AutodecoderTrainer {
                 imagesDone += picked.count
                 let elapsed = Date().timeIntervalSince(startDate)
                 report(Status(epoch: epoch, step: step, stepsPerEpoch: stepsPerEpoch, loss: lossSum / Double(step),
-                              imagesPerSecond: Double(imagesDone) / Swift.max(elapsed, 1e-9), rmsd: rmsdHistory.last))
+                              imagesPerSecond: Double(imagesDone) / Swift.max(elapsed, 1e-9), history: history))
             }
-            history.append(lossSum / Double(stepsPerEpoch))
+            history.loss.append(lossSum / Double(stepsPerEpoch))
             if let truth = settings.unknownPoses?.truth {
                 let own = shard.rows.map { Float(state.poses[$0].angle(to: truth[$0])) }
                 let errors = try World.gather(own).map(Double.init)
                 poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
                 poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
             }
-            // Chain geometry and RMSD of this rank's images, added over the ranks.
-            var sums = [0, 0, Double(shard.rows.count)]
-            if !shard.rows.isEmpty {
-                let predicted = try conformations(try latents.gather(Tensor(shard.rows.map(Float.init))))
-                sums[0] = Double(try regularizers.bond(predicted).storage[0]) * Double(shard.rows.count)
-                if let truth {
-                    let per = nodes * 3
-                    sums[1] = ReconstructionMetrics(predicted: (0..<shard.rows.count).map { i in predicted.storage[(i * per)..<((i + 1) * per)].map(Double.init) },
-                                                    truth: Array(truth[shard.rows])).mean * Double(shard.rows.count)
-                }
-            }
-            try World.sum(&sums)
-            bondDeviationHistory.append((sums[0] / sums[2]).squareRoot())
-            if truth != nil {
-                let rmsd = sums[1] / sums[2]
-                rmsdHistory.append(rmsd)
-                if settings.keepBest, rmsd < best?.rmsd ?? .infinity { best = (rmsd, epoch + 1, trainable.map(\.storage)) }
-            }
+            let metrics = try measure(state)
+            history.bondRMS.append(metrics.bondRMS)
+            history.latentSpread.append(metrics.latentSpread)
+            if let rmsd = metrics.rmsd { history.rmsd.append(rmsd) }
+            if let validation = metrics.validation { history.validation.append(validation) }
+            if keeper != .last, keeper.pick(history) == epoch + 1 { kept = (epoch + 1, trainable.map(\.storage)) }
             epoch += 1
             step = 0
             lossSum = 0
             try save()
+            if let folder = settings.plots, World.isRoot { try TrainingPlots.write(history, to: folder) }
         }
         let seconds = Date().timeIntervalSince(startDate)
-        if let best { for (t, v) in zip(trainable, best.values) { t.storage = v } }
+        if let kept { for (t, v) in zip(trainable, kept.values) { t.storage = v } }
         let table = Tensor(uncheckedShape: latents.shape, storage: try shard.gatherRows(latents.storage, width: latentDimension))
         var poses: [Rotation]?
         if settings.unknownPoses != nil {
@@ -321,9 +352,12 @@ public final class AutodecoderTrainer {
             let all = try World.gather(own)
             poses = (0..<m).map { i in Rotation(m: all[(9 * i)..<(9 * i + 9)].map(Double.init)) }
         }
-        return Result(latents: table, conformations: try conformations(table), history: history, rmsdHistory: rmsdHistory,
-                      bondDeviationHistory: bondDeviationHistory,
-                      seconds: seconds, scale: scale.storage[0], offset: offset.storage[0], epoch: best?.epoch ?? settings.epochs,
+        var picks: [EpochSelection: Int] = [:]
+        for rule in EpochSelection.allCases { picks[rule] = rule.pick(history) }
+        return Result(latents: table, conformations: try conformations(table), history: history.loss, rmsdHistory: history.rmsd,
+                      bondDeviationHistory: history.bondRMS, validationHistory: history.validation, latentSpreadHistory: history.latentSpread,
+                      seconds: seconds, scale: scale.storage[0], offset: offset.storage[0], epoch: kept?.epoch ?? settings.epochs,
+                      selectedEpoch: picks[settings.select] ?? settings.epochs, picks: picks,
                       poses: poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
     }
 
@@ -358,24 +392,39 @@ public final class AutodecoderTrainer {
     /// One optimisation step on the images `picked` (indices into the dataset) at `state.adam.learningRate`: the
     /// regularised loss recorded, its gradients, one Adam update. Returns the batch's loss.
     ///
-    /// Under MPI every rank gets the same global batch and computes the loss of the images it owns, weighted by
-    /// their share of the batch (the loss is a mean over the batch's images); one allreduce sums the gradients of
-    /// the decoder and the image scale and offset (and the loss), so every rank applies the same Adam update. The
-    /// latent rows of each image are updated only on its rank, from its own gradient, as in a world of one.
+    /// Held-out images (`ValidationSplit`) are a second recorded pass whose gradient is taken with respect to the
+    /// latent table only, so the decoder and the image scale and offset learn from the other images alone; each
+    /// pass weighs its images' loss by their share of the batch, so without held-out images this is one pass, and
+    /// with them the work is the same images split over two passes (the held-out backward still runs through the
+    /// decoder to reach the latents).
+    ///
+    /// Under MPI every rank gets the same global batch and computes the loss of the images it owns; one allreduce
+    /// sums the gradients of the decoder and the image scale and offset (and the loss), so every rank applies the
+    /// same Adam update. The latent rows of each image are updated only on its rank, from its own gradient, as in a
+    /// world of one.
     public func step(_ state: State, images picked: [Int]) throws -> Double {
-        let local = shard.local(picked)
-        var gradients: [Tensor], value: Float = 0
-        if local.isEmpty {
-            gradients = state.trainable.map { Tensor.zeros($0.shape) }
-        } else {
-            let indices = Tensor(local.map(Float.init))
+        let (training, heldOut) = split.partition(shard.local(picked))
+        /// The recorded loss of images `rows` weighted by their share of the batch, and its gradients with respect to `wrt`.
+        func pass(_ rows: [Int], wrt: [Tensor]) throws -> (Float, [Tensor]) {
+            let indices = Tensor(rows.map(Float.init))
             let (total, tape) = try Tape.record {
                 let l = try loss(indices: indices, latents: state.latents, scale: state.scale, offset: state.offset, rotations: state.rotations,
                                  poses: &state.poses)
-                return local.count == picked.count ? l : try l * (Float(local.count) / Float(picked.count))
+                return rows.count == picked.count ? l : try l * (Float(rows.count) / Float(picked.count))
             }
-            gradients = try tape.gradients(of: total, wrt: state.trainable)
-            value = total.storage[0]
+            return (total.storage[0], try tape.gradients(of: total, wrt: wrt))
+        }
+        var gradients: [Tensor], value: Float = 0
+        if training.isEmpty {
+            gradients = state.trainable.map { Tensor.zeros($0.shape) }
+        } else {
+            (value, gradients) = try pass(training, wrt: state.trainable)
+        }
+        if !heldOut.isEmpty {
+            let latentIndex = modelParameters.count
+            let (held, latentGradient) = try pass(heldOut, wrt: [state.latents])
+            gradients[latentIndex] = try gradients[latentIndex] + latentGradient[0]
+            value += held
         }
         if !shard.isWhole {
             // One allreduce: every shared gradient, then the loss.
@@ -394,10 +443,10 @@ public final class AutodecoderTrainer {
     }
 
     /// Least-squares scale and offset mapping template renderings onto the standardised images (up to 256 images),
-    /// so training starts with the data term on the right scale.
-    /// Under MPI each rank sums over its own images among the first 256 and one allreduce adds the sums.
+    /// so training starts with the data term on the right scale. Held-out images take no part.
+    /// Under MPI each rank sums over its own images among the first 256 that train and one allreduce adds the sums.
     func initialScaleAndOffset(rotations: Tensor) throws -> (Tensor, Tensor) {
-        let rows = shard.local(Array(0..<Swift.min(dataset.count, 256)))
+        let rows = shard.local(Array(split.partition(Array(0..<dataset.count)).training.prefix(256)))
         var sums = [0.0, 0.0, 0.0, 0.0, 0.0]       // Σr, Σy, Σr², Σry, pixel count
         if !rows.isEmpty {
             let indices = Tensor(rows.map(Float.init))

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Training state on disk: a JSON header (progress, history, shapes) and the raw Float32 values of every
-/// tensor (model parameters, latents, image scale/offset, Adam moments, and the best epoch's values when training
-/// keeps one). Written atomically.
+/// tensor (model parameters, latents, image scale/offset, Adam moments, and the values of the epoch a selection rule
+/// keeps, when it keeps one). Written atomically.
 public struct Checkpoint: Sendable {
     /// What the header records.
     public struct Header: Codable, Sendable {
@@ -15,8 +15,15 @@ public struct Checkpoint: Sendable {
         public var rmsdHistory: [Double]
         /// Per-epoch RMS bond-length deviation (absent in checkpoints written before it was recorded).
         public var bondDeviationHistory: [Double]?
-        /// The best epoch so far (1-based) and its mean RMSD, when training keeps the best state.
+        /// Per-epoch data term of the held-out images and latent spread (absent in older checkpoints; the first also
+        /// without a validation split).
+        public var validationHistory: [Double]?, latentSpreadHistory: [Double]?
+        /// Number of images held out from the decoder (absent: none), checked on resume.
+        public var heldOut: Int?
+        /// The epoch (1-based) whose values are kept (`bestValues`) and its mean RMSD when the oracle chose it.
         public var bestEpoch: Int?, bestRMSD: Double?
+        /// The `EpochSelection` rule that chose `bestEpoch` (absent in older checkpoints: the oracle).
+        public var keptBy: String?
         public var adamStep: Int
         public var shapes: [[Int]]
     }
@@ -24,7 +31,7 @@ public struct Checkpoint: Sendable {
     public var header: Header
     /// Trainable tensors' values, then Adam's first and second moments for each.
     public var values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]]
-    /// The trainable tensors' values at the best epoch (written when present; read back when `header.bestEpoch` is set).
+    /// The trainable tensors' values at the kept epoch (written when present; read back when `header.bestEpoch` is set).
     public var bestValues: [[Float]]?
 
     static let magic = Array("CRYOCKPT".utf8)

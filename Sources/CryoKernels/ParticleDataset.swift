@@ -41,10 +41,10 @@ public struct ParticleDataset: Sendable {
     }
 
     /// Sum, sum of squares and count of the pixels of images `rows`, read 256 images at a time.
-    public func imageSums(_ rows: Range<Int>) throws -> (sum: Double, squares: Double, count: Double) {
+    public func imageSums(_ rows: [Int]) throws -> (sum: Double, squares: Double, count: Double) {
         var sum = 0.0, squares = 0.0
-        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: 256) {
-            for v in try imageRows(Array(start..<Swift.min(rows.upperBound, start + 256))).storage { sum += Double(v); squares += Double(v) * Double(v) }
+        for start in stride(from: 0, to: rows.count, by: 256) {
+            for v in try imageRows(Array(rows[start..<Swift.min(rows.count, start + 256)])).storage { sum += Double(v); squares += Double(v) * Double(v) }
         }
         return (sum, squares, Double(rows.count * size * size))
     }

@@ -5,7 +5,7 @@ import XCTest
 /// PNG output decodes back to the pixels written: signature, chunk CRCs, the zlib stream and the row filter.
 final class PNGImageTests: XCTestCase {
     /// The chunks of a PNG file as (type, body), checking each CRC.
-    private func chunks(_ bytes: [UInt8]) throws -> [(String, [UInt8])] {
+    static func chunks(_ bytes: [UInt8]) throws -> [(String, [UInt8])] {
         XCTAssertEqual(Array(bytes.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         var out: [(String, [UInt8])] = []
         var i = 8
@@ -24,7 +24,7 @@ final class PNGImageTests: XCTestCase {
     /// Reads a PNG written by PNGImage and undoes zlib and the Sub filter: its size, channels and pixels.
     private func decode(_ path: String) throws -> (width: Int, height: Int, channels: Int, pixels: [UInt8], fileSize: Int) {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let parts = try chunks(bytes)
+        let parts = try Self.chunks(bytes)
         XCTAssertEqual(parts.map(\.0), ["IHDR", "IDAT", "IEND"])
         let header = parts[0].1
         let width = header[0..<4].reduce(0) { $0 << 8 | Int($1) }, height = header[4..<8].reduce(0) { $0 << 8 | Int($1) }

@@ -4,7 +4,7 @@ import XCTest
 /// The autodecoder trainer: it really learns, resumes bit-identically, and refuses bad input clearly.
 final class TrainingTests: XCTestCase {
     /// A small problem: 40-residue toy protein, ANM motion of 4 Å, 160 images of 32 px at 3 Å/px, SNR 1.
-    private func problem() throws -> (Structure, ParticleDataset, [[Double]], Projector.Geometry) {
+    static func problem() throws -> (Structure, ParticleDataset, [[Double]], Projector.Geometry) {
         let s = try ToyProtein.make(residues: 40, seed: 1)
         let frames = try ANM.trajectory(s.models[0], frames: 8, modes: 2, amplitude: 4, seed: 2)
         let (weights, sigmas) = try XCTUnwrap(ResidueTable.lookup(s.atoms.map(\.residueName)))
@@ -17,8 +17,12 @@ final class TrainingTests: XCTestCase {
         return (s, data, truth, try Projector.Geometry(size: 32, pixel: 3, sigma: sigmas, weight: weights))
     }
 
-    private func trainer(_ s: Structure, _ data: ParticleDataset, _ truth: [[Double]]?, _ geometry: Projector.Geometry,
-                         epochs: Int, checkpoint: String? = nil, resume: String? = nil, keepBest: Bool = true) throws -> AutodecoderTrainer {
+    private func problem() throws -> (Structure, ParticleDataset, [[Double]], Projector.Geometry) { try Self.problem() }
+
+    /// A GCN trainer for `problem()`'s data (batch 16, lr 3e-3, one warm-up epoch).
+    static func trainer(_ s: Structure, _ data: ParticleDataset, _ truth: [[Double]]?, _ geometry: Projector.Geometry,
+                        epochs: Int, checkpoint: String? = nil, resume: String? = nil, keepBest: Bool = true,
+                        validate: Double = 0, select: EpochSelection = .last, plots: String? = nil) throws -> AutodecoderTrainer {
         let decoder = try GCNDecoder(graph: try ResidueGraph.build(s), latent: 4, hidden: 8, layers: 3, seed: 5)
         var settings = AutodecoderTrainer.Settings()
         settings.epochs = epochs
@@ -28,8 +32,16 @@ final class TrainingTests: XCTestCase {
         settings.checkpoint = checkpoint
         settings.resume = resume
         settings.keepBest = keepBest
+        settings.validate = validate
+        settings.select = select
+        settings.plots = plots
         return try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
                                       template: s.models[0], geometry: geometry, dataset: data, truth: truth, settings: settings)
+    }
+
+    private func trainer(_ s: Structure, _ data: ParticleDataset, _ truth: [[Double]]?, _ geometry: Projector.Geometry,
+                         epochs: Int, checkpoint: String? = nil, resume: String? = nil, keepBest: Bool = true) throws -> AutodecoderTrainer {
+        try Self.trainer(s, data, truth, geometry, epochs: epochs, checkpoint: checkpoint, resume: resume, keepBest: keepBest)
     }
 
     func testTrainingLowersRMSDWellBelowTheTemplate() throws {

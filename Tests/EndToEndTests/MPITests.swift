@@ -7,7 +7,8 @@ final class MPITests: XCTestCase {
     private var mpirun: String!
     private var work: URL!
 
-    /// Trains the paper's GCN on a small simulation; writes latents, conformations and the loss history (rank 0).
+    /// Trains the paper's GCN on a small simulation with 10% of the images held out; writes latents, conformations,
+    /// the loss, validation and latent-spread histories (rank 0).
     /// args: OUT EPOCHS [CHECKPOINT [RESUME]]
     private static let script = """
     let out = args[0]
@@ -17,15 +18,17 @@ final class MPITests: XCTestCase {
     let data = simulate(traj, images: 96, size: 32, pixel: 3, snr: 1, seed: 3)
     let model = gnn(residue_graph(s), kind: "gcn", seed: 1)
     let r = if len(args) > 3 {
-      train_autodecoder(model, data, like: s, epochs: epochs, batch: 16, quiet: true, seed: 5, keep_best: false, checkpoint: args[2], resume: args[3])
+      train_autodecoder(model, data, like: s, epochs: epochs, batch: 16, quiet: true, seed: 5, keep_best: false, validate: 0.1, checkpoint: args[2], resume: args[3])
     } else if len(args) > 2 {
-      train_autodecoder(model, data, like: s, epochs: epochs, batch: 16, quiet: true, seed: 5, keep_best: false, checkpoint: args[2])
+      train_autodecoder(model, data, like: s, epochs: epochs, batch: 16, quiet: true, seed: 5, keep_best: false, validate: 0.1, checkpoint: args[2])
     } else {
-      train_autodecoder(model, data, like: s, epochs: epochs, batch: 16, quiet: true, seed: 5, keep_best: false)
+      train_autodecoder(model, data, like: s, epochs: epochs, batch: 16, quiet: true, seed: 5, keep_best: false, validate: 0.1)
     }
     write_csv(out + "/latents.csv", r.latents)
     write_csv(out + "/conformations.csv", reshape(r.conformations, [96, 120]))
     write_csv(out + "/history.csv", tensor(r.history))
+    write_csv(out + "/validation.csv", tensor(r.validation_history))
+    write_csv(out + "/spread.csv", tensor(r.latent_spread_history))
     print("trained on", world().size, "ranks")
     """
 
@@ -92,7 +95,7 @@ final class MPITests: XCTestCase {
         let two = try run(ranks: 2, ["train.cryo", "two", "3"])
         XCTAssertEqual(two.0, 0, two.2)
         XCTAssertEqual(two.1.components(separatedBy: "trained on 2 ranks").count - 1, 1, "rank 0 alone prints: \(two.1)")
-        for name in ["latents.csv", "conformations.csv", "history.csv"] {
+        for name in ["latents.csv", "conformations.csv", "history.csv", "validation.csv", "spread.csv"] {
             assertClose(try table("one", name), try table("two", name), name)
         }
     }
@@ -104,7 +107,7 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(first.0, 0, first.2)
         let resumed = try run(ranks: 1, ["train.cryo", "resumed", "4", "run2.ckpt", "run.ckpt"])
         XCTAssertEqual(resumed.0, 0, resumed.2)
-        for name in ["latents.csv", "history.csv"] { assertClose(try table("straight", name), try table("resumed", name), name) }
+        for name in ["latents.csv", "history.csv", "validation.csv"] { assertClose(try table("straight", name), try table("resumed", name), name) }
     }
 
     func testAFailingRankStopsTheJobAndNamesIt() throws {

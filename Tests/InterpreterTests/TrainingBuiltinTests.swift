@@ -62,6 +62,20 @@ final class TrainingBuiltinTests: XCTestCase {
         XCTAssertEqual(c.shape, [48, 40, 3])
     }
 
+    func testWithGroundTruthTheRuleIsReportedBesideTheOracle() throws {
+        let value = try run("train_autodecoder(model, data, like: s, epochs: 3, batch: 16, quiet: true, validate: 0.25, select: \"bond\")")
+        func number(_ v: Value?) -> Double? { if case .number(let x)? = v { x } else { nil } }
+        guard case .record(let r) = value, case .list(let rmsd)? = r["rmsd_history"], case .list(let validation)? = r["validation_history"],
+              case .list(let spread)? = r["latent_spread_history"], let selected = number(r["selected_epoch"]),
+              let best = number(r["best_epoch"]), case .record(let picks)? = r["picks"] else { return XCTFail("\(value)") }
+        XCTAssertEqual(validation.count, 3)
+        XCTAssertEqual(spread.count, 3)
+        XCTAssertEqual(number(picks["bond"]), selected)
+        XCTAssertEqual(number(picks["oracle"]), best, "with ground truth the oracle's epoch is returned")
+        XCTAssertEqual(number(r["rmsd_selected"]), number(rmsd[Int(selected) - 1]))
+        XCTAssertEqual(try XCTUnwrap(number(r["rmsd_mean"])), try XCTUnwrap(number(rmsd[Int(best) - 1])), accuracy: 1e-6)
+    }
+
     func testUnknownPosesReportPoseErrorsEveryEpoch() throws {
         let value = try run("train_autodecoder(model, data, like: s, epochs: 2, batch: 16, quiet: true, poses: \"esl\", candidates: 16, schedule: \"one_cycle\")")
         guard case .record(let r) = value, case .list(let medians)? = r["pose_error_median"], case .tensor(let poses)? = r["poses"],
@@ -117,6 +131,9 @@ final class TrainingBuiltinTests: XCTestCase {
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", grid: 0)", "coarse-to-fine needs grid level 1 or 2")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", candidates: 1)", "candidates must be at least 2")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, normalize: \"mean\")", "\"particle\" or \"pixel\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, select: \"best\")", "select must be one of")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, validate: 1)", "validate must be a fraction in [0, 1)")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, select: \"validation\")", "needs held-out images")
         assertError("gnn(g, kind: \"mpnn\")", "needs like: the template structure")
         assertError("gnn(g, kind: \"transformer\")", "\"gcn\", \"mpnn\" or \"egnn\"")
         assertError("train_autodecoder(model, {images: zeros([2, 8, 8])}, like: s)", "dataset has no field 'rotations'")
