@@ -12,6 +12,7 @@ let cases: [(String, () throws -> [(String, Double)])] = [
     ("esl", ESLBenchmark.run),
     ("training", TrainingStepBenchmark.run),
     ("paper", PaperModelBenchmark.run),
+    ("papertrain", PaperTrainingBenchmark.run),
     ("memory", MemoryBenchmark.run),
     ("star", STARReadBenchmark.run),
 ]

@@ -9,5 +9,6 @@ public enum DifferentiableOps {
         "reshape", "permute", "transpose", "cat", "stack", "slice", "select", "broadcast", "sum_to_shape",
         "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate", "clash_loss",
         "gcn_stack",   // not a builtin: the GCN decoder's fused convolutions (GraphConvolutionStack)
+        "esl_candidate_scores",   // not a builtin: pose-marginalised training's scores (CandidateScoring)
     ]
 }
