@@ -6,9 +6,9 @@ import Foundation
 /// one whole epoch on 2,000 images with known poses (`AutodecoderTrainer.run`: 63 steps, then the epoch's
 /// conformations and bond check), D = 64 at 2 Å/px with the CTF. Benchmarks/reference/paper_models.py does the same.
 enum PaperTrainingBenchmark {
-    static func run() throws -> [(String, Double)] {
+    /// The ESL step (`cryobench esltrain`).
+    static func eslStep() throws -> [(String, Double)] {
         let setup = try PaperModelBenchmark.Setup()
-        var figures: [(String, Double)] = []
         let dataset = try setup.simulate(images: 32)
         var settings = AutodecoderTrainer.Settings()
         settings.unknownPoses = try candidates(around: dataset.rotations, perImage: 32)
@@ -17,8 +17,12 @@ enum PaperTrainingBenchmark {
         let batch = Array(0..<32)
         let eslMs = try medianMilliseconds(repeats: 11, warmup: 2) { _ = try esl.step(state, images: batch) }
         print(String(format: "ESL training step, paper GCN, B32, 32 candidates, N214 D64: %.2f ms", eslMs))
-        figures.append(("esl_train_step_B32_K32_N214_D64_ms", eslMs))
+        return [("esl_train_step_B32_K32_N214_D64_ms", eslMs)]
+    }
 
+    /// The epoch (`cryobench epoch`).
+    static func epoch() throws -> [(String, Double)] {
+        let setup = try PaperModelBenchmark.Setup()
         let images = try setup.simulate(images: 2000)
         var epochSettings = AutodecoderTrainer.Settings()
         epochSettings.epochs = 1
@@ -27,8 +31,7 @@ enum PaperTrainingBenchmark {
             _ = try epoch.run(report: { _ in }, shouldContinue: { true })
         }
         print(String(format: "one epoch of train_autodecoder, paper GCN, 2,000 images, known poses, D64, CTF: %.0f ms", epochMs))
-        figures.append(("paper_gcn_L10_F10_epoch_M2000_D64_ms", epochMs))
-        return figures
+        return [("paper_gcn_L10_F10_epoch_M2000_D64_ms", epochMs)]
     }
 
     /// `perImage` candidate rotations per image, scattered up to about 10° around each true rotation (as the

@@ -12,7 +12,8 @@ let cases: [(String, () throws -> [(String, Double)])] = [
     ("esl", ESLBenchmark.run),
     ("training", TrainingStepBenchmark.run),
     ("paper", PaperModelBenchmark.run),
-    ("papertrain", PaperTrainingBenchmark.run),
+    ("esltrain", PaperTrainingBenchmark.eslStep),
+    ("epoch", PaperTrainingBenchmark.epoch),
     ("memory", MemoryBenchmark.run),
     ("star", STARReadBenchmark.run),
 ]

@@ -56,7 +56,6 @@ enum CandidateScoring {
                 for b in range {
                     let conformation = c.baseAddress! + b * atoms * 3, y = z.baseAddress! + b * pixels, im = image[b]
                     for row in (b * k)..<((b + 1) * k) {
-                        w.real.update(repeating: 0, count: pixels)
                         kernel.render(row, conformation, w.real, scratch)
                         withUnsafeMutableBytes(of: &moments) { cryo_image_moments(y, w.real, pixels, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
                         FFT.shared.forward(w)

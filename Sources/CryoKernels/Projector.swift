@@ -60,7 +60,8 @@ public enum Projector {
             throw KernelError.shape("project", expected: "shifts [\(batch),2]", got: shifts.shape)
         }
         let d = geometry.size
-        var out = [Float](repeating: 0, count: batch * d * d)
+        // Every image is written whole by the kernel.
+        var out = [Float](unsafeUninitializedCapacity: batch * d * d) { _, count in count = batch * d * d }
         let shiftValues = shifts?.storage ?? [Float](repeating: 0, count: 2 * batch)
         let kernel = Kernel(geometry: geometry, rotations: rots, shifts: shiftValues, atoms: atoms, shared: shared)
         coords.storage.withUnsafeBufferPointer { c in
@@ -137,7 +138,7 @@ public enum Projector {
             return f
         }
 
-        /// Adds every atom of `coords` [N,3] seen as image b (its rotation and shift) into `image` [D,D].
+        /// Renders the atoms `coords` [N,3] seen as image b (its rotation and shift) into `image` [D,D] (overwritten).
         func render(_ b: Int, _ coords: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, _ s: Scratch) {
             _ = projectCentres(b, coords, s)
             geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
@@ -154,8 +155,7 @@ public enum Projector {
             g.withUnsafeBufferPointer { gp in coords.withUnsafeBufferPointer { cp in
             dShifts.withUnsafeMutableBufferPointer { dsp in dCoords.withUnsafeMutableBufferPointer { dcp in
                 let shiftOut = SharedPointer(base: dsp.baseAddress!)
-                // With one structure shared by the batch, images on different workers add into the same rows.
-                Parallel.forPartsSumming(batch, grain: 1, into: dcp.baseAddress!, length: coords.count) { range, table in
+                let work = { (range: Range<Int>, table: UnsafeMutablePointer<Float>) in
                     let s = Scratch(size: d, atoms: atoms)
                     for b in range {
                         let shiftGrad = addGradient(b, conformation(b, cp.baseAddress!), cotangent: gp.baseAddress! + b * d * d,
@@ -163,6 +163,14 @@ public enum Projector {
                         shiftOut.base[2 * b] = shiftGrad.0
                         shiftOut.base[2 * b + 1] = shiftGrad.1
                     }
+                }
+                // With one structure shared by the batch, images on different workers add into the same rows;
+                // otherwise each image owns its rows.
+                if shared {
+                    Parallel.forPartsSumming(batch, grain: 1, into: dcp.baseAddress!, length: coords.count, work)
+                } else {
+                    let table = SharedPointer(base: dcp.baseAddress!)
+                    Parallel.forRanges(batch, grain: 1) { work($0, table.base) }
                 }
             } } } }
             return (Tensor(uncheckedShape: coordShape, storage: dCoords), Tensor(uncheckedShape: [batch, 2], storage: dShifts))

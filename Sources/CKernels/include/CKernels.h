@@ -70,7 +70,7 @@ void cryo_gcn_backward(const float *weights, intptr_t layers, intptr_t features,
    scratch must hold cryo_projector_scratch_floats(size) floats and belong to one thread. */
 intptr_t cryo_projector_scratch_floats(intptr_t size);
 
-/* Adds every atom of one image into image [size, size]. */
+/* Renders every atom of one image into image [size, size] (overwritten). */
 void cryo_project_image(const float *centres, const float *sigma, const float *weight, intptr_t atoms, intptr_t size,
                         float pixel, float window_sigmas, float *scratch, float *image);
 
