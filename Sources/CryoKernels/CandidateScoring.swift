@@ -9,8 +9,8 @@ import Foundation
 /// the mean squared difference of ŷ and the standardised rendering, with μ_bk = C_b(0)·mean(P_bk) and
 /// σ²_bk = ‖C_b∗P_bk‖² − D²·μ²_bk taken from |C_b|² against |P̂_bk|² (Parseval), as `PoseScoring` scores the grid.
 /// So each image is filtered by its CTF once, not every rendering; each rendering costs one render and one
-/// forward FFT, plus, when a gradient is recorded, one inverse FFT for C²∗P_bk, the only [B·K, D, D] buffer kept
-/// for the backward pass.
+/// forward FFT. When a gradient is recorded, the spectra of C²∗P_bk are kept for the backward pass (the only
+/// [B·K, D, D/2+1] buffer), which transforms back only those of renderings with a non-zero cotangent.
 enum CandidateScoring {
     /// L [B, K] for conformations `coords` [B,N,3] (Å) of `images` [B,D,D] at `rotations` (B·K, image-major) with
     /// each image's `shifts` (2B values, Å, RELION origins) and CTF (`ctf`, B of them; nil: none). Records the VJP
@@ -44,8 +44,10 @@ enum CandidateScoring {
         let recording = coords.requiresGrad && Tape.active != nil
         var losses = [Float](repeating: 0, count: batch * k)
         var scores = [Score](repeating: Score(dot: 0, sigma: 0, mu: 0), count: batch * k)
-        // C²∗P of every rendering, for the backward pass only; every entry is written before it is read.
-        var squared = [Float](unsafeUninitializedCapacity: recording ? batch * k * pixels : 0) { _, count in count = recording ? batch * k * pixels : 0 }
+        // The half spectrum of C²∗P of every rendering (re, im interleaved), for the backward pass only; every entry is
+        // written before it is read.
+        let kept = recording ? batch * k * 2 * half : 0
+        var squared = [Float](unsafeUninitializedCapacity: kept) { _, count in count = kept }
         coords.storage.withUnsafeBufferPointer { c in filtered.withUnsafeBufferPointer { z in
         losses.withUnsafeMutableBufferPointer { l in scores.withUnsafeMutableBufferPointer { sc in squared.withUnsafeMutableBufferPointer { q in
             let (lossOut, scoreOut, squaredOut) = (SharedPointer(base: l.baseAddress!), SharedPointer(base: sc.baseAddress!), recording ? SharedPointer(base: q.baseAddress!) : nil)
@@ -67,10 +69,7 @@ enum CandidateScoring {
                         let score = Score(dot: moments.0, sigma: sigma, mu: mu)
                         scoreOut.base[row] = score
                         lossOut.base[row] = 2 - 2 * score.dot * score.inverseNorm(size: d)
-                        if let squaredOut {
-                            FFT.shared.inverse(w)
-                            (squaredOut.base + row * pixels).update(from: w.real, count: pixels)
-                        }
+                        if let squaredOut { (squaredOut.base + row * 2 * half).update(from: spectrum, count: 2 * half) }
                     }
                 }
             }
@@ -111,26 +110,29 @@ enum CandidateScoring {
         @inline(__always) func inverseNorm(size d: Int) -> Float { 1 / (Float(d) * sigma + 1e-12) }
     }
 
-    /// The cotangent [B,N,3] of the coordinates for the losses' cotangent `g` [B,K]: with a = 1/(D·σ + 1e-12),
+    /// The cotangent [B,N,3] of the coordinates for the losses' cotangent `g` [B,K], from the kept spectra of C²∗P
+    /// (`squared`): with a = 1/(D·σ + 1e-12),
     ///   ∂L/∂P = −2a·C∗ŷ + 2·dot·D·a²/σ · (C²∗P − μ·C(0)),
     /// pulled back through the projector; renderings whose loss has a zero cotangent (off the measure's support and
     /// outside the J smallest) are skipped. In parallel over images, each adding into its own conformation.
     private static func backward(_ g: [Float], coords: Tensor, filtered: [Float], squared: [Float], scores: [Score], image: [Image],
                                  kernel: Projector.Kernel, perImage k: Int) -> Tensor {
-        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], kernel.geometry.size), pixels = d * d
+        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], kernel.geometry.size), pixels = d * d, half = d * (d / 2 + 1)
         var dCoords = [Float](repeating: 0, count: coords.count)
         coords.storage.withUnsafeBufferPointer { c in filtered.withUnsafeBufferPointer { z in squared.withUnsafeBufferPointer { q in
         dCoords.withUnsafeMutableBufferPointer { out in
             let result = SharedPointer(base: out.baseAddress!)
             Parallel.forRanges(batch, grain: 1) { range in
-                let scratch = Projector.Kernel.Scratch(size: d, atoms: atoms)
+                let scratch = Projector.Kernel.Scratch(size: d, atoms: atoms), w = FFT.Workspace(size: d)
                 let cotangent = UnsafeMutablePointer<Float>.allocate(capacity: pixels)
                 defer { cotangent.deallocate() }
                 for b in range {
                     for row in (b * k)..<((b + 1) * k) where g[row] != 0 {
                         let s = scores[row], a = s.inverseNorm(size: d)
                         let normTerm = s.sigma > 0 ? 2 * s.dot * Float(d) * a * a / s.sigma * g[row] : 0
-                        cryo_image_combination(z.baseAddress! + b * pixels, q.baseAddress! + row * pixels, -2 * a * g[row], normTerm,
+                        UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self).update(from: q.baseAddress! + row * 2 * half, count: 2 * half)
+                        FFT.shared.inverse(w)
+                        cryo_image_combination(z.baseAddress! + b * pixels, w.real, -2 * a * g[row], normTerm,
                                                -normTerm * s.mu * image[b].dc, pixels, cotangent)
                         _ = kernel.addGradient(row, c.baseAddress! + b * atoms * 3, cotangent: cotangent,
                                                into: result.base + b * atoms * 3, scratch)
