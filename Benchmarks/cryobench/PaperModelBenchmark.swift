@@ -6,19 +6,45 @@ import Foundation
 /// 214-residue toy protein's residue graph, batch 32, D = 64 at 2 Å/px; decoder → template + displacement →
 /// projector → CTF → learnable scale and offset → per-image summed squared error + bond and centroid terms → Adam.
 enum PaperModelBenchmark {
-    static func run() throws -> [(String, Double)] {
-        let structure = try ToyProtein.make(residues: 214, seed: 1)
-        let graph = try ResidueGraph.build(structure)
-        guard let (weights, sigmas) = ResidueTable.lookup(structure.atoms.map(\.residueName)) else {
-            throw KernelError("cryobench", "the toy protein has residues outside the residue table")
+    /// The 214-residue toy protein, its residue graph, the D = 64 forward model at 2 Å/px and the paper's GCN and
+    /// matched MLP on that graph: what every paper row trains.
+    struct Setup {
+        let structure: Structure
+        let graph: ResidueGraph
+        let geometry: Projector.Geometry
+        let gcn: GCNDecoder, mlp: MLPDecoder
+        let mlpWidth: Int
+
+        init() throws {
+            structure = try ToyProtein.make(residues: 214, seed: 1)
+            graph = try ResidueGraph.build(structure)
+            guard let (weights, sigmas) = ResidueTable.lookup(structure.atoms.map(\.residueName)) else {
+                throw KernelError("cryobench", "the toy protein has residues outside the residue table")
+            }
+            geometry = try Projector.Geometry(size: 64, pixel: 2, sigma: sigmas, weight: weights)
+            gcn = try GCNDecoder(graph: graph, latent: 8, hidden: 10, layers: 10, seed: 1)
+            mlpWidth = MLPDecoder.width(matching: gcn.parameterCount, latent: 8, nodes: graph.nodes)
+            mlp = try MLPDecoder(latent: 8, nodes: graph.nodes, width: mlpWidth, depth: 4, seed: 1)
         }
-        let geometry = try Projector.Geometry(size: 64, pixel: 2, sigma: sigmas, weight: weights)
-        let (dataset, _, _) = try Simulator.simulate(conformations: [structure.models[0]], sigma: sigmas, weight: weights,
-                                                     settings: Simulator.Settings(images: 32, size: 64, pixel: 2, snr: 0.1, seed: 3))
+
+        /// `images` simulated images of the first model (SNR 0.1, CTF, no shifts), with their true rotations.
+        func simulate(images: Int) throws -> ParticleDataset {
+            try Simulator.simulate(conformations: [structure.models[0]], sigma: geometry.sigma, weight: geometry.weight,
+                                   settings: Simulator.Settings(images: images, size: 64, pixel: 2, snr: 0.1, seed: 3)).dataset
+        }
+
+        /// A trainer of `decoder` on `dataset` with `settings` (batch 32 unless set otherwise).
+        func trainer(_ decoder: Decoder, dataset: ParticleDataset, settings: AutodecoderTrainer.Settings) throws -> AutodecoderTrainer {
+            try AutodecoderTrainer(decode: decoder.decode, modelName: decoder.kind, parameters: decoder.parameters, latentDimension: 8,
+                                   template: structure.models[0], geometry: geometry, dataset: dataset, truth: nil, settings: settings)
+        }
+    }
+
+    static func run() throws -> [(String, Double)] {
+        let setup = try Setup()
+        let (graph, gcn, mlp, width) = (setup.graph, setup.gcn, setup.mlp, setup.mlpWidth)
+        let dataset = try setup.simulate(images: 32)
         print("paper models: N = \(graph.nodes), \(graph.src.count) directed edges (peptide + hydrogen bonds, \(graph.hydrogenBondMethod))")
-        let gcn = try GCNDecoder(graph: graph, latent: 8, hidden: 10, layers: 10, seed: 1)
-        let width = MLPDecoder.width(matching: gcn.parameterCount, latent: 8, nodes: graph.nodes)
-        let mlp = try MLPDecoder(latent: 8, nodes: graph.nodes, width: width, depth: 4, seed: 1)
         var figures: [(String, Double)] = []
         var g = SeededGenerator(seed: 4)
         let z = Tensor.randn([32, 8], std: 0.1, using: &g)
@@ -34,9 +60,7 @@ enum PaperModelBenchmark {
         for (name, decoder) in [("gcn_L10_F10", gcn as Decoder), ("mlp_W\(width)", mlp as Decoder)] {
             var settings = AutodecoderTrainer.Settings()
             settings.batch = 32
-            let trainer = try AutodecoderTrainer(decode: decoder.decode, modelName: decoder.kind, parameters: decoder.parameters,
-                                                 latentDimension: 8, template: structure.models[0], geometry: geometry,
-                                                 dataset: dataset, truth: nil, settings: settings)
+            let trainer = try setup.trainer(decoder, dataset: dataset, settings: settings)
             let state = try trainer.start()
             let batch = Array(0..<32)
             let ms = try medianMilliseconds(repeats: 21, warmup: 3) { _ = try trainer.step(state, images: batch) }

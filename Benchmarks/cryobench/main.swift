@@ -12,6 +12,8 @@ let cases: [(String, () throws -> [(String, Double)])] = [
     ("esl", ESLBenchmark.run),
     ("training", TrainingStepBenchmark.run),
     ("paper", PaperModelBenchmark.run),
+    ("esltrain", PaperTrainingBenchmark.eslStep),
+    ("epoch", PaperTrainingBenchmark.epoch),
     ("memory", MemoryBenchmark.run),
     ("star", STARReadBenchmark.run),
 ]

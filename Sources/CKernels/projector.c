@@ -54,7 +54,9 @@ CRYO_INLINE void factors(float c, float sigma, intptr_t lo, intptr_t count, intp
     for (intptr_t k = 0; k < padded; k++) {
         erfs[k] = cryo_erf_and_gaussian((first + (float)k * pixel) * scale, &gaussians[k]);
     }
-    erfs[padded] = cryo_erf_and_gaussian((first + (float)padded * pixel) * scale, &gaussians[padded]);  /* last edge */
+    /* The last edge bounds a factor only when the window fills its blocks; otherwise the loops below read a stale
+       value there and discard it. */
+    if (count == padded) erfs[padded] = cryo_erf_and_gaussian((first + (float)padded * pixel) * scale, &gaussians[padded]);
     for (intptr_t k = 0; k < padded; k++) {
         f[k] = k < count ? 0.5f * (erfs[k + 1] - erfs[k]) : 0.0f;
     }
@@ -137,7 +139,7 @@ CRYO_INLINE void project_image_body(const float *restrict centres, const float *
         add_window(padded + w.i0 * stride + w.j0, stride, b.fx, b.fy, w.rows, w.blocks, weight[n]);
     }
     for (intptr_t i = 0; i < size; i++) {
-        for (intptr_t j = 0; j < size; j++) image[i * size + j] += padded[i * stride + j];
+        for (intptr_t j = 0; j < size; j++) image[i * size + j] = padded[i * stride + j];
     }
 }
 

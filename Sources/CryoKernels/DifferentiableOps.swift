@@ -13,5 +13,6 @@ public enum DifferentiableOps {
         "gather", "segment_sum", "segment_mean", "matmul", "message_aggregate", "clash_loss",
         "sparse_apply", "esl_expected_loss",
         "gcn_stack",   // not a builtin: the GCN decoder's fused convolutions (GraphConvolutionStack)
+        "esl_candidate_scores",   // not a builtin: pose-marginalised training's scores (CandidateScoring)
     ]
 }

@@ -32,23 +32,15 @@ public struct UnknownPoses: Sendable {
     /// The data term for images `picked` (`targets`, [B,D,D]) with predicted conformations `coords` [B,N,3]: the mean over the batch of
     /// Σβ·L, where L_q = mean((ŷ − r̂_q)²) = 2 − 2·corr(y, r_q) compares the image and the CTF-filtered rendering at
     /// rotation q after standardising both, as the pose search scores them (a fitted global scale would favour
-    /// rotations by the energy of their projection); also each image's pose estimate, its measure's barycentre.
+    /// rotations by the energy of their projection; `CandidateScoring` computes every L of the batch as one op);
+    /// also each image's pose estimate, its measure's barycentre. `shifts` [M,2] are the dataset's.
     func dataTerm(picked: [Int], coords: Tensor, images targets: Tensor, shifts: Tensor, dataset: ParticleDataset,
                   geometry: Projector.Geometry, applyCTF: Bool) throws -> (Tensor, [Rotation]) {
-        let k = perImage, b = picked.count, pixels = geometry.size * geometry.size
-        let rows = picked.flatMap { i in [Int](repeating: i, count: k) }
-        let rowTensor = Tensor(rows.map(Float.init))
+        let k = perImage, b = picked.count
         let rotations = picked.flatMap { i in candidates[(i * k)..<((i + 1) * k)] }
-        let repeated = try coords.gather(Tensor((0..<(b * k)).map { Float($0 / k) }))
-        var images = try Projector.project(coords: repeated, rotations: Rotation.tensor(rotations), shifts: try shifts.gather(rowTensor), geometry: geometry)
-        if applyCTF { images = try FourierFilter.applyCTF(images, parameters: rows.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
-        let rendered = try images.reshape([b * k, pixels])
-        let centred = try rendered - rendered.mean(axis: 1, keepDims: true)
-        let norms = try (centred * centred).sum(axis: 1).sqrt()
-        let y = Tensor(uncheckedShape: [b, pixels], storage: PoseScoring.standardisedRows(targets.storage, length: pixels))
-        let dots = try (centred.reshape([b, k, pixels]) * y.reshape([b, 1, pixels])).sum(axis: 2)
-        let correlation = try dots / (norms.reshape([b, k]) * Float(pixels).squareRoot() + 1e-12)
-        let losses = try (correlation * -2) + 2
+        let imageShifts: [Float] = picked.flatMap { i -> [Float] in [shifts.storage[2 * i], shifts.storage[2 * i + 1]] }
+        let losses = try CandidateScoring.losses(coords: coords, images: targets, rotations: rotations, shifts: imageShifts,
+                                                 ctf: applyCTF ? picked.map { dataset.ctf[$0] } : nil, geometry: geometry)
         let expected = try lifting.expectedLoss(losses, gridSize: gridSize).mean()
         let poses = (0..<b).map { i -> Rotation in
             let l = (0..<k).map { Double(losses.storage[i * k + $0]) }

@@ -36,6 +36,9 @@ public struct GraphConvolutionStack: Sendable {
         if layers == 0 || h.count == 0 { return h }
         let lanes = GraphConvolutionStack.lanes, table = n * f * lanes, chunks = (b + lanes - 1) / lanes
         let w = weights.flatMap(\.storage), bias = biases.flatMap(\.storage)
+        guard Tape.active != nil, ([h] + weights + biases).contains(where: \.requiresGrad) else {
+            return Tensor(uncheckedShape: h.shape, storage: infer(h.storage, batch: b, n: n, f: f, layers: layers, weights: w, biases: bias))
+        }
         // Per chunk: the input and every layer's output [L + 1] tables, then the pre-activations [L]. The kernel
         // writes all but the input tables, which are zeroed (for the unused lanes of a last partial chunk).
         var states = GraphConvolutionStack.floats(chunks * (2 * layers + 1) * table)
@@ -60,6 +63,36 @@ public struct GraphConvolutionStack: Sendable {
                          storage: GraphConvolutionStack.unpack(states, batch: b, n: n, f: f, offset: layers * table, stride: (2 * layers + 1) * table))
         Tape.recordIfNeeded(out, inputs: [h] + weights + biases) { g in
             try backward(g, states: states, weights: w, shape: h.shape, layers: layers)
+        }
+        return out
+    }
+
+    /// The output [B, N·F] alone, for a pass nothing will differentiate: each worker reuses one chunk's tables
+    /// instead of keeping every chunk's (46 MB for B = 256 at N = 214, F = 10, L = 10: freshly mapped pages, zeroed
+    /// by the kernel, on every call).
+    private func infer(_ x: [Float], batch b: Int, n: Int, f: Int, layers: Int, weights w: [Float], biases bias: [Float]) -> [Float] {
+        let lanes = GraphConvolutionStack.lanes, table = n * f * lanes, width = n * f, stride = (2 * layers + 1) * table
+        let residual: Int32 = firstResidual ? 1 : 0
+        var out = GraphConvolutionStack.floats(b * width)
+        out.withUnsafeMutableBufferPointer { o in
+            let result = SharedPointer(base: o.baseAddress!)
+            withCSR(adjacency) { start, columns, values in
+                Parallel.forParts((b + lanes - 1) / lanes, grain: 1) { _, range in
+                    var states = GraphConvolutionStack.floats(stride), scratch = GraphConvolutionStack.floats(cryo_gcn_scratch_floats(n, f))
+                    for c in range {
+                        let items = (c * lanes)..<Swift.min(b, (c + 1) * lanes)
+                        states.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: table) }
+                        GraphConvolutionStack.pack(Array(x[(items.lowerBound * width)..<(items.upperBound * width)]), batch: items.count,
+                                                   table: table, stride: stride, into: &states)
+                        states.withUnsafeMutableBufferPointer { s in
+                            cryo_gcn_forward(w, bias, layers, f, start, columns, values, n, residual, s.baseAddress!,
+                                             s.baseAddress! + (layers + 1) * table, &scratch)
+                        }
+                        let chunk = GraphConvolutionStack.unpack(states, batch: items.count, n: n, f: f, offset: layers * table, stride: stride)
+                        (result.base + items.lowerBound * width).update(from: chunk, count: chunk.count)
+                    }
+                }
+            }
         }
         return out
     }

@@ -19,21 +19,13 @@ public enum PoseScoring {
             throw KernelError("esl", "the structure has \(coords.count / 3) atoms but the forward model \(geometry.sigma.count)")
         }
         if let ctf, ctf.count != batch && ctf.count != 1 { throw KernelError("esl", "got \(ctf.count) CTFs for \(batch) images") }
-        let pixels = d * d, columns = d / 2 + 1, half = d * columns
+        let pixels = d * d, half = d * (d / 2 + 1)
         // Standardised images, then filtered by their CTFs (C ŷ).
         let standardised = standardisedRows(images.storage, length: pixels)
         let filters: [[Float]] = ctf.map { CTFFilters.filters($0, size: d, pixel: geometry.pixel) } ?? [[Float](repeating: 1, count: half)]
         let filterFor: (Int) -> [Float] = { filters[filters.count == 1 ? 0 : $0] }
         let filtered = FourierFilter.apply(standardised, batch: batch, size: d, filter: filterFor)
-        // |C_b|² on the half spectrum, weighted for the mirrored columns and by 1/D² (Parseval).
-        var power = [Float](repeating: 0, count: batch * half)
-        for b in 0..<batch {
-            let h = filterFor(b)
-            for i in 0..<d { for j in 0..<columns {
-                let weight: Float = (j == 0 || j == d / 2) ? 1 : 2
-                power[b * half + i * columns + j] = weight * h[i * columns + j] * h[i * columns + j] / Float(pixels)
-            } }
-        }
+        let power = (0..<batch).flatMap { parsevalPower(filterFor($0), size: d) }
         let dc = (0..<batch).map { filterFor($0)[0] }
         let template = Tensor(uncheckedShape: [coords.count / 3, 3], storage: coords.map(Float.init))
         var losses = [Float](repeating: 0, count: batch * grid.count)
@@ -75,6 +67,18 @@ public enum PoseScoring {
             }
         }
         return losses
+    }
+
+    /// |C|² of a half-spectrum filter `h` [D, D/2+1], weighted for the mirrored columns and by 1/D², so that
+    /// Σ_k power_k·|P̂_k|² over the half spectrum of the (unnormalised) FFT of P is ‖C∗P‖² (Parseval).
+    static func parsevalPower(_ h: [Float], size d: Int) -> [Float] {
+        let columns = d / 2 + 1
+        var power = [Float](repeating: 0, count: d * columns)
+        for i in 0..<d { for j in 0..<columns {
+            let weight: Float = (j == 0 || j == d / 2) ? 1 : 2
+            power[i * columns + j] = weight * h[i * columns + j] * h[i * columns + j] / Float(d * d)
+        } }
+        return power
     }
 
     /// Each consecutive row of `length` values shifted and scaled to zero mean and unit variance.

@@ -60,7 +60,8 @@ public enum Projector {
             throw KernelError.shape("project", expected: "shifts [\(batch),2]", got: shifts.shape)
         }
         let d = geometry.size
-        var out = [Float](repeating: 0, count: batch * d * d)
+        // Every image is written whole by the kernel.
+        var out = [Float](unsafeUninitializedCapacity: batch * d * d) { _, count in count = batch * d * d }
         let shiftValues = shifts?.storage ?? [Float](repeating: 0, count: 2 * batch)
         let kernel = Kernel(geometry: geometry, rotations: rots, shifts: shiftValues, atoms: atoms, shared: shared)
         coords.storage.withUnsafeBufferPointer { c in
@@ -68,7 +69,7 @@ public enum Projector {
                 let images = SharedPointer(base: o.baseAddress!)
                 Parallel.forRanges(batch, grain: 1) { range in
                     let scratch = Kernel.Scratch(size: d, atoms: atoms)
-                    for b in range { kernel.render(b, c.baseAddress!, images.base + b * d * d, scratch) }
+                    for b in range { kernel.render(b, kernel.conformation(b, c.baseAddress!), images.base + b * d * d, scratch) }
                 }
             }
         }
@@ -121,10 +122,14 @@ public enum Projector {
             return Frame(r00: m[0], r01: m[1], r02: m[2], r10: m[3], r11: m[4], r12: m[5], originX: shifts[2 * b], originY: shifts[2 * b + 1])
         }
 
-        /// Writes the projected centres (Å) of image b's atoms into `s.centres` and returns the image's frame.
-        func projectCentres(_ b: Int, _ c: UnsafePointer<Float>, _ s: Scratch) -> Frame {
+        /// Image b's conformation [N,3] in the coordinates `c` of the whole batch.
+        @inline(__always)
+        func conformation(_ b: Int, _ c: UnsafePointer<Float>) -> UnsafePointer<Float> { c + (shared ? 0 : b) * atoms * 3 }
+
+        /// Writes the projected centres (Å) of the atoms `coords` [N,3] seen as image b into `s.centres` and returns
+        /// the image's frame.
+        func projectCentres(_ b: Int, _ coords: UnsafePointer<Float>, _ s: Scratch) -> Frame {
             let f = frame(b)
-            let coords = c + (shared ? 0 : b) * atoms * 3
             for n in 0..<atoms {
                 let (x, y, z) = (Double(coords[3 * n]), Double(coords[3 * n + 1]), Double(coords[3 * n + 2]))
                 s.centres[2 * n] = Float(f.r00 * x + f.r01 * y + f.r02 * z) - f.originX
@@ -133,9 +138,9 @@ public enum Projector {
             return f
         }
 
-        /// Adds every atom of image b into `image`.
-        func render(_ b: Int, _ c: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, _ s: Scratch) {
-            _ = projectCentres(b, c, s)
+        /// Renders the atoms `coords` [N,3] seen as image b (its rotation and shift) into `image` [D,D] (overwritten).
+        func render(_ b: Int, _ coords: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, _ s: Scratch) {
+            _ = projectCentres(b, coords, s)
             geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
                 cryo_project_image(s.centres, sigmas.baseAddress, weights.baseAddress, atoms, geometry.size, geometry.pixel,
                                    Projector.windowSigmas, s.kernel, image)
@@ -149,32 +154,48 @@ public enum Projector {
             var dShifts = [Float](repeating: 0, count: 2 * batch)
             g.withUnsafeBufferPointer { gp in coords.withUnsafeBufferPointer { cp in
             dShifts.withUnsafeMutableBufferPointer { dsp in dCoords.withUnsafeMutableBufferPointer { dcp in
-            geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
                 let shiftOut = SharedPointer(base: dsp.baseAddress!)
-                // With one structure shared by the batch, images on different workers add into the same rows.
-                Parallel.forPartsSumming(batch, grain: 1, into: dcp.baseAddress!, length: coords.count) { range, table in
+                let work = { (range: Range<Int>, table: UnsafeMutablePointer<Float>) in
                     let s = Scratch(size: d, atoms: atoms)
                     for b in range {
-                        let f = projectCentres(b, cp.baseAddress!, s)
-                        cryo_project_image_backward(gp.baseAddress! + b * d * d, s.centres, sigmas.baseAddress, weights.baseAddress,
-                                                    atoms, d, geometry.pixel, Projector.windowSigmas, s.kernel, s.dCentres)
-                        let r = (Float(f.r00), Float(f.r01), Float(f.r02), Float(f.r10), Float(f.r11), Float(f.r12))
-                        let out = table + (shared ? 0 : b * atoms * 3)
-                        var shiftGrad = (Float(0), Float(0))
-                        for n in 0..<atoms {
-                            let (gx, gy) = (s.dCentres[2 * n], s.dCentres[2 * n + 1])
-                            shiftGrad.0 -= gx
-                            shiftGrad.1 -= gy
-                            out[3 * n] += gx * r.0 + gy * r.3
-                            out[3 * n + 1] += gx * r.1 + gy * r.4
-                            out[3 * n + 2] += gx * r.2 + gy * r.5
-                        }
+                        let shiftGrad = addGradient(b, conformation(b, cp.baseAddress!), cotangent: gp.baseAddress! + b * d * d,
+                                                    into: table + (shared ? 0 : b * atoms * 3), s)
                         shiftOut.base[2 * b] = shiftGrad.0
                         shiftOut.base[2 * b + 1] = shiftGrad.1
                     }
                 }
-            } } } } } }
+                // With one structure shared by the batch, images on different workers add into the same rows;
+                // otherwise each image owns its rows.
+                if shared {
+                    Parallel.forPartsSumming(batch, grain: 1, into: dcp.baseAddress!, length: coords.count, work)
+                } else {
+                    let table = SharedPointer(base: dcp.baseAddress!)
+                    Parallel.forRanges(batch, grain: 1) { work($0, table.base) }
+                }
+            } } } }
             return (Tensor(uncheckedShape: coordShape, storage: dCoords), Tensor(uncheckedShape: [batch, 2], storage: dShifts))
+        }
+
+        /// Adds the cotangent of the atoms `coords` [N,3] seen as image b, for image cotangent `g` [D,D], into `out`
+        /// [N,3]; returns the cotangent of the image's shift (x, y).
+        func addGradient(_ b: Int, _ coords: UnsafePointer<Float>, cotangent g: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                         _ s: Scratch) -> (Float, Float) {
+            let f = projectCentres(b, coords, s)
+            geometry.sigma.withUnsafeBufferPointer { sigmas in geometry.weight.withUnsafeBufferPointer { weights in
+                cryo_project_image_backward(g, s.centres, sigmas.baseAddress, weights.baseAddress, atoms, geometry.size, geometry.pixel,
+                                            Projector.windowSigmas, s.kernel, s.dCentres)
+            } }
+            let r = (Float(f.r00), Float(f.r01), Float(f.r02), Float(f.r10), Float(f.r11), Float(f.r12))
+            var shiftGrad = (Float(0), Float(0))
+            for n in 0..<atoms {
+                let (gx, gy) = (s.dCentres[2 * n], s.dCentres[2 * n + 1])
+                shiftGrad.0 -= gx
+                shiftGrad.1 -= gy
+                out[3 * n] += gx * r.0 + gy * r.3
+                out[3 * n + 1] += gx * r.1 + gy * r.4
+                out[3 * n + 2] += gx * r.2 + gy * r.5
+            }
+            return shiftGrad
         }
     }
 }

@@ -191,4 +191,56 @@ final class ESLTests: XCTestCase {
         XCTAssertLessThan(errors.sorted()[2], SO3Grid.mesh[1] / 2)
         XCTAssertThrowsError(try UnknownPoses(candidates: candidates, perImage: k, images: 5, lifting: lifting, gridSize: 100, truth: nil))
     }
+
+    /// The candidates' losses composed from tensor ops, as the trainer computed them before `CandidateScoring`:
+    /// B·K renderings, each filtered by its image's CTF, centred, normalised and correlated with the standardised image.
+    private func composedScores(coords: Tensor, images: Tensor, rotations: [Rotation], shifts: Tensor, ctf: [CTFParameters],
+                                geometry: Projector.Geometry) throws -> Tensor {
+        let b = coords.shape[0], k = rotations.count / b, pixels = geometry.size * geometry.size
+        let rows = Tensor((0..<(b * k)).map { Float($0 / k) })
+        let rendered = try FourierFilter.applyCTF(try Projector.project(coords: coords.gather(rows), rotations: Rotation.tensor(rotations),
+                                                                        shifts: try shifts.gather(rows), geometry: geometry),
+                                                  parameters: (0..<(b * k)).map { ctf[$0 / k] }, pixel: geometry.pixel).reshape([b * k, pixels])
+        let centred = try rendered - rendered.mean(axis: 1, keepDims: true)
+        let norms = try (centred * centred).sum(axis: 1).sqrt()
+        let y = Tensor(uncheckedShape: [b, pixels], storage: PoseScoring.standardisedRows(images.storage, length: pixels))
+        let dots = try (centred.reshape([b, k, pixels]) * y.reshape([b, 1, pixels])).sum(axis: 2)
+        return try (dots / (norms.reshape([b, k]) * Float(pixels).squareRoot() + 1e-12)) * -2 + 2
+    }
+
+    func testFusedCandidateScoresEqualTheComposedOnesWithGradients() throws {
+        let (coords, geometry, images, truth, _) = try noiseFreeImages(count: 3)
+        var g = SeededGenerator(seed: 12)
+        let k = 20
+        let rotations = truth.flatMap { r in (0..<k).map { _ in r * Rotation.exp((0.2 * g.normal(), 0.2 * g.normal(), 0.2 * g.normal())) } }
+        let conformations = Tensor(uncheckedShape: [3, 80, 3], storage: (0..<3).flatMap { _ in coords.map { Float($0 + 0.5 * g.normal()) } })
+        let shifts = Tensor(uncheckedShape: [3, 2], storage: [1.5, -2, 0, 3, -1, 0.5])
+        let ctf = [CTFParameters(defocusU: 9000), CTFParameters(defocusU: 15000), CTFParameters(defocusU: 21000, bFactor: 40)]
+        let lifting = try SupportLifting()
+        func dataTerm(_ scores: (Tensor) throws -> Tensor) throws -> (Tensor, Tensor) {
+            let x = conformations.detached().asParameter()
+            let (value, gradients) = try valueAndGradient(wrt: [x]) { try lifting.expectedLoss(try scores(x), gridSize: SO3Grid.sizes[1]).mean() }
+            return (value, gradients[0])
+        }
+        let fusedScores = try CandidateScoring.losses(coords: conformations, images: images, rotations: rotations, shifts: shifts.storage,
+                                                      ctf: ctf, geometry: geometry)
+        let composed = try composedScores(coords: conformations, images: images, rotations: rotations, shifts: shifts, ctf: ctf, geometry: geometry)
+        for (a, b) in zip(fusedScores.storage, composed.storage) { XCTAssertEqual(a, b, accuracy: 2e-5) }
+        let (fusedValue, fusedGradient) = try dataTerm {
+            try CandidateScoring.losses(coords: $0, images: images, rotations: rotations, shifts: shifts.storage, ctf: ctf, geometry: geometry)
+        }
+        let (composedValue, composedGradient) = try dataTerm {
+            try composedScores(coords: $0, images: images, rotations: rotations, shifts: shifts, ctf: ctf, geometry: geometry)
+        }
+        XCTAssertEqual(fusedValue.storage[0], composedValue.storage[0], accuracy: 2e-5)
+        let scale = composedGradient.storage.map(abs).max() ?? 1
+        XCTAssertGreaterThan(scale, 0)
+        for (a, b) in zip(fusedGradient.storage, composedGradient.storage) { XCTAssertEqual(a, b, accuracy: 1e-3 * scale) }
+        XCTAssertThrowsError(try CandidateScoring.losses(coords: conformations, images: images, rotations: Array(rotations.dropLast()),
+                                                         shifts: shifts.storage, ctf: ctf, geometry: geometry))
+        XCTAssertThrowsError(try CandidateScoring.losses(coords: conformations, images: images, rotations: rotations, shifts: [0, 0],
+                                                         ctf: ctf, geometry: geometry))
+        XCTAssertThrowsError(try CandidateScoring.losses(coords: conformations, images: images, rotations: rotations, shifts: shifts.storage,
+                                                         ctf: Array(ctf.prefix(2)), geometry: geometry))
+    }
 }

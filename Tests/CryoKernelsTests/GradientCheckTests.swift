@@ -50,6 +50,20 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// The fused candidate scores of 2 conformations of 5 atoms at 3 rotations each on 16² images with shifts and
+    /// CTFs, scaled by 100 so the gradients are well above the finite differences' rounding.
+    private func candidateScores() throws -> (Tensor, ([Tensor]) throws -> Tensor) {
+        let geometry = try Projector.Geometry(size: 16, pixel: 2, sigma: [1.5, 1.8, 1.6, 2.0, 1.4], weight: [1, 2, 1, 1.5, 1])
+        var g = SeededGenerator(seed: 5)
+        let rotations = (0..<6).map { _ in Rotation.random(using: &g) }
+        let images = rand([2, 16, 16])
+        let ctf = [CTFParameters(defocusU: 8000), CTFParameters(defocusU: 12000, defocusV: 11000, astigmatismAngle: 30)]
+        return (rand([2, 5, 3], low: -5, high: 5), { xs in
+            try CandidateScoring.losses(coords: xs[0], images: images, rotations: rotations, shifts: [1, -2, 0.5, 0.7], ctf: ctf,
+                                        geometry: geometry) * 100
+        })
+    }
+
     /// Every op: name, inputs, and the function of those inputs to check.
     private func cases() throws -> [(String, [Tensor], ([Tensor]) throws -> Tensor)] {
         let ids = Tensor([0, 2, 2, 1, 0])
@@ -57,7 +71,9 @@ final class GradientCheckTests: XCTestCase {
         // An unsymmetric Â with a repeated entry (duplicates add up) and an empty row (row 2).
         let adjacency = SparseMatrix(size: 4, entries: [(0, 1, 0.5), (1, 0, 0.5), (0, 1, 0.25), (1, 2, 0.7), (3, 2, -1.2), (3, 3, 2)])
         let lifting = try SupportLifting()
+        let (candidateCoords, scores) = try candidateScores()
         return [
+            ("esl_candidate_scores", [candidateCoords], scores),
             ("add", [rand([3, 4]), rand([4])], { try $0[0] + $0[1] }),
             ("add", [rand([2, 1, 3]), rand([4, 1])], { try $0[0] + $0[1] }),
             ("sub", [rand([3, 4]), rand([3, 1])], { try $0[0] - $0[1] }),
@@ -128,8 +144,11 @@ final class GradientCheckTests: XCTestCase {
 
     func testEveryDifferentiableOpMatchesFiniteDifferences() throws {
         var covered = Set<String>()
+        // The fused ESL scores lie near 2 (random images), so Float rounding of the losses alone puts about 3e-3
+        // into their central differences; the composed-ops comparison in ESLTests checks them to 1e-3.
+        let tolerance: [String: Double] = ["esl_candidate_scores": 1e-2]
         for (name, inputs, f) in try cases() {
-            let report = try GradientCheck.check(inputs, epsilon: 1e-2, tolerance: 2e-3, f)
+            let report = try GradientCheck.check(inputs, epsilon: 1e-2, tolerance: tolerance[name] ?? 2e-3, f)
             XCTAssertTrue(report.passed, "\(name): \(report)")
             covered.insert(name)
         }

@@ -74,6 +74,17 @@ final class GraphConvolutionStackTests: XCTestCase {
         for (a, b) in zip(fused, unfused) { XCTAssertEqual(a, b, accuracy: 1e-5 * abs(b), "loss history \(fused) vs \(unfused)") }
     }
 
+    func testUnrecordedDecodeEqualsTheRecordedOne() throws {
+        let graph = try ResidueGraph.build(try ToyProtein.make(residues: 60, seed: 4))
+        var g = SeededGenerator(seed: 10)
+        let d = try GCNDecoder(graph: graph, latent: 4, hidden: 10, layers: 6, seed: 3)
+        for batch in [1, 16, 37] {   // one partial chunk, one full chunk, several chunks over the workers
+            let z = Tensor.randn([batch, 4], using: &g)
+            let (recorded, _) = try Tape.record { try d.decode(z.detached().asParameter()) }
+            XCTAssertEqual(try d.decode(z).storage, recorded.storage, "B\(batch)")
+        }
+    }
+
     func testBadShapesAreErrors() throws {
         let stack = GraphConvolutionStack(adjacency: SparseMatrix(size: 3, entries: [(0, 1, 1), (1, 2, 1)]), firstResidual: true)
         let (h, w, b) = (Tensor.zeros([2, 3, 4]), Tensor.zeros([4, 4]), Tensor.zeros([4]))

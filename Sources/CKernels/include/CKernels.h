@@ -70,7 +70,7 @@ void cryo_gcn_backward(const float *weights, intptr_t layers, intptr_t features,
    scratch must hold cryo_projector_scratch_floats(size) floats and belong to one thread. */
 intptr_t cryo_projector_scratch_floats(intptr_t size);
 
-/* Adds every atom of one image into image [size, size]. */
+/* Renders every atom of one image into image [size, size] (overwritten). */
 void cryo_project_image(const float *centres, const float *sigma, const float *weight, intptr_t atoms, intptr_t size,
                         float pixel, float window_sigmas, float *scratch, float *image);
 
@@ -79,6 +79,17 @@ void cryo_project_image(const float *centres, const float *sigma, const float *w
 void cryo_project_image_backward(const float *g, const float *centres, const float *sigma, const float *weight,
                                  intptr_t atoms, intptr_t size, float pixel, float window_sigmas, float *scratch,
                                  float *d_centres);
+
+/* Per-rendering reductions of the fused pose scores (CandidateScoring.swift). moments[0] = Σ z·p and
+   moments[1] = Σ p over n pixels. */
+void cryo_image_moments(const float *z, const float *p, intptr_t n, float *moments);
+
+/* energy[0] = Σ_k power[k]·|s_k|² over the half spectrum s of `count` complex entries (re, im interleaved); with
+   filter non-null, s_k is then multiplied by filter[k] in place. */
+void cryo_spectrum_energy(const float *power, float *spectrum, const float *filter, intptr_t count, float *energy);
+
+/* out[k] = a·z[k] + c·q[k] + e for k < n. */
+void cryo_image_combination(const float *z, const float *q, float a, float c, float e, intptr_t n, float *out);
 
 /* erf(x) as the projector evaluates it (absolute error below 5·10⁻⁷ in Float; exposed for tests). */
 float cryo_erf(float x);
