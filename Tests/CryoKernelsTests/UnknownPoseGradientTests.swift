@@ -38,9 +38,10 @@ final class UnknownPoseGradientTests: XCTestCase {
         let poses = try UnknownPoses(candidates: candidates, perImage: perImage, images: batch, lifting: try SupportLifting(),
                                      gridSize: SO3Grid.sizes[1], truth: truth)
         let dataset = try ParticleDataset(images: targets, rotations: truth, shifts: shifts.storage, ctf: ctf, pixel: pixel, size: size, op: "test")
-        // The check's tolerance is absolute below 1 and relative above; scaled by 1000 the largest derivatives are
+        // The check's tolerance is absolute below 1 and relative above (ε = 3e-2 keeps Float rounding of losses near 2
+        // well below it); scaled by 1000 the largest derivatives are
         // about 10, so both a wrong derivative and a missing one (e.g. treating β as constant) show.
-        let report = try GradientCheck.check([coords], epsilon: 1e-2, tolerance: 1e-2) { xs in
+        let report = try GradientCheck.check([coords], epsilon: 3e-2, tolerance: 1e-2) { xs in
             try poses.dataTerm(picked: [0, 1], coords: xs[0], images: targets, shifts: shifts, dataset: dataset, geometry: geometry, applyCTF: true).0 * 1000
         }
         print("unknown-pose data term, gradient with respect to coordinates: \(report)")
