@@ -15,7 +15,11 @@ public enum LatentAnalysis {
         public var seed: UInt64
         public var directory: String
         public var traversalSteps = 10
-        public init(states: Int, seed: UInt64, directory: String) { self.states = states; self.seed = seed; self.directory = directory }
+        /// Cluster the decoded conformations (their 8 leading principal components) instead of the latents.
+        public var clusterConformations = false
+        public init(states: Int, seed: UInt64, directory: String, clusterConformations: Bool = false) {
+            self.states = states; self.seed = seed; self.directory = directory; self.clusterConformations = clusterConformations
+        }
     }
 
     /// The numbers and the files written (by role, e.g. "report", "states_pdb", "state_stars").
@@ -66,7 +70,22 @@ public enum LatentAnalysis {
         out.explainedVariance = pca.explainedVarianceRatio
         log("analyze: explained variance of the latent PCs: " + out.explainedVariance.map { String(format: "%.3f", $0) }.joined(separator: " "))
         let scores = points.map(pca.scores)
-        let kmeans = try KMeans.fit(latents, dimension: dimension, k: options.states, seed: options.seed)
+        // k-means in the latent space, or in the 8 leading principal components of the decoded conformations; each
+        // state's centre is then the mean latent of its particles, so states decode in the latent space either way.
+        let kmeans: (labels: [Int], centres: [[Double]])
+        if options.clusterConformations {
+            let width = 3 * n, components = Swift.min(8, width)
+            let shapes = PrincipalComponents.fit(conformations.storage, dimension: width, components: components)
+            let rows = (0..<m).flatMap { i in shapes.scores(conformation(i)).map(Float.init) }
+            let fit = try KMeans.fit(rows, dimension: components, k: options.states, seed: options.seed)
+            kmeans = (fit.labels, (0..<options.states).map { s -> [Double] in
+                let members = (0..<m).filter { fit.labels[$0] == s }
+                return (0..<dimension).map { a in members.reduce(0.0) { $0 + points[$1][a] } / Double(Swift.max(members.count, 1)) }
+            })
+        } else {
+            let fit = try KMeans.fit(latents, dimension: dimension, k: options.states, seed: options.seed)
+            kmeans = (fit.labels, fit.centres)
+        }
         out.labels = kmeans.labels
         out.stateSizes = (0..<options.states).map { s in kmeans.labels.filter { $0 == s }.count }
         log("analyze: \(options.states) k-means states of " + out.stateSizes.map(String.init).joined(separator: ", ") + " particles")

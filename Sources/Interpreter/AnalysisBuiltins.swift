@@ -8,8 +8,9 @@ enum AnalysisBuiltins {
     static var all: [Builtin] {
         [
             builtin("analyze", topic: topic, [required("result"), required("dataset"), required("like"), optional("k", .number(8)),
-                                              optional("out", .string("out/analysis")), optional("seed", .number(0)), optional("model", .null)],
-                    doc: "Analyses a train_autodecoder result on its dataset (template like:): latent PCA (explained variance, PC1–PC2 scatter with the k-means centres), a t-SNE map when the latent dimension is above 2, k k-means states (k-means++ seeded by seed, Lloyd iterations) with their conformations in states.pdb and states.cif (B-factor: per-residue RMSF) and their particles in state_NN.star (datasets read with read_star: every original column kept), traversals of 10 steps along PC1 and PC2 between the 5th and 95th percentiles (.pdb, .dcd and a ChimeraX .cxc coloured by displacement), the RMSF plot, the Cα distance difference of the two most different states, and out/index.html. Conformations at latent points are decoded by model: when given, else those of the nearest particle. Returns {explained_variance, state_sizes, labels, state_rmsd [k,k] Å, rmsf, ari (against dataset.conformation binned into k; nil without labels), report, files, state_stars}.",
+                                              optional("out", .string("out/analysis")), optional("seed", .number(0)), optional("model", .null),
+                                              optional("cluster", .string("latent"))],
+                    doc: "Analyses a train_autodecoder result on its dataset (template like:): latent PCA (explained variance, PC1–PC2 scatter with the k-means centres), a t-SNE map when the latent dimension is above 2, k k-means states (k-means++ seeded by seed, Lloyd iterations; cluster: \"latent\" clusters the latents, \"conformation\" the 8 leading principal components of the decoded conformations) with their conformations in states.pdb and states.cif (B-factor: per-residue RMSF) and their particles in state_NN.star (datasets read with read_star: every original column kept), traversals of 10 steps along PC1 and PC2 between the 5th and 95th percentiles (.pdb, .dcd and a ChimeraX .cxc coloured by displacement), the RMSF plot, the Cα distance difference of the two most different states, and out/index.html. Conformations at latent points are decoded by model: when given, else those of the nearest particle. Returns {explained_variance, state_sizes, labels, state_rmsd [k,k] Å, rmsf, ari (against dataset.conformation binned into k; nil without labels), report, files, state_stars}.",
                     example: "let a = analyze(r, data, like: s, k: 8, out: \"out/analysis\", model: gcn)") { a in
                 try analyze(a)
             },
@@ -31,7 +32,10 @@ enum AnalysisBuiltins {
             let model = try a.object("model", as: ModelObject.self, described: "the model that was trained (gnn or mlp)")
             decode = try decoder(model, latents: latents, conformations: conformations)
         }
-        let options = LatentAnalysis.Options(states: try a.int("k"), seed: UInt64(bitPattern: Int64(try a.int("seed"))), directory: try a.string("out"))
+        let cluster = try a.string("cluster")
+        guard cluster == "latent" || cluster == "conformation" else { throw a.fail("cluster", "\"latent\" or \"conformation\"", a["cluster"]) }
+        let options = LatentAnalysis.Options(states: try a.int("k"), seed: UInt64(bitPattern: Int64(try a.int("seed"))), directory: try a.string("out"),
+                                             clusterConformations: cluster == "conformation")
         let writeSubset: (([Int], String) throws -> Void)? = dataset.metadata == nil ? nil : { rows, path in
             try ParticleSTARWriter.write(path, dataset: try dataset.subset(rows, op: "analyze"), stack: nil)
         }

@@ -42,6 +42,18 @@ final class AnalysisBuiltinTests: XCTestCase {
         XCTAssertTrue(printed.contains { $0.contains("explained variance") } && printed.contains { $0.contains("no per-state STAR subsets") }, "\(printed)")
     }
 
+    /// cluster: "conformation" runs k-means on the decoded conformations' leading principal components: k non-empty
+    /// states covering every particle; any other value is a clear error.
+    func testStatesCanClusterTheDecodedConformations() throws {
+        guard case .record(let a) = try evaluate("analyze(r, data, like: s, k: 3, out: \"\(folder)\", cluster: \"conformation\")"),
+              case .list(let sizes)? = a["state_sizes"], case .tensor(let labels)? = a["labels"] else { return XCTFail("no states") }
+        XCTAssertEqual(sizes.compactMap { if case .number(let x) = $0 { return Int(x) } else { return nil } }.reduce(0, +), 48)
+        XCTAssertEqual(Set(labels.storage.map { Int($0) }).count, 3)
+        XCTAssertThrowsError(try evaluate("analyze(r, data, like: s, out: \"\(folder)\", cluster: \"frames\")")) { error in
+            XCTAssertTrue("\(error)".contains("argument 'cluster' must be \"latent\" or \"conformation\""), "\(error)")
+        }
+    }
+
     /// With model:, the conformation at a particle's own latent is that particle's decoded conformation.
     func testDecodingAtAParticlesLatentGivesItsConformation() throws {
         guard case .list(let v) = try evaluate("[model, r.latents, r.conformations]"), case .object(let object) = v[0], let model = object as? ModelObject,
