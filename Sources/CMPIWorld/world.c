@@ -53,7 +53,6 @@ int cryo_world_init(void) {
 
 int cryo_world_rank(void) { return world_rank; }
 int cryo_world_size(void) { return world_size; }
-void cryo_world_set_timeout(double seconds) { timeout_seconds = seconds; }
 const char *cryo_world_error(void) { return last_error; }
 
 /* Records the outcome of an MPI call made inside a collective. */
@@ -98,12 +97,6 @@ int cryo_world_allgather_float(const float *values, long count, float *out, cons
     free(sizes);
     free(offsets);
     return finish(code, "MPI_Allgatherv");
-}
-
-int cryo_world_barrier(void) {
-    if (!joined || world_size == 1) return 0;
-    enter("MPI_Barrier");
-    return finish(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 }
 
 void cryo_world_abort(int code) {

@@ -35,9 +35,7 @@ public enum World {
     /// Every rank's `values` concatenated in rank order, on every rank.
     public static func gather(_ values: [Float]) throws -> [Float] {
         guard size > 1 else { return values }
-        var counts = [Double(values.count)]
-        counts += [Double](repeating: 0, count: size - 1)
-        counts = [Double](repeating: 0, count: size)
+        var counts = [Double](repeating: 0, count: size)
         counts[rank] = Double(values.count)
         try sum(&counts)
         let sizes = counts.map { Int($0) }
@@ -48,8 +46,6 @@ public enum World {
         try check(code)
         return out
     }
-
-    public static func barrier() throws { try check(cryo_world_barrier()) }
 
     /// Stops every rank with `code` (returns only in a world of one).
     public static func abort(_ code: Int32) { cryo_world_abort(code) }
