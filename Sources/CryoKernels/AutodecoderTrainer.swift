@@ -63,6 +63,8 @@ public final class AutodecoderTrainer {
         /// Unknown poses: the ESL data term over candidate rotations replaces the known-pose image MSE (the
         /// dataset's rotations then serve only to initialise the image scale and offset).
         public var unknownPoses: UnknownPoses?
+        /// Known poses: local refinement of the given origins after every step (`PoseRefinement` moving origins only).
+        public var shiftRefinement: PoseRefinement?
         public init() {}
     }
 
@@ -92,10 +94,10 @@ public final class AutodecoderTrainer {
         /// The epoch (1-based) that `Settings.select` picks, and the epoch each rule would pick (rules whose
         /// history was not recorded are absent).
         public let selectedEpoch: Int, picks: [EpochSelection: Int]
-        /// With unknown poses: each image's latest pose estimate, and the median and 90th-percentile angular error
-        /// (degrees) of the estimates after every epoch when the true rotations are known.
-        public let poses: [Rotation]?
-        public let poseErrorMedian: [Double], poseErrorP90: [Double]
+        /// With unknown poses or refined shifts: each image's latest rotation and origin (2 per image, Å); and, when the
+        /// truth is known, the error histories (`TrainingPoses.ErrorHistory`).
+        public let poses: [Rotation]?, origins: [Float]?
+        public let poseErrors: TrainingPoses.ErrorHistory
     }
 
     let decode: (Tensor) throws -> Tensor
@@ -197,21 +199,28 @@ public final class AutodecoderTrainer {
         return Tensor(uncheckedShape: [m, nodes, 3], storage: out)
     }
 
+    /// Whether training moves the poses (unknown poses, or refined shifts), which are then checkpointed and returned.
+    var movesPoses: Bool { settings.unknownPoses != nil || settings.shiftRefinement != nil }
+
     /// The data term's weight: D² turns the pixel MSE into each image's summed squared error (`.particle`).
     var dataWeight: Float { settings.normalization == .particle ? Float(geometry.size * geometry.size) : 1 }
 
     /// The unweighted data term of conformations `coords` of images `indices`, named for error messages. With
-    /// unknown poses, the pose estimates of the batch's images are stored into `poses`.
-    func dataTerm(indices: Tensor, coords: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout [Rotation]) throws -> (String, Tensor) {
+    /// unknown poses or refined shifts, the batch's images' poses in `poses` are updated.
+    func dataTerm(indices: Tensor, coords: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout TrainingPoses) throws -> (String, Tensor) {
         let picked = indices.storage.map { Int($0) }
+        let ctf = settings.applyCTF ? picked.map { dataset.ctf[$0] } : nil
         if let unknown = settings.unknownPoses {
-            let (value, estimates) = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), shifts: shifts,
-                                                          dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF)
-            for (i, r) in zip(picked, estimates) { poses[i] = r }
+            let value = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), poses: &poses, ctf: ctf, geometry: geometry)
             return ("data term (ESL expected image MSE)", value)
         }
-        var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices),
-                                           shifts: try shifts.gather(indices), geometry: geometry)
+        if let refinement = settings.shiftRefinement {
+            let refined = try refinement.refine(coords: coords.detached(), images: try targets(picked), ctf: ctf, geometry: geometry,
+                                                rotations: picked.map { dataset.rotations[$0] }, origins: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] })
+            for (n, i) in picked.enumerated() { (poses.origins[2 * i], poses.origins[2 * i + 1]) = (refined.origins[2 * n], refined.origins[2 * n + 1]) }
+        }
+        let origins = Tensor(uncheckedShape: [picked.count, 2], storage: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] })
+        var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices), shifts: origins, geometry: geometry)
         if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: picked.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
         let residual = try images * scale + offset - targets(picked)
         return ("data term (image MSE)", try (residual * residual).mean())
@@ -219,7 +228,7 @@ public final class AutodecoderTrainer {
 
     /// The regularised loss of one batch, with the data term and each regulariser checked for NaN/Inf.
     /// With unknown poses, the pose estimates of the batch's images are stored into `poses`.
-    func loss(indices: Tensor, latents: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout [Rotation]) throws -> Tensor {
+    func loss(indices: Tensor, latents: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout TrainingPoses) throws -> Tensor {
         let z = try latents.gather(indices)
         let coords = try decode(z) + template
         let (name, data) = try dataTerm(indices: indices, coords: coords, scale: scale, offset: offset, rotations: rotations, poses: &poses)
@@ -281,6 +290,8 @@ public final class AutodecoderTrainer {
             history.validation = c.header.validationHistory ?? []
             history.latentSpread = c.header.latentSpreadHistory ?? []
             if let epoch = c.header.bestEpoch, let values = c.bestValues { kept = (epoch, values) }
+            if let values = c.poseValues { try state.poses.restore(values) }
+            if let errors = c.header.poseErrors { state.poses.errors = errors }
         }
         // Under MPI each rank holds only its own latent rows: they are gathered for the checkpoint, which rank 0
         // writes whole, so a run resumes on any number of ranks.
@@ -292,20 +303,25 @@ public final class AutodecoderTrainer {
         }
         func save() throws {
             guard let path = settings.checkpoint else { return }
+            let poses = state.poses, poseValues = movesPoses ? try World.gather(poses.values(shard.rows)) : nil
             let state = adam.state
-            let checkpoint = Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history.loss, rmsdHistory: history.rmsd,
+            var checkpoint = Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history.loss, rmsdHistory: history.rmsd,
                                                       bondDeviationHistory: history.bondRMS, validationHistory: history.validation,
                                                       latentSpreadHistory: history.latentSpread, heldOut: split.heldOutCount, bestEpoch: kept?.epoch,
                                                       bestRMSD: keeper == .oracle ? kept.map { history.rmsd[$0.epoch - 1] } : nil, keptBy: kept.map { _ in keeper.rawValue },
                                                       adamStep: state.step, shapes: trainable.map(\.shape)),
                                         values: try whole(trainable.map(\.storage)), firstMoments: try whole(state.m), secondMoments: try whole(state.v),
-                                        bestValues: try kept.map { try whole($0.values) })
+                                        bestValues: try kept.map { try whole($0.values) },
+                                        poseValues: poseValues)
+            checkpoint.header.poseErrors = poses.errors
             if World.isRoot { try checkpoint.write(path) }
         }
         let startDate = Date()
         var imagesDone = 0
-        var poseErrorMedian: [Double] = [], poseErrorP90: [Double] = []
         while epoch < settings.epochs {
+            if step == 0, let unknown = settings.unknownPoses, let research = unknown.research, research.isDue(epoch: epoch) {
+                try researchCandidates(state, unknown, research)
+            }
             var order = Array(0..<m)
             var shuffler = SeededGenerator(seed: settings.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
             order.shuffle(using: &shuffler)
@@ -325,12 +341,7 @@ public final class AutodecoderTrainer {
                               imagesPerSecond: Double(imagesDone) / Swift.max(elapsed, 1e-9), history: history))
             }
             history.loss.append(lossSum / Double(stepsPerEpoch))
-            if let truth = settings.unknownPoses?.truth {
-                let own = shard.rows.map { Float(state.poses[$0].angle(to: truth[$0])) }
-                let errors = try World.gather(own).map(Double.init)
-                poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
-                poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
-            }
+            try state.poses.recordErrors(rows: shard.rows, truth: settings.unknownPoses?.truth, truthOrigins: settings.unknownPoses?.truthOrigins)
             let metrics = try measure(state)
             history.bondRMS.append(metrics.bondRMS)
             history.latentSpread.append(metrics.latentSpread)
@@ -346,19 +357,14 @@ public final class AutodecoderTrainer {
         let seconds = Date().timeIntervalSince(startDate)
         if let kept { for (t, v) in zip(trainable, kept.values) { t.storage = v } }
         let table = Tensor(uncheckedShape: latents.shape, storage: try shard.gatherRows(latents.storage, width: latentDimension))
-        var poses: [Rotation]?
-        if settings.unknownPoses != nil {
-            let own = shard.rows.flatMap { state.poses[$0].m.map(Float.init) }
-            let all = try World.gather(own)
-            poses = (0..<m).map { i in Rotation(m: all[(9 * i)..<(9 * i + 9)].map(Double.init)) }
-        }
+        let poses = movesPoses ? try state.poses.gathered(shard.rows) : nil
         var picks: [EpochSelection: Int] = [:]
         for rule in EpochSelection.allCases { picks[rule] = rule.pick(history) }
         return Result(latents: table, conformations: try conformations(table), history: history.loss, rmsdHistory: history.rmsd,
                       bondDeviationHistory: history.bondRMS, validationHistory: history.validation, latentSpreadHistory: history.latentSpread,
                       seconds: seconds, scale: scale.storage[0], offset: offset.storage[0], epoch: kept?.epoch ?? settings.epochs,
                       selectedEpoch: picks[settings.select] ?? settings.epochs, picks: picks,
-                      poses: poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
+                      poses: poses?.rotations, origins: poses?.origins, poseErrors: state.poses.errors)
     }
 
     /// What a run trains and carries from step to step: the latent table [M, L], the image scale and offset, Adam over
@@ -368,13 +374,13 @@ public final class AutodecoderTrainer {
         public let adam: Adam
         let trainable: [Tensor]
         let rotations: Tensor
-        var poses: [Rotation]
+        var poses: TrainingPoses
 
-        init(latents: Tensor, scale: Tensor, offset: Tensor, trainable: [Tensor], rotations: [Rotation], learningRate: Float) {
+        init(latents: Tensor, scale: Tensor, offset: Tensor, trainable: [Tensor], poses: TrainingPoses, learningRate: Float) {
             (self.latents, self.scale, self.offset, self.trainable) = (latents, scale, offset, trainable)
             adam = Adam(trainable, learningRate: learningRate)
-            self.rotations = Rotation.tensor(rotations)
-            poses = rotations
+            rotations = Rotation.tensor(poses.rotations)
+            self.poses = poses
         }
     }
 
@@ -385,8 +391,10 @@ public final class AutodecoderTrainer {
         let latents = (settings.initialLatents?.detached()
             ?? Tensor.randn([dataset.count, latentDimension], std: settings.latentInit, using: &generator)).asParameter()
         let (scale, offset) = try initialScaleAndOffset(rotations: Rotation.tensor(dataset.rotations))
+        let unknown = settings.unknownPoses
+        let poses = TrainingPoses(rotations: dataset.rotations, origins: dataset.shifts, candidates: unknown?.candidates ?? [], perImage: unknown?.perImage ?? 0)
         return State(latents: latents, scale: scale, offset: offset, trainable: modelParameters + [latents, scale, offset],
-                     rotations: dataset.rotations, learningRate: settings.learningRate)
+                     poses: poses, learningRate: settings.learningRate)
     }
 
     /// One optimisation step on the images `picked` (indices into the dataset) at `state.adam.learningRate`: the

@@ -2,7 +2,7 @@ import Foundation
 
 /// Training state on disk: a JSON header (progress, history, shapes) and the raw Float32 values of every
 /// tensor (model parameters, latents, image scale/offset, Adam moments, and the values of the epoch a selection rule
-/// keeps, when it keeps one). Written atomically.
+/// keeps, when it keeps one), then each image's pose state when training moves poses (`TrainingPoses`). Written atomically.
 public struct Checkpoint: Sendable {
     /// What the header records.
     public struct Header: Codable, Sendable {
@@ -26,6 +26,9 @@ public struct Checkpoint: Sendable {
         public var keptBy: String?
         public var adamStep: Int
         public var shapes: [[Int]]
+        /// How many pose values follow the tensors (absent: none) and the pose error histories.
+        public var poseValueCount: Int?
+        public var poseErrors: TrainingPoses.ErrorHistory?
     }
 
     public var header: Header
@@ -33,6 +36,14 @@ public struct Checkpoint: Sendable {
     public var values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]]
     /// The trainable tensors' values at the kept epoch (written when present; read back when `header.bestEpoch` is set).
     public var bestValues: [[Float]]?
+    /// Every image's pose state (`TrainingPoses.values`), when poses move during training.
+    public var poseValues: [Float]?
+
+    public init(header: Header, values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]], bestValues: [[Float]]?, poseValues: [Float]? = nil) {
+        self.header = header
+        self.header.poseValueCount = poseValues?.count
+        (self.values, self.firstMoments, self.secondMoments, self.bestValues, self.poseValues) = (values, firstMoments, secondMoments, bestValues, poseValues)
+    }
 
     static let magic = Array("CRYOCKPT".utf8)
 
@@ -43,7 +54,7 @@ public struct Checkpoint: Sendable {
         let json = try JSONEncoder().encode(header)
         w.int32(Int32(json.count))
         w.append(json)
-        for group in [values, firstMoments, secondMoments] + (bestValues.map { [$0] } ?? []) {
+        for group in [values, firstMoments, secondMoments] + (bestValues.map { [$0] } ?? []) + (poseValues.map { [[$0]] } ?? []) {
             for v in group { v.withUnsafeBufferPointer { w.append(Data(buffer: $0)) } }
         }
         try AtomicFile.write(w.data, to: path, op: "checkpoint")
@@ -70,7 +81,9 @@ public struct Checkpoint: Sendable {
                 return try r.float32s(offset, n, "tensor values")
             }
         }
-        return Checkpoint(header: header, values: try group(), firstMoments: try group(), secondMoments: try group(),
-                          bestValues: header.bestEpoch == nil ? nil : try group())
+        let (values, firstMoments, secondMoments) = (try group(), try group(), try group())
+        let bestValues = header.bestEpoch == nil ? nil : try group()
+        let poseValues = try header.poseValueCount.map { try r.float32s(offset, $0, "pose values") }
+        return Checkpoint(header: header, values: values, firstMoments: firstMoments, secondMoments: secondMoments, bestValues: bestValues, poseValues: poseValues)
     }
 }

@@ -173,7 +173,7 @@ final class TrainingTests: XCTestCase {
             settings.weights.window = 5
             let trainer = try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
                                                  template: s.models[0], geometry: geometry, dataset: dataset, truth: nil, settings: settings)
-            var poses = dataset.rotations
+            var poses = TrainingPoses(rotations: dataset.rotations, origins: dataset.shifts)
             return Double(try trainer.loss(indices: Tensor((0..<8).map(Float.init)), latents: latents, scale: Tensor([0.1]), offset: Tensor([0]),
                                            rotations: Rotation.tensor(dataset.rotations), poses: &poses).storage[0])
         }

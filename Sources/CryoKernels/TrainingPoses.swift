@@ -1,0 +1,75 @@
+import Foundation
+
+/// Each image's pose while a trainer runs: its estimate (rotation and RELION origin) and, with unknown poses, its
+/// candidate rotations, which re-search rounds replace and local refinement improves; with the truth known, the
+/// per-epoch error histories. Checkpointed, so a run resumes with the poses it had.
+public struct TrainingPoses: Sendable {
+    /// Per image: the pose estimate, its origin (2 per image, Å, x then y) and `perImage` candidates (image-major).
+    public var rotations: [Rotation], origins: [Float], candidates: [Rotation]
+    public let perImage: Int
+    public var errors = ErrorHistory()
+
+    /// The median and 90th percentile, after every epoch, of the angular error (degrees) and of the origin error
+    /// (Å, the distance between estimated and true origins) over all images.
+    public struct ErrorHistory: Codable, Sendable {
+        public var rotationMedian: [Double] = [], rotationP90: [Double] = []
+        public var shiftMedian: [Double] = [], shiftP90: [Double] = []
+    }
+
+    public init(rotations: [Rotation], origins: [Float], candidates: [Rotation] = [], perImage: Int = 0) {
+        (self.rotations, self.origins, self.candidates, self.perImage) = (rotations, origins, candidates, perImage)
+    }
+
+    /// Values per image in a checkpoint: the rotation (9), the origin (2) and the candidates (9 each).
+    public var width: Int { 11 + 9 * perImage }
+
+    /// The checkpoint values of images `rows`, `width` per image.
+    public func values(_ rows: Range<Int>) -> [Float] {
+        rows.flatMap { i -> [Float] in
+            rotations[i].m.map(Float.init) + [origins[2 * i], origins[2 * i + 1]]
+                + candidates[(i * perImage)..<((i + 1) * perImage)].flatMap { $0.m.map(Float.init) }
+        }
+    }
+
+    /// Restores every image's pose from checkpoint `values` (`width` per image, all images).
+    public mutating func restore(_ values: [Float]) throws {
+        let m = rotations.count
+        guard values.count == m * width else {
+            throw KernelError("resume", "the checkpoint holds \(values.count) pose values but \(m) images need \(m * width)")
+        }
+        func rotation(_ at: Int) -> Rotation { Rotation(m: values[at..<(at + 9)].map(Double.init)) }
+        for i in 0..<m {
+            let base = i * width
+            rotations[i] = rotation(base)
+            (origins[2 * i], origins[2 * i + 1]) = (values[base + 9], values[base + 10])
+            for k in 0..<perImage { candidates[i * perImage + k] = rotation(base + 11 + 9 * k) }
+        }
+    }
+
+    /// Appends the errors of images `rows` (this rank's; all ranks' are gathered) against the true rotations and
+    /// origins, where known.
+    public mutating func recordErrors(rows: Range<Int>, truth: [Rotation]?, truthOrigins: [Float]?) throws {
+        if let truth {
+            let errors = try World.gather(rows.map { Float(rotations[$0].angle(to: truth[$0])) }).map(Double.init)
+            appendPercentiles(&self.errors.rotationMedian, &self.errors.rotationP90, errors)
+        }
+        if let truthOrigins {
+            let errors = try World.gather(rows.map { i -> Float in
+                let (dx, dy) = (origins[2 * i] - truthOrigins[2 * i], origins[2 * i + 1] - truthOrigins[2 * i + 1])
+                return (dx * dx + dy * dy).squareRoot()
+            }).map(Double.init)
+            appendPercentiles(&self.errors.shiftMedian, &self.errors.shiftP90, errors)
+        }
+        func appendPercentiles(_ median: inout [Double], _ p90: inout [Double], _ values: [Double]) {
+            median.append(ReconstructionMetrics.percentile(values, 50))
+            p90.append(ReconstructionMetrics.percentile(values, 90))
+        }
+    }
+
+    /// Every image's rotation and origin, gathered from the ranks that own them (`rows` here).
+    public func gathered(_ rows: Range<Int>) throws -> (rotations: [Rotation], origins: [Float]) {
+        let all = try World.gather(rows.flatMap { rotations[$0].m.map(Float.init) + [origins[2 * $0], origins[2 * $0 + 1]] })
+        let m = all.count / 11
+        return ((0..<m).map { Rotation(m: all[(11 * $0)..<(11 * $0 + 9)].map(Double.init)) }, (0..<m).flatMap { Array(all[(11 * $0 + 9)..<(11 * $0 + 11)]) })
+    }
+}
