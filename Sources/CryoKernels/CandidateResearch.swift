@@ -3,8 +3,9 @@ import Foundation
 /// Re-search rounds of pose-marginalised training (Docs/METHOD.md, "Poses under heterogeneity"): every `interval`
 /// epochs each image's candidate rotations are chosen again by ESL (`estimator`, coarse-to-fine by default)
 /// against its own current decoded conformation, or, with `centroids` K > 0, against the nearest of K k-means
-/// centroids of the current conformations (K shared structures: cheaper, coarser). The image's pose estimate and
-/// origin become the new search's; a pose the search against the template missed can so be found later.
+/// centroids of the current conformations (K shared structures: cheaper, coarser). The images are centred by their
+/// current origins (the estimator then usually searches no shifts: the training steps' search tracks them); the
+/// image's pose estimate becomes the new search's, so a pose the search against the template missed can be found later.
 public struct CandidateResearch: Sendable {
     public let interval: Int, centroids: Int
     public let estimator: PoseEstimator
@@ -38,11 +39,10 @@ extension AutodecoderTrainer {
             structures = clusters.centres
             assignment = clusters.labels
         }
-        let searched = unknown.search != nil
+        // The images are centred by their current origins (searched during training, or given).
         let outcome = try research.estimator.estimate(
             rows: rows, images: { try self.dataset.imageRows($0) }, structures: structures, assignment: assignment, geometry: geometry,
-            ctf: settings.applyCTF ? { self.dataset.ctf[$0] } : nil,
-            origins: searched ? nil : rows.flatMap { [state.poses.origins[2 * $0], state.poses.origins[2 * $0 + 1]] })
+            ctf: settings.applyCTF ? { self.dataset.ctf[$0] } : nil, origins: rows.flatMap { [state.poses.origins[2 * $0], state.poses.origins[2 * $0 + 1]] })
         let k = unknown.perImage
         for (n, i) in rows.enumerated() {
             let found = outcome.candidates[n].prefix(k)
@@ -50,10 +50,8 @@ extension AutodecoderTrainer {
             let chosen = Array(found) + previous.prefix(k - found.count)
             state.poses.candidates.replaceSubrange((i * k)..<((i + 1) * k), with: chosen)
             state.poses.rotations[i] = outcome.estimates[n].rotation
-            if searched {
-                let origin = outcome.estimates[n].origin
-                (state.poses.origins[2 * i], state.poses.origins[2 * i + 1]) = (Float(origin.x), Float(origin.y))
-            }
+            let origin = outcome.estimates[n].origin
+            (state.poses.origins[2 * i], state.poses.origins[2 * i + 1]) = (Float(origin.x), Float(origin.y))
         }
     }
 }

@@ -20,14 +20,17 @@ public struct TrainingPoses: Sendable {
         (self.rotations, self.origins, self.candidates, self.perImage) = (rotations, origins, candidates, perImage)
     }
 
-    /// Values per image in a checkpoint: the rotation (9), the origin (2) and the candidates (9 each).
-    public var width: Int { 11 + 9 * perImage }
+    /// Values per image in a checkpoint: the origin (2), then the rotation and the candidates, each of whose 9 Double
+    /// entries is kept exactly as two Float32 bit patterns (so a resumed run continues bit-identically).
+    public var width: Int { 2 + 18 * (1 + perImage) }
 
     /// The checkpoint values of images `rows`, `width` per image.
     public func values(_ rows: Range<Int>) -> [Float] {
-        rows.flatMap { i -> [Float] in
-            rotations[i].m.map(Float.init) + [origins[2 * i], origins[2 * i + 1]]
-                + candidates[(i * perImage)..<((i + 1) * perImage)].flatMap { $0.m.map(Float.init) }
+        func exact(_ r: Rotation) -> [Float] {
+            r.m.flatMap { [Float(bitPattern: UInt32(truncatingIfNeeded: $0.bitPattern >> 32)), Float(bitPattern: UInt32(truncatingIfNeeded: $0.bitPattern))] }
+        }
+        return rows.flatMap { i -> [Float] in
+            [origins[2 * i], origins[2 * i + 1]] + exact(rotations[i]) + candidates[(i * perImage)..<((i + 1) * perImage)].flatMap(exact)
         }
     }
 
@@ -37,12 +40,16 @@ public struct TrainingPoses: Sendable {
         guard values.count == m * width else {
             throw KernelError("resume", "the checkpoint holds \(values.count) pose values but \(m) images need \(m * width)")
         }
-        func rotation(_ at: Int) -> Rotation { Rotation(m: values[at..<(at + 9)].map(Double.init)) }
+        func rotation(_ at: Int) -> Rotation {
+            Rotation(m: (0..<9).map { e in
+                Double(bitPattern: UInt64(values[at + 2 * e].bitPattern) << 32 | UInt64(values[at + 2 * e + 1].bitPattern))
+            })
+        }
         for i in 0..<m {
             let base = i * width
-            rotations[i] = rotation(base)
-            (origins[2 * i], origins[2 * i + 1]) = (values[base + 9], values[base + 10])
-            for k in 0..<perImage { candidates[i * perImage + k] = rotation(base + 11 + 9 * k) }
+            (origins[2 * i], origins[2 * i + 1]) = (values[base], values[base + 1])
+            rotations[i] = rotation(base + 2)
+            for k in 0..<perImage { candidates[i * perImage + k] = rotation(base + 20 + 18 * k) }
         }
     }
 

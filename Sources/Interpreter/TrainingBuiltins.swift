@@ -125,8 +125,7 @@ enum TrainingBuiltins {
             let interval = a.isNull("research") ? 10 : try a.int("research")
             if interval > 0 {
                 unknown.research = try CandidateResearch(interval: interval, centroids: try a.int("centroids"),
-                                                         estimator: try PoseEstimator(level: try a.int("grid"), keep: try a.int("keep"), lifting: try SupportLifting(),
-                                                                                      search: shiftSearch))
+                                                         estimator: try PoseEstimator(level: try a.int("grid"), keep: try a.int("keep"), lifting: try SupportLifting()))
             }
             settings.unknownPoses = unknown
         } else {
@@ -258,7 +257,9 @@ enum TrainingBuiltins {
         guard dataset.hasImages else { throw ScriptFailure(message: "train_autodecoder: the dataset has no images") }
         let wanted = try a.int("candidates")
         guard wanted >= 2 else { throw ScriptFailure(message: "train_autodecoder: candidates must be at least 2, got \(wanted)") }
-        let estimator = try PoseEstimator(level: try a.int("grid"), keep: try a.int("keep"), lifting: try SupportLifting(), search: search)
+        let level = try a.int("grid")
+        guard level >= 1 else { throw ScriptFailure(message: "train_autodecoder: coarse-to-fine needs grid level 1 or 2 (level 0 is the coarsest), got \(level)") }
+        let estimator = try PoseEstimator(level: level, keep: try a.int("keep"), lifting: try SupportLifting(), search: search)
         // Under MPI each rank searches its own images; the poses and candidate lists are then gathered.
         let rows = Array(DataShard(total: dataset.count).rows)
         let bar = ProgressBar("ESL poses", total: rows.count)
