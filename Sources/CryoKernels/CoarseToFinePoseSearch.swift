@@ -8,18 +8,10 @@ import Foundation
 /// contain the J best rotations of the full grid (true for unimodal measures; see README for the measurements).
 /// With a `ShiftSearch`, every rotation scored on either level is scored at its own best in-plane shift.
 public enum CoarseToFinePoseSearch {
-    /// Estimates, each image's evaluated rotations on the last level (best first), and how many distinct rotations
-    /// were rendered at each size.
-    public struct Outcome: Sendable {
-        public let estimates: [PoseScoring.Estimate]
-        public let candidates: [[Rotation]]
-        /// Rotations rendered on cropped images, and at full size.
-        public let coarseRenders: Int, fullRenders: Int
-    }
-
-    /// ESL estimates for `images` of one structure `coords` (centred, 3N) on the grid of `level` (1 or 2).
+    /// ESL estimates for `images` of one structure `coords` (centred, 3N) on the grid of `level` (1 or 2), each image's
+    /// evaluated rotations on the last level (best first), and how many distinct rotations were rendered at each size.
     public static func estimate(images: Tensor, coords: [Double], geometry: Projector.Geometry, ctf: [CTFParameters]?,
-                                level: Int, keep: Int = 8, lifting: SupportLifting, search: ShiftSearch? = nil) throws -> Outcome {
+                                level: Int, keep: Int = 8, lifting: SupportLifting, search: ShiftSearch? = nil) throws -> PoseEstimator.Outcome {
         guard level >= 1, level < SO3Grid.sizes.count else {
             throw KernelError("esl", "coarse-to-fine needs grid level 1 or 2 (level 0 is the coarsest), got \(level)")
         }
@@ -78,7 +70,7 @@ public enum CoarseToFinePoseSearch {
             }
         }
         let candidates: [[Rotation]] = final.map { f in f.losses.indices.sorted { f.losses[$0] < f.losses[$1] }.map { f.rotations[$0] } }
-        return Outcome(estimates: estimates, candidates: candidates, coarseRenders: coarse.count, fullRenders: fullRenders)
+        return PoseEstimator.Outcome(estimates: estimates, candidates: candidates, coarseRenders: coarse.count, fullRenders: fullRenders)
     }
 
     /// Indices of the `count` smallest values.

@@ -82,9 +82,8 @@ public struct PoseEstimator: Sendable {
     /// One chunk of (centred) images against one structure: coarse-to-fine, or the whole grid.
     func estimateChunk(_ images: Tensor, structure: [Double], geometry: Projector.Geometry, ctf: [CTFParameters]?) throws -> Outcome {
         if coarseToFine {
-            let c = try CoarseToFinePoseSearch.estimate(images: images, coords: structure, geometry: geometry, ctf: ctf, level: level, keep: keep,
-                                                        lifting: lifting, search: search)
-            return Outcome(estimates: c.estimates, candidates: c.candidates, coarseRenders: c.coarseRenders, fullRenders: c.fullRenders)
+            return try CoarseToFinePoseSearch.estimate(images: images, coords: structure, geometry: geometry, ctf: ctf, level: level, keep: keep,
+                                                       lifting: lifting, search: search)
         }
         let grid = try SO3Grid.level(level).rotations
         let batch = images.shape[0]
