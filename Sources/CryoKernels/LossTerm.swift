@@ -81,7 +81,7 @@ extension LossTerm {
             (Double(c.nodes - 2), { [r = c.regularizers] in try r.angle($0.coords) })
         },
         Builtin(key: "log_distance", referenceWeight: 0,
-                summary: "(log d² − log d₀²)² over residue pairs at most window apart in sequence, weighted exp(1 − |i−j|/decay)",
+                summary: "(log d² − log d₀²)² weighted exp(1 − |i−j|/decay), averaged over the P residue pairs at most window apart (P terms)",
                 options: [Option(key: "window", defaultValue: 8, summary: "log_distance's sequence window") { w in
                               guard w >= 1, w == w.rounded() else { throw KernelError("train_autodecoder", "reg.window must be a whole number ≥ 1, got \(w)") }
                           },
@@ -89,13 +89,12 @@ extension LossTerm {
                               guard d > 0 else { throw KernelError("train_autodecoder", "reg.decay must be above 0, got \(d)") }
                           }]) { c in
             let (window, decay) = (Int(c.option("window")), c.option("decay"))
-            return (try c.regularizers.logDistancePairWeight(window: window, decay: decay),
+            return (Double(try c.regularizers.logDistancePairCount(window: window)),
                     { [r = c.regularizers] in try r.logDistance($0.coords, window: window, decay: decay) })
         },
-        Builtin(key: "all_pairs", referenceWeight: 0, summary: "the same over all residue pairs", options: []) { c in
-            let decay = c.option("decay")
-            return (try c.regularizers.logDistancePairWeight(window: c.nodes, decay: decay),
-                    { [r = c.regularizers, n = c.nodes] in try r.logDistance($0.coords, window: n, decay: decay) })
+        Builtin(key: "all_pairs", referenceWeight: 0, summary: "(log d² − log d₀²)² unweighted, averaged over all N(N−1)/2 residue pairs (that many terms)",
+                options: []) { c in
+            (Double(c.nodes * (c.nodes - 1) / 2), { [r = c.regularizers] in try r.allPairsLogDistance($0.coords) })
         },
         Builtin(key: "clash", referenceWeight: 0, summary: "Σ relu(clash_min − d)² over residue pairs at least 3 apart (1 term: already a sum)",
                 options: [Option(key: "clash_min", defaultValue: 4, summary: "clash's minimum distance, Å") { d in

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Geometric regularisers on predicted coordinates [B, N, 3] (Å), each a scalar differentiable in the
-/// coordinates. Reference weights (Docs/METHOD.md): bond 5e-4, centroid 0.01, the log-distance terms 0.
+/// coordinates. Reference weights (Docs/METHOD.md): bond 5e-4, centroid 0.01, the log-distance terms 0;
+/// `LossTerm.builtins` says how the trainer weighs and normalises each.
 public struct Regularizers: Sendable {
     /// Template coordinates [N·3] (centred) and derived reference quantities.
     let nodes: Int
@@ -72,30 +73,47 @@ public struct Regularizers: Sendable {
     /// The weight exp(1 − (j − i)/decay) of a pair of residues `separation` = j − i apart.
     static func pairWeight(separation: Int, decay: Double) -> Double { Foundation.exp(1 - Double(separation) / decay) }
 
-    /// The sum of the pair weights that `logDistance(_:window:decay:)` averages over.
-    public func logDistancePairWeight(window: Int, decay: Double) throws -> Double {
+    /// The number of residue pairs 1 ≤ j − i ≤ `window` (what `logDistance(_:window:decay:)` averages over).
+    public func logDistancePairCount(window: Int) throws -> Int {
         guard window >= 1 else { throw KernelError("log_distance_loss", "window \(window) selects no pairs") }
-        return (1...Swift.min(window, nodes - 1)).reduce(0) { $0 + Double(nodes - $1) * Regularizers.pairWeight(separation: $1, decay: decay) }
+        return (1...Swift.min(window, nodes - 1)).reduce(0) { $0 + nodes - $1 }
     }
 
-    /// Weighted mean of (log d² − log d₀²)² over pairs 1 ≤ j − i ≤ `window` with weights exp(1 − (j − i)/decay);
-    /// `window` ≥ N − 1 gives the all-pairs version.
+    /// Σ_p w_p·(log d_p² − log d₀ₚ²)² / P over the P residue pairs 1 ≤ j − i ≤ `window`, with weights
+    /// w = exp(1 − (j − i)/decay) and d₀ the template's distances, averaged over the batch: a mean over pairs, so its
+    /// per-particle sum is P times it.
     public func logDistance(_ x: Tensor, window: Int, decay: Double) throws -> Tensor {
-        try check(x, "log_distance_loss")
-        var first: [Float] = [], second: [Float] = [], weights: [Float] = [], reference: [Float] = []
+        guard decay > 0 else { throw KernelError("log_distance_loss", "decay must be above 0, got \(decay)") }
+        let pairs = try logDistancePairCount(window: window)
+        var first: [Int] = [], second: [Int] = [], weights: [Float] = []
+        first.reserveCapacity(pairs)
         for i in 0..<nodes { for j in (i + 1)..<Swift.min(nodes, i + window + 1) {
-            first.append(Float(i)); second.append(Float(j))
+            first.append(i); second.append(j)
             weights.append(Float(Regularizers.pairWeight(separation: j - i, decay: decay)))
-            let d2 = (0..<3).reduce(0.0) { $0 + pow(templateCoords[3 * i + $1] - templateCoords[3 * j + $1], 2) }
-            reference.append(Float(Foundation.log(Swift.max(d2, 1e-6))))
         } }
-        guard !first.isEmpty else { throw KernelError("log_distance_loss", "window \(window) selects no pairs") }
-        let nodeMajor = try x.permute([1, 0, 2])                                      // [N,B,3]
-        let diff = try nodeMajor.gather(Tensor(first)) - nodeMajor.gather(Tensor(second))   // [P,B,3]
-        let logD2 = try ((diff * diff).sum(axis: -1) + 1e-6).log()                     // [P,B]
-        let w = Tensor(uncheckedShape: [weights.count, 1], storage: weights)
+        return try logDistance(x, first: first, second: second, weights: weights)
+    }
+
+    /// The mean over all N(N − 1)/2 residue pairs of (log d² − log d₀²)², unweighted, averaged over the batch.
+    public func allPairsLogDistance(_ x: Tensor) throws -> Tensor {
+        var first: [Int] = [], second: [Int] = []
+        for i in 0..<nodes { for j in (i + 1)..<nodes { first.append(i); second.append(j) } }
+        return try logDistance(x, first: first, second: second, weights: nil)
+    }
+
+    /// Σ_p w_p·(log d_p² − log d₀ₚ²)² / (P·B) for coords [B,N,3] over the pairs (first[p], second[p]) (w = 1 when
+    /// `weights` is nil); d² gets 1e-6 so coinciding residues stay finite.
+    private func logDistance(_ x: Tensor, first: [Int], second: [Int], weights: [Float]?) throws -> Tensor {
+        try check(x, "log_distance_loss")
+        let reference = zip(first, second).map { i, j in
+            Float(Foundation.log(Swift.max((0..<3).reduce(0.0) { $0 + pow(templateCoords[3 * i + $1] - templateCoords[3 * j + $1], 2) }, 1e-6)))
+        }
+        let nodeMajor = try x.permute([1, 0, 2])                                                  // [N,B,3]
+        let diff = try nodeMajor.gather(Tensor(first.map(Float.init))) - nodeMajor.gather(Tensor(second.map(Float.init)))   // [P,B,3]
+        let logD2 = try ((diff * diff).sum(axis: -1) + 1e-6).log()                               // [P,B]
         let d = try logD2 - Tensor(uncheckedShape: [reference.count, 1], storage: reference)
-        return try (d * d * w).sum() / Float(Double(weights.reduce(0, +)) * Double(x.shape[0]))
+        let squares = try weights.map { try d * d * Tensor(uncheckedShape: [$0.count, 1], storage: $0) } ?? (d * d)
+        return try squares.sum() / Float(Double(first.count) * Double(x.shape[0]))
     }
 
     /// Σ relu(min − d)² over residue pairs at least 3 apart in sequence, averaged over the batch (the fused
