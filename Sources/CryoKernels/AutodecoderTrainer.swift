@@ -227,8 +227,8 @@ public final class AutodecoderTrainer {
     var stepsPerEpoch: Int { (dataset.count + batchSize - 1) / batchSize }
 
     /// The remaining steps of epoch `progress.epoch` in its seeded shuffled order, each at the schedule's learning
-    /// rate; `stepped` sees the progress and the image count after each step. Interrupted (`shouldContinue`
-    /// false), it saves a checkpoint and throws `TrainingInterrupted`.
+    /// rate; `stepped` sees the progress and the image count after each step. Interrupted (`shouldContinue` false
+    /// before a step, or a step failing once it is false), it saves a checkpoint and throws `TrainingInterrupted`.
     func trainEpoch(_ state: State, _ progress: inout TrainingProgress, shouldContinue: () -> Bool, stepped: (TrainingProgress, Int) -> Void) throws {
         let m = dataset.count, batch = batchSize
         var order = Array(0..<m)
@@ -242,7 +242,13 @@ public final class AutodecoderTrainer {
             let position = Double(progress.epoch) + Double(progress.step) / Double(stepsPerEpoch)
             state.adam.learningRate = settings.learningRate * Float(settings.schedule.factor(epoch: position, totalEpochs: settings.epochs))
             let picked = Array(order[(progress.step * batch)..<Swift.min(m, (progress.step + 1) * batch)])
-            progress.lossSum += try step(state, images: picked)
+            do {
+                progress.lossSum += try step(state, images: picked)
+            } catch where !shouldContinue() {
+                // Stopped inside the step (a script decoder or loss term checks the same flag): nothing was updated yet.
+                try save(state, progress)
+                throw TrainingInterrupted(epoch: progress.epoch, step: progress.step, checkpoint: settings.checkpoint)
+            }
             progress.step += 1
             stepped(progress, picked.count)
         }
