@@ -25,14 +25,19 @@ enum ModelBuiltins {
                 .object(GraphObject(try NeighbourGraphs.backbone(try coordinates(a), knn: try a.int("knn"), window: try a.int("seq"), cutoff: try a.number("cutoff"))))
             },
             builtin("gnn", topic: topic, [required("graph"), optional("kind", .string("gcn")), optional("latent", .number(8)), optional("hidden", .null),
-                                          optional("layers", .null), optional("like", .null), optional("seed", .number(0))],
-                    doc: "A GNN decoder latents [B,L] → displacements [B,N,3]. kind \"gcn\" is the paper's (defaults: latent 8, hidden 10, 10 layers); \"mpnn\" and \"egnn\" (defaults hidden 64, 4 layers) need like: the template structure.",
+                                          optional("layers", .null), optional("like", .null), optional("seed", .number(0)),
+                                          optional("first_residual", .bool(false)), optional("init", .string("glorot"))],
+                    doc: "A GNN decoder latents [B,L] → displacements [B,N,3]. kind \"gcn\" is the paper's (defaults: latent 8, hidden 10, 10 layers; as the reference implementation, the first convolution adds no residual (first_residual: true adds it) and the convolutions start with PyTorch Geometric's Glorot weights and zero bias (init: \"linear\" starts them as PyTorch's Linear, as the PyTorch calibration does)); \"mpnn\" and \"egnn\" (defaults hidden 64, 4 layers) need like: the template structure.",
                     example: "let model = gnn(residue_graph(s), kind: \"gcn\")") { a in
                 let graph = try a.graph("graph"), kind = try a.string("kind"), seed = UInt64(bitPattern: Int64(try a.int("seed")))
                 switch kind {
                 case "gcn":
+                    guard let initialisation = GCNDecoder.Initialisation(rawValue: try a.string("init")) else {
+                        throw a.fail("init", "\"glorot\" or \"linear\"", a["init"])
+                    }
                     return .object(ModelObject(decoder: try GCNDecoder(graph: graph, latent: try a.int("latent"), hidden: try a.optionalInt("hidden") ?? 10,
-                                                                       layers: try a.optionalInt("layers") ?? 10, seed: seed)))
+                                                                       layers: try a.optionalInt("layers") ?? 10, firstLayerResidual: try a.bool("first_residual"),
+                                                                       initialisation: initialisation, seed: seed)))
                 case "mpnn", "egnn":
                     guard !a.isNull("like") else { throw ScriptFailure(message: "gnn: kind \"\(kind)\" needs like: the template structure (its coordinates give the edge geometry)") }
                     let template = try a.structure("like")

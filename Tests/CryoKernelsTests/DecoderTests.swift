@@ -15,6 +15,24 @@ final class DecoderTests: XCTestCase {
         XCTAssertEqual(try MLPDecoder(latent: 8, nodes: 214, width: width).parameterCount, 20_376)
     }
 
+    /// As the reference implementation: no residual on the first convolution, Glorot-uniform convolution weights
+    /// (±√(6/(F+F))) with zero bias; `.linear` starts them as PyTorch's Linear (±1/√F, bias too).
+    func testGCNStartsAsTheReference() throws {
+        let reference = try GCNDecoder(graph: chainGraph(50), hidden: 10, seed: 4)
+        XCTAssertFalse(reference.convolutionStack.firstResidual)
+        let glorot = (6.0 / 20.0).squareRoot(), linear = 1 / 10.0.squareRoot()
+        let weights = reference.convolutions.flatMap { $0.weight.storage.map(Double.init) }
+        XCTAssertTrue(reference.convolutions.allSatisfy { $0.bias.storage.allSatisfy { $0 == 0 } })
+        XCTAssertLessThanOrEqual(weights.map(abs).max()!, glorot)
+        XCTAssertGreaterThan(weights.map(abs).max()!, linear * 1.2, "the weights span Glorot's wider range")
+        let variance = weights.map { $0 * $0 }.reduce(0, +) / Double(weights.count)
+        XCTAssertEqual(variance, glorot * glorot / 3, accuracy: 0.1 * glorot * glorot / 3)
+        let calibration = try GCNDecoder(graph: chainGraph(50), hidden: 10, firstLayerResidual: true, initialisation: .linear, seed: 4)
+        XCTAssertTrue(calibration.convolutionStack.firstResidual)
+        XCTAssertLessThanOrEqual(calibration.convolutions.flatMap { $0.weight.storage.map { abs(Double($0)) } }.max()!, linear)
+        XCTAssertTrue(calibration.convolutions.contains { $0.bias.storage.contains { $0 != 0 } })
+    }
+
     func testDecoderGradients() throws {
         var g = SeededGenerator(seed: 1)
         let graph = chainGraph(7)
@@ -23,6 +41,11 @@ final class DecoderTests: XCTestCase {
                                    try MLPDecoder(latent: 3, nodes: 7, width: 5, depth: 2, seed: 2),
                                    try MessagePassingDecoder(kind: "mpnn", graph: graph, template: template, latent: 3, hidden: 5, layers: 2, seed: 2),
                                    try MessagePassingDecoder(kind: "egnn", graph: graph, template: template, latent: 3, hidden: 5, layers: 2, seed: 2)]
+        // The GCN's convolutions start with zero bias, which puts ReLU kinks exactly at zero pre-activations of dead
+        // features; biases as training leaves them keep the finite differences off the kinks.
+        for convolution in (decoders[0] as! GCNDecoder).convolutions {
+            for k in 0..<convolution.bias.count { convolution.bias.storage[k] = Float(0.1 + 0.2 * g.uniform()) }
+        }
         for d in decoders {
             let z = Tensor.randn([2, 3], using: &g)
             let latentReport = try GradientCheck.check([z], epsilon: 1e-2, tolerance: 2e-2) { try d.decode($0[0]) }
