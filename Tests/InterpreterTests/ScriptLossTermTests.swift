@@ -27,7 +27,7 @@ final class ScriptLossTermTests: XCTestCase {
     func testAScriptTermTrainsAsTheSameBuiltInTerm() throws {
         for normalize in ["particle", "pixel"] {
             let runs = try histories(try run("""
-            [fit({bond: 0.5}, nil, "\(normalize)"), fit({bond: 0, mine: {weight: 0.5, term: bond_term, count: 39}}, nil, "\(normalize)"),
+            [fit({bond: 20}, nil, "\(normalize)"), fit({bond: 0, mine: {weight: 20, term: bond_term, count: 39}}, nil, "\(normalize)"),
              fit({bond: 0}, nil, "\(normalize)")]
             """))
             assertClose(runs[1], runs[0], relative: 1e-5, "script against built-in bond, \(normalize)")
