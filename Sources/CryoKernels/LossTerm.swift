@@ -88,13 +88,13 @@ extension LossTerm {
                           Option(key: "decay", defaultValue: 4, summary: "log_distance's weight decay") { d in
                               guard d > 0 else { throw KernelError("train_autodecoder", "reg.decay must be above 0, got \(d)") }
                           }]) { c in
-            let (window, decay) = (Int(c.option("window")), c.option("decay"))
-            return (Double(try c.regularizers.logDistancePairCount(window: window)),
-                    { [r = c.regularizers] in try r.logDistance($0.coords, window: window, decay: decay) })
+            let pairs = try c.regularizers.windowPairs(window: Int(c.option("window")), decay: c.option("decay"))
+            return (Double(pairs.count), { [r = c.regularizers] in try r.logDistance($0.coords, over: pairs) })
         },
         Builtin(key: "all_pairs", referenceWeight: 0, summary: "(log d² − log d₀²)² unweighted, averaged over all N(N−1)/2 residue pairs (that many terms)",
                 options: []) { c in
-            (Double(c.nodes * (c.nodes - 1) / 2), { [r = c.regularizers] in try r.allPairsLogDistance($0.coords) })
+            let pairs = c.regularizers.allPairs()
+            return (Double(pairs.count), { [r = c.regularizers] in try r.logDistance($0.coords, over: pairs) })
         },
         Builtin(key: "clash", referenceWeight: 0, summary: "Σ relu(clash_min − d)² over residue pairs at least 3 apart (1 term: already a sum)",
                 options: [Option(key: "clash_min", defaultValue: 4, summary: "clash's minimum distance, Å") { d in

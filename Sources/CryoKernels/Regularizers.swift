@@ -70,51 +70,58 @@ public struct Regularizers: Sendable {
         return try (d * d).sum(axis: -1).mean()
     }
 
-    /// The weight exp(1 − (j − i)/decay) of a pair of residues `separation` = j − i apart.
-    static func pairWeight(separation: Int, decay: Double) -> Double { Foundation.exp(1 - Double(separation) / decay) }
+    /// The residue pairs a log-distance term averages over, with their weights and the template's log squared
+    /// distances, made once per run (the trainer's term reuses them every step).
+    public struct LogDistancePairs: Sendable {
+        /// First and second residue of each of the P pairs [P], weights [P,1] (nil: 1), log d₀² [P,1].
+        let first: Tensor, second: Tensor, weights: Tensor?, reference: Tensor
+        /// P, the number of pairs.
+        public var count: Int { first.count }
+    }
 
-    /// The number of residue pairs 1 ≤ j − i ≤ `window` (what `logDistance(_:window:decay:)` averages over).
-    public func logDistancePairCount(window: Int) throws -> Int {
+    /// The P residue pairs 1 ≤ j − i ≤ `window`, weighted exp(1 − (j − i)/decay).
+    public func windowPairs(window: Int, decay: Double) throws -> LogDistancePairs {
         guard window >= 1 else { throw KernelError("log_distance_loss", "window \(window) selects no pairs") }
-        return (1...Swift.min(window, nodes - 1)).reduce(0) { $0 + nodes - $1 }
-    }
-
-    /// Σ_p w_p·(log d_p² − log d₀ₚ²)² / P over the P residue pairs 1 ≤ j − i ≤ `window`, with weights
-    /// w = exp(1 − (j − i)/decay) and d₀ the template's distances, averaged over the batch: a mean over pairs, so its
-    /// per-particle sum is P times it.
-    public func logDistance(_ x: Tensor, window: Int, decay: Double) throws -> Tensor {
         guard decay > 0 else { throw KernelError("log_distance_loss", "decay must be above 0, got \(decay)") }
-        let pairs = try logDistancePairCount(window: window)
-        var first: [Int] = [], second: [Int] = [], weights: [Float] = []
-        first.reserveCapacity(pairs)
-        for i in 0..<nodes { for j in (i + 1)..<Swift.min(nodes, i + window + 1) {
-            first.append(i); second.append(j)
-            weights.append(Float(Regularizers.pairWeight(separation: j - i, decay: decay)))
-        } }
-        return try logDistance(x, first: first, second: second, weights: weights)
+        var pairs: [(Int, Int)] = []
+        for i in 0..<nodes { for j in (i + 1)..<Swift.min(nodes, i + window + 1) { pairs.append((i, j)) } }
+        return pairSet(pairs, weights: pairs.map { Float(Foundation.exp(1 - Double($0.1 - $0.0) / decay)) })
     }
 
-    /// The mean over all N(N − 1)/2 residue pairs of (log d² − log d₀²)², unweighted, averaged over the batch.
-    public func allPairsLogDistance(_ x: Tensor) throws -> Tensor {
-        var first: [Int] = [], second: [Int] = []
-        for i in 0..<nodes { for j in (i + 1)..<nodes { first.append(i); second.append(j) } }
-        return try logDistance(x, first: first, second: second, weights: nil)
+    /// All N(N − 1)/2 residue pairs, unweighted.
+    public func allPairs() -> LogDistancePairs {
+        var pairs: [(Int, Int)] = []
+        for i in 0..<nodes { for j in (i + 1)..<nodes { pairs.append((i, j)) } }
+        return pairSet(pairs, weights: nil)
     }
 
-    /// Σ_p w_p·(log d_p² − log d₀ₚ²)² / (P·B) for coords [B,N,3] over the pairs (first[p], second[p]) (w = 1 when
-    /// `weights` is nil); d² gets 1e-6 so coinciding residues stay finite.
-    private func logDistance(_ x: Tensor, first: [Int], second: [Int], weights: [Float]?) throws -> Tensor {
-        try check(x, "log_distance_loss")
-        let reference = zip(first, second).map { i, j in
+    private func pairSet(_ pairs: [(Int, Int)], weights: [Float]?) -> LogDistancePairs {
+        let reference = pairs.map { i, j in
             Float(Foundation.log(Swift.max((0..<3).reduce(0.0) { $0 + pow(templateCoords[3 * i + $1] - templateCoords[3 * j + $1], 2) }, 1e-6)))
         }
-        let nodeMajor = try x.permute([1, 0, 2])                                                  // [N,B,3]
-        let diff = try nodeMajor.gather(Tensor(first.map(Float.init))) - nodeMajor.gather(Tensor(second.map(Float.init)))   // [P,B,3]
-        let logD2 = try ((diff * diff).sum(axis: -1) + 1e-6).log()                               // [P,B]
-        let d = try logD2 - Tensor(uncheckedShape: [reference.count, 1], storage: reference)
-        let squares = try weights.map { try d * d * Tensor(uncheckedShape: [$0.count, 1], storage: $0) } ?? (d * d)
-        return try squares.sum() / Float(Double(first.count) * Double(x.shape[0]))
+        return LogDistancePairs(first: Tensor(pairs.map { Float($0.0) }), second: Tensor(pairs.map { Float($0.1) }),
+                                weights: weights.map { Tensor(uncheckedShape: [$0.count, 1], storage: $0) },
+                                reference: Tensor(uncheckedShape: [reference.count, 1], storage: reference))
     }
+
+    /// Σ_p w_p·(log d_p² − log d₀ₚ²)² / (P·B) for coords [B,N,3] over `pairs` (d₀ the template's distances; d² gets
+    /// 1e-6 so coinciding residues stay finite): a mean over pairs and batch, so its per-particle sum is P times it.
+    public func logDistance(_ x: Tensor, over pairs: LogDistancePairs) throws -> Tensor {
+        try check(x, "log_distance_loss")
+        let nodeMajor = try x.permute([1, 0, 2])                                                        // [N,B,3]
+        let diff = try nodeMajor.gather(pairs.first) - nodeMajor.gather(pairs.second)                   // [P,B,3]
+        let d = try ((diff * diff).sum(axis: -1) + 1e-6).log() - pairs.reference                        // [P,B]
+        let squares = try pairs.weights.map { try d * d * $0 } ?? (d * d)
+        return try squares.sum() / Float(Double(pairs.count) * Double(x.shape[0]))
+    }
+
+    /// The windowed term over `windowPairs(window:decay:)`.
+    public func logDistance(_ x: Tensor, window: Int, decay: Double) throws -> Tensor {
+        try logDistance(x, over: try windowPairs(window: window, decay: decay))
+    }
+
+    /// The all-pairs term: (log d² − log d₀²)² unweighted, averaged over every pair and the batch.
+    public func allPairsLogDistance(_ x: Tensor) throws -> Tensor { try logDistance(x, over: allPairs()) }
 
     /// Σ relu(min − d)² over residue pairs at least 3 apart in sequence, averaged over the batch (the fused
     /// `Tensor.clashPenalty`).

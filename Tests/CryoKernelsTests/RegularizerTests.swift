@@ -50,8 +50,9 @@ final class RegularizerTests: XCTestCase {
             }
         } } }
         XCTAssertEqual(allPairs, 45)
-        XCTAssertEqual(try regularizers.logDistancePairCount(window: 3), windowPairs)
-        XCTAssertEqual(try regularizers.logDistancePairCount(window: 50), 45)
+        XCTAssertEqual(try regularizers.windowPairs(window: 3, decay: 2).count, windowPairs)
+        XCTAssertEqual(try regularizers.windowPairs(window: 50, decay: 2).count, 45)
+        XCTAssertEqual(regularizers.allPairs().count, 45)
         let expectedWindowed = windowed / Double(2 * windowPairs), expectedAll = all / Double(2 * allPairs)
         XCTAssertEqual(Double(try regularizers.logDistance(coords, window: 3, decay: 2).item()), expectedWindowed, accuracy: 1e-4 * expectedWindowed)
         XCTAssertEqual(Double(try regularizers.allPairsLogDistance(coords).item()), expectedAll, accuracy: 1e-4 * expectedAll)
