@@ -13,6 +13,7 @@ enum Broadcasting {
             }
             out[i] = da == 1 ? db : da
         }
+        _ = try elementCount(out, op: op)
         return out
     }
 

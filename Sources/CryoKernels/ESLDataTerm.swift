@@ -65,15 +65,24 @@ public struct UnknownPoses: Sendable {
             }
             estimatedOrigins += [Float(origin.0), Float(origin.1)]
         }
+        try update(&poses, picked: picked, estimates: estimates, origins: estimatedOrigins, coords: coords, images: targets, ctf: ctf, geometry: geometry)
+        return expected
+    }
+
+    /// Stores the batch's pose estimates and origins (2 per image) into `poses`, after refining them (`refinement`,
+    /// against the images `targets` seen as the detached conformations `coords`), the refined rotation taking each
+    /// image's first candidate slot.
+    func update(_ poses: inout TrainingPoses, picked: [Int], estimates: [Rotation], origins: [Float], coords: Tensor, images targets: Tensor,
+                ctf: [CTFParameters]?, geometry: Projector.Geometry) throws {
+        var (estimates, origins) = (estimates, origins)
         if let refinement {
-            (estimates, estimatedOrigins, _) = try refinement.refine(coords: coords.detached(), images: targets, ctf: ctf, geometry: geometry,
-                                                                     rotations: estimates, origins: estimatedOrigins)
-            for (n, i) in picked.enumerated() { poses.candidates[i * k] = estimates[n] }
+            (estimates, origins, _) = try refinement.refine(coords: coords.detached(), images: targets, ctf: ctf, geometry: geometry,
+                                                            rotations: estimates, origins: origins)
+            for (n, i) in picked.enumerated() { poses.candidates[i * perImage] = estimates[n] }
         }
         for (n, i) in picked.enumerated() {
             poses.rotations[i] = estimates[n]
-            (poses.origins[2 * i], poses.origins[2 * i + 1]) = (estimatedOrigins[2 * n], estimatedOrigins[2 * n + 1])
+            (poses.origins[2 * i], poses.origins[2 * i + 1]) = (origins[2 * n], origins[2 * n + 1])
         }
-        return expected
     }
 }

@@ -23,6 +23,7 @@ extension Tensor {
         }
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = try Broadcasting.shape(batchA, batchB, op: "matmul")
+        _ = try elementCount(batch + [m, n], op: "matmul")
         let plan = GemmBatch(batch: batch, batchA: batchA, batchB: batchB, m: m, n: n, k: k)
         var out = [Float](repeating: 0, count: plan.count * m * n)
         a.storage.withUnsafeBufferPointer { x in

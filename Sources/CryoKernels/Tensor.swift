@@ -79,14 +79,17 @@ public final class Tensor: @unchecked Sendable {
     }
 }
 
-/// The element count of `shape`, or an error naming `op` if an extent is negative or the product overflows
-/// (shapes that arrive from scripts go through this before anything is allocated).
+/// The element count of `shape`, or an error naming `op` if an extent is negative or the count is beyond
+/// `ElementLimit` (shapes computed from script input go through this before anything is allocated).
 public func elementCount(_ shape: [Int], op: String) throws -> Int {
+    guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError(op, "negative extent in shape \(formatShape(shape))") }
+    if shape.contains(0) { return 0 }
     var count = 1
     for extent in shape {
-        guard extent >= 0 else { throw KernelError(op, "negative extent in shape \(formatShape(shape))") }
         let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-        guard !overflow, product <= 1 << 40 else { throw KernelError(op, "shape \(formatShape(shape)) has too many elements") }
+        guard !overflow, product <= ElementLimit.value else {
+            throw KernelError(op, "shape \(formatShape(shape)) has more than \(ElementLimit.value) elements, the most one tensor may have here")
+        }
         count = product
     }
     return count

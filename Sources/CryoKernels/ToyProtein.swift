@@ -70,20 +70,22 @@ public enum ToyProtein {
     /// Moves loop residues (helices stay fixed) until consecutive Cα lie 3.8 Å apart, residues two apart at
     /// least 5.5 Å (a Cα virtual angle above ~93°) and all others at least 4 Å: iterated pairwise projections.
     static func relaxLoops(_ start: [(Double, Double, Double)], movable: [Bool]) -> [(Double, Double, Double)] {
-        var p = start.map { [$0.0, $0.1, $0.2] }
-        let n = p.count
+        var p = start.flatMap { [$0.0, $0.1, $0.2] }  // [n·3], residue i at 3i..<3i+3
+        let n = start.count
         let loopResidues = (0..<n).filter { movable[$0] }
         func enforce(_ i: Int, _ j: Int, _ target: Double, exact: Bool) {
             guard movable[i] || movable[j] else { return }
-            let d = (0..<3).map { p[j][$0] - p[i][$0] }
-            let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).squareRoot()
+            let d = (p[3 * j] - p[3 * i], p[3 * j + 1] - p[3 * i + 1], p[3 * j + 2] - p[3 * i + 2])
+            let r = (d.0 * d.0 + d.1 * d.1 + d.2 * d.2).squareRoot()
             guard r > 1e-9, exact ? Swift.abs(r - target) > 1e-4 : r < target else { return }
             let correction = (r - target) / r
             let (wi, wj) = movable[i] && movable[j] ? (0.5, 0.5) : (movable[i] ? (1.0, 0.0) : (0.0, 1.0))
-            for k in 0..<3 {
-                p[i][k] += wi * correction * d[k]
-                p[j][k] -= wj * correction * d[k]
-            }
+            p[3 * i] += wi * correction * d.0
+            p[3 * j] -= wj * correction * d.0
+            p[3 * i + 1] += wi * correction * d.1
+            p[3 * j + 1] -= wj * correction * d.1
+            p[3 * i + 2] += wi * correction * d.2
+            p[3 * j + 2] -= wj * correction * d.2
         }
         for _ in 0..<300 {
             for i in loopResidues {
@@ -95,7 +97,7 @@ public enum ToyProtein {
                 }
             }
         }
-        return p.map { ($0[0], $0[1], $0[2]) }
+        return (0..<n).map { (p[3 * $0], p[3 * $0 + 1], p[3 * $0 + 2]) }
     }
 
     /// Loop residues between two Cα positions, spaced as close to 3.8 Å as an integer count allows along a

@@ -7,15 +7,6 @@ public struct TrainingPoses: Sendable {
     /// Per image: the pose estimate, its origin (2 per image, Å, x then y) and `perImage` candidates (image-major).
     public var rotations: [Rotation], origins: [Float], candidates: [Rotation]
     public let perImage: Int
-    public var errors = ErrorHistory()
-
-    /// The median and 90th percentile, after every epoch, of the angular error (degrees) and of the origin error
-    /// (Å, the distance between estimated and true origins) over all images.
-    public struct ErrorHistory: Codable, Sendable {
-        public var rotationMedian: [Double] = [], rotationP90: [Double] = []
-        public var shiftMedian: [Double] = [], shiftP90: [Double] = []
-    }
-
     public init(rotations: [Rotation], origins: [Float], candidates: [Rotation] = [], perImage: Int = 0) {
         (self.rotations, self.origins, self.candidates, self.perImage) = (rotations, origins, candidates, perImage)
     }
@@ -53,23 +44,21 @@ public struct TrainingPoses: Sendable {
         }
     }
 
-    /// Appends the errors of images `rows` (this rank's; all ranks' are gathered) against the true rotations and
-    /// origins, where known.
-    public mutating func recordErrors(rows: Range<Int>, truth: [Rotation]?, truthOrigins: [Float]?) throws {
+    /// Appends to `history` the median and 90th percentile of the errors of images `rows` (this rank's; all ranks' are
+    /// gathered) against the true rotations (degrees) and origins (Å), where known.
+    public func recordErrors(rows: Range<Int>, truth: [Rotation]?, truthOrigins: [Float]?, into history: inout TrainingHistory) throws {
         if let truth {
             let errors = try World.gather(rows.map { Float(rotations[$0].angle(to: truth[$0])) }).map(Double.init)
-            appendPercentiles(&self.errors.rotationMedian, &self.errors.rotationP90, errors)
+            history.poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
+            history.poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
         }
         if let truthOrigins {
             let errors = try World.gather(rows.map { i -> Float in
                 let (dx, dy) = (origins[2 * i] - truthOrigins[2 * i], origins[2 * i + 1] - truthOrigins[2 * i + 1])
                 return (dx * dx + dy * dy).squareRoot()
             }).map(Double.init)
-            appendPercentiles(&self.errors.shiftMedian, &self.errors.shiftP90, errors)
-        }
-        func appendPercentiles(_ median: inout [Double], _ p90: inout [Double], _ values: [Double]) {
-            median.append(ReconstructionMetrics.percentile(values, 50))
-            p90.append(ReconstructionMetrics.percentile(values, 90))
+            history.shiftErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
+            history.shiftErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
         }
     }
 

@@ -222,12 +222,15 @@ public struct Parser {
         while current.kind == .newline { position += 1 }
     }
 
+    private static let orOperator: [TokenKind: BinaryOperator] = [.keyword(.or): .or]
+    private static let andOperator: [TokenKind: BinaryOperator] = [.keyword(.and): .and]
+
     private mutating func orExpr() throws -> Expr {
-        try binaryLevel([.keyword(.or): .or]) { p in try p.andExpr() }
+        try binaryLevel(Parser.orOperator) { p in try p.andExpr() }
     }
 
     private mutating func andExpr() throws -> Expr {
-        try binaryLevel([.keyword(.and): .and]) { p in try p.notExpr() }
+        try binaryLevel(Parser.andOperator) { p in try p.notExpr() }
     }
 
     private mutating func notExpr() throws -> Expr {
@@ -262,14 +265,17 @@ public struct Parser {
         return Expr(.range(lhs, rhs), lhs.range.union(rhs.range))
     }
 
+    private static let additiveOperators: [TokenKind: BinaryOperator] = [.symbol(.plus): .add, .symbol(.minus): .sub]
+    private static let multiplicativeOperators: [TokenKind: BinaryOperator] = [
+        .symbol(.star): .mul, .symbol(.slash): .div, .symbol(.percent): .mod, .symbol(.at): .matmul,
+    ]
+
     private mutating func additive() throws -> Expr {
-        try binaryLevel([.symbol(.plus): .add, .symbol(.minus): .sub]) { p in try p.multiplicative() }
+        try binaryLevel(Parser.additiveOperators) { p in try p.multiplicative() }
     }
 
     private mutating func multiplicative() throws -> Expr {
-        try binaryLevel([.symbol(.star): .mul, .symbol(.slash): .div, .symbol(.percent): .mod, .symbol(.at): .matmul]) { p in
-            try p.unary()
-        }
+        try binaryLevel(Parser.multiplicativeOperators) { p in try p.unary() }
     }
 
     private mutating func unary() throws -> Expr {

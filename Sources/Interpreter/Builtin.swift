@@ -127,16 +127,26 @@ public struct Arguments {
     public func list(_ name: String) throws -> [Value] {
         switch self[name] {
         case .list(let items): return items
-        case .range(let lo, let hi): return (lo..<Swift.max(lo, hi)).map { .number(Double($0)) }
+        case .range(let lo, let hi):
+            try Operators.withinLimit(Swift.max(0, hi - lo), "the range \(lo)..\(hi) as a list of", "numbers")
+            return (lo..<Swift.max(lo, hi)).map { .number(Double($0)) }
         case let v: throw fail(name, "a list", v)
         }
     }
 
     /// A list of whole numbers, e.g. a shape.
     public func ints(_ name: String) throws -> [Int] {
-        if case .tensor(let t) = self[name] { return t.storage.map { Int($0) } }
-        return try list(name).map { v in
-            guard case .number(let x) = v, x == x.rounded(), Swift.abs(x) < 1e15 else { throw fail(name, "a list of whole numbers", self[name]) }
+        let numbers: [Double]
+        if case .tensor(let t) = self[name] {
+            numbers = t.storage.map(Double.init)
+        } else {
+            numbers = try list(name).map { v in
+                guard case .number(let x) = v else { throw fail(name, "a list of whole numbers", self[name]) }
+                return x
+            }
+        }
+        return try numbers.map { x in
+            guard x == x.rounded(), Swift.abs(x) < 1e15 else { throw fail(name, "a list of whole numbers", self[name]) }
             return Int(x)
         }
     }

@@ -1,5 +1,29 @@
+import Synchronization
+
 /// Every builtin the interpreter registers, gathered from the topic files.
 enum BuiltinLibrary {
+    /// The builtins an interpreter starts with, by name, and the scope that binds them with `pi` and an empty `args`.
+    struct Scope: @unchecked Sendable {
+        let registry: [String: Builtin]
+        let scope: Environment
+    }
+
+    /// The scopes made so far, by sandbox (nil: none); a builtin holds no state, so interpreters share them.
+    private static let scopes = Mutex<[Sandbox?: Scope]>([:])
+
+    /// The builtins `sandbox` allows (all without one) and their scope, made on first use and shared after that.
+    static func scope(for sandbox: Sandbox?) throws -> Scope {
+        if let made = scopes.withLock({ $0[sandbox] }) { return made }
+        let registry = try byName(all().filter { sandbox?.allows($0) ?? true })
+        let scope = Environment(parent: nil)
+        for builtin in registry.values { scope.define(builtin.name, .builtin(builtin)) }
+        scope.define("pi", .number(Double.pi))
+        scope.define("args", .list([]))
+        let made = Scope(registry: registry, scope: scope)
+        scopes.withLock { $0[sandbox] = made }
+        return made
+    }
+
     /// All builtins, in help order.
     static func all() -> [Builtin] {
         TensorBuiltins.all + MathBuiltins.all + AutodiffBuiltins.all + UtilityBuiltins.all + CommandLineBuiltins.all

@@ -90,7 +90,7 @@ enum DataBuiltins {
             builtin("subset", topic: topic, [required("dataset"), required("rows")],
                     doc: "The particles rows (a list or tensor of 0-based indices) of a dataset as a dataset of their own, with their images, poses, CTFs, optics and STAR rows, so write_star writes a RELION subset with every original column.",
                     example: "let half = subset(data, range(0, 1000))") { a in
-                let rows = try a.tensor("rows").storage.map { Int($0) }
+                let rows = try a.ints("rows")
                 return try DatasetValue.subset(a["dataset"], rows: rows, op: "subset")
             },
             builtin("read_mrc", topic: topic, [required("path"), optional("data", .bool(false))],

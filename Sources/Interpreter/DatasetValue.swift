@@ -77,7 +77,12 @@ enum DatasetValue {
         let shifts = try tensor("shifts")
         guard shifts.count == 2 * rotations.count else { throw ScriptFailure(message: "\(op): shifts hold \(shifts.count / 2) entries for \(rotations.count) rotations") }
         var conformation: [Int]?
-        if let c = r["conformation"], !c.isNull { conformation = try ValueConversion.tensor(c).storage.map { Int($0) } }
+        if let c = r["conformation"], !c.isNull {
+            conformation = try ValueConversion.tensor(c).storage.map { x in
+                guard x == x.rounded(), Swift.abs(x) < 1e9 else { throw ScriptFailure(message: "\(op): conformation labels must be whole numbers, got \(x)") }
+                return Int(x)
+            }
+        }
         var streamed: StreamedImages?
         if case .object(let o as StreamedImagesObject)? = r["images"] { streamed = o.images }
         let images = r["images"] == nil || streamed != nil ? nil : try tensor("images")

@@ -6,8 +6,16 @@ final class Environment: @unchecked Sendable {
     }
     private var bindings: [String: Binding] = [:]
     let parent: Environment?
+    /// True once a script function closes over this scope (see `CapturedScopes`).
+    var isCaptured = false
 
     init(parent: Environment?) { self.parent = parent }
+
+    /// A scope without a parent holding `template`'s bindings (shared until either scope changes).
+    init(copying template: Environment) {
+        parent = nil
+        bindings = template.bindings
+    }
 
     /// Binds `name` in this scope (a new binding replaces an old one of the same name here).
     func define(_ name: String, _ value: Value, mutable: Bool = false) {
@@ -40,6 +48,9 @@ final class Environment: @unchecked Sendable {
         }
         return .undefined
     }
+
+    /// Drops every binding of this scope.
+    func removeAll() { bindings.removeAll() }
 
     /// Names bound here (not in enclosing scopes), with their values.
     var localBindings: [(String, Value)] { bindings.map { ($0.key, $0.value.value) }.sorted { $0.0 < $1.0 } }

@@ -28,35 +28,54 @@ public final class Interpreter: @unchecked Sendable {
     /// The generator behind unseeded random builtins (`seed(n)` resets it).
     var generator = SeededGenerator(seed: 0)
     private(set) var callStack: [Frame] = []
+    /// Where the builtins and callable objects under way were called, innermost last: a script function they call
+    /// back (`callValue`) has its errors located there.
+    private var nativeCallSites: [SourceRange] = []
     private var importing: Set<String> = []
     /// Deeper script recursion than this is an error, not a crash.
     static let maximumCallDepth = 3000
 
     /// Every registered builtin by name.
     public private(set) var registry: [String: Builtin] = [:]
+    /// The limits programs run under, if any (see `Sandbox`).
+    public let sandbox: Sandbox?
+    /// The budgets of the sandboxed run under way.
+    private var meter: SandboxMeter?
+    /// Scopes that functions close over, emptied when the interpreter is released.
+    private var capturedScopes = CapturedScopes()
 
-    /// An interpreter with all builtins registered and an empty top level.
-    public init() {
-        builtins = Environment(parent: nil)
-        topLevel = Environment(parent: builtins)
+    /// An interpreter with all builtins registered (only the sandbox's, given one) and an empty top level.
+    public init(sandbox: Sandbox? = nil) {
+        let library: BuiltinLibrary.Scope
         do {
-            registry = try BuiltinLibrary.byName(BuiltinLibrary.all())
+            library = try BuiltinLibrary.scope(for: sandbox)
         } catch {
             preconditionFailure("\(error)")
         }
-        for builtin in registry.values { builtins.define(builtin.name, .builtin(builtin)) }
-        builtins.define("pi", .number(Double.pi))
-        builtins.define("args", .list([]))
+        registry = library.registry
+        builtins = Environment(copying: library.scope)
+        topLevel = Environment(parent: builtins)
+        self.sandbox = sandbox
     }
+
+    deinit { capturedScopes.breakCycles() }
 
     // MARK: entry points
 
     /// Parses and evaluates `file` in the top-level scope; returns the value of its last statement,
-    /// or nil when that statement was a definition (so the REPL shows nothing).
+    /// or nil when that statement was a definition (so the REPL shows nothing). In a sandbox, the run gets fresh
+    /// budgets and the sandbox's tensor size limit.
     @discardableResult
     public func run(_ file: SourceFile) throws -> Value? {
         let statements = try Parser.parse(file)
-        return try LargeStack.run {
+        guard let sandbox else { return try evaluate(statements) }
+        meter = SandboxMeter(sandbox)
+        defer { meter = nil }
+        return try ElementLimit.withLimit(sandbox.tensorElements) { try evaluate(statements) }
+    }
+
+    private func evaluate(_ statements: [Expr]) throws -> Value? {
+        try LargeStack.run {
             var last: Value? = nil
             for statement in statements {
                 let value = try evaluateTopLevel(statement)
@@ -105,9 +124,11 @@ public final class Interpreter: @unchecked Sendable {
     /// Reports a non-fatal problem (e.g. a fallback the user should know about).
     public func warn(_ message: String) { warningOutput(message) }
 
-    /// Throws `InterruptedError` if the user asked to stop.
+    /// Throws `InterruptedError` if the user asked to stop, and `BudgetExceeded` when a sandboxed run has used up
+    /// a budget (each call counts one step).
     public func checkInterrupt() throws {
         if shouldInterrupt() { throw InterruptedError() }
+        try meter?.charge()
     }
 
     // MARK: errors
@@ -125,6 +146,8 @@ public final class Interpreter: @unchecked Sendable {
         } catch let e as RuntimeError {
             throw e
         } catch let e as InterruptedError {
+            throw e
+        } catch let e as BudgetExceeded {
             throw e
         } catch let e as ControlFlow {
             throw e
@@ -202,8 +225,10 @@ public final class Interpreter: @unchecked Sendable {
             for s in statements { last = try eval(s, scope) }
             return last
         case .lambda(let params, let body):
+            capturedScopes.capture(env)
             return .function(Function(name: "<lambda>", parameters: params, body: body, closure: env))
         case .function(let name, let params, let body):
+            capturedScopes.capture(env)
             env.define(name, .function(Function(name: name, parameters: params, body: body, closure: env)))
             return .null
         case .binding(let name, let mutable, let valueExpr):
@@ -280,9 +305,13 @@ public final class Interpreter: @unchecked Sendable {
             return try callFunction(f, positional, keywords, at: range)
         case .builtin(let b):
             let args = try located(range) { try bind(b, positional, keywords) }
+            nativeCallSites.append(range)
+            defer { nativeCallSites.removeLast() }
             if let profiler = Profiler.active { return try located(range) { try profiler.timing(b.name) { try b.invoke(args) } } }
             return try located(range) { try b.invoke(args) }
         case .object(let o as CallableObject):
+            nativeCallSites.append(range)
+            defer { nativeCallSites.removeLast() }
             if let profiler = Profiler.active {
                 return try located(range) { try profiler.timing(o.typeName) { try o.call(positional, keywords, interpreter: self) } }
             }
@@ -292,9 +321,11 @@ public final class Interpreter: @unchecked Sendable {
         }
     }
 
-    /// Calls a callable value from native code (a builtin calling back into a script function).
+    /// Calls a callable value from native code (a builtin calling back into a script function); errors are located at
+    /// the call of that builtin.
     public func callValue(_ callee: Value, _ positional: [Value], _ keywords: [(String, Value)] = []) throws -> Value {
-        try call(callee, positional, keywords, at: callStack.last?.callSite ?? SourceRange(file: SourceFile(name: "<native>", text: ""), start: 0, end: 0))
+        let site = nativeCallSites.last ?? callStack.last?.callSite ?? SourceRange(file: SourceFile(name: "<native>", text: ""), start: 0, end: 0)
+        return try call(callee, positional, keywords, at: site)
     }
 
     private func callFunction(_ f: Function, _ positional: [Value], _ keywords: [(String, Value)], at range: SourceRange) throws -> Value {
@@ -365,6 +396,7 @@ public final class Interpreter: @unchecked Sendable {
     // MARK: import
 
     private func importFile(_ path: String, into env: Environment, at range: SourceRange) throws {
+        if sandbox != nil { throw fail("import is not available in a sandbox (it reads files)", range) }
         let importer = range.file.name
         let base = importer.hasPrefix("<") ? FileManager.default.currentDirectoryPath : (importer as NSString).deletingLastPathComponent
         let resolved = path.hasPrefix("/") ? path : ((base.isEmpty ? "." : base) as NSString).appendingPathComponent(path)

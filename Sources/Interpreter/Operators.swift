@@ -13,7 +13,9 @@ enum Operators {
             return try tensorBinary(op, lhs, rhs)
         case (.string(let a), .string(let b)):
             switch op {
-            case .add: return .string(a + b)
+            case .add:
+                try withinLimit(a.utf8.count + b.utf8.count, "a string of", "bytes")
+                return .string(a + b)
             case .lt: return .bool(a < b)
             case .le: return .bool(a <= b)
             case .gt: return .bool(a > b)
@@ -21,6 +23,7 @@ enum Operators {
             default: break
             }
         case (.list(let a), .list(let b)) where op == .add:
+            try withinLimit(a.count + b.count, "a list of", "items")
             return .list(a + b)
         default:
             break
@@ -28,6 +31,13 @@ enum Operators {
         if op == .eq { return .bool(equal(lhs, rhs)) }
         if op == .ne { return .bool(!equal(lhs, rhs)) }
         throw ScriptFailure(message: "operator '\(op.rawValue)' cannot combine \(lhs.typeName) and \(rhs.typeName)")
+    }
+
+    /// Refuses a list or string longer than `ElementLimit`, the most elements one tensor may have.
+    static func withinLimit(_ count: Int, _ what: String, _ unit: String) throws {
+        guard count <= ElementLimit.value else {
+            throw ScriptFailure(message: "\(what) \(count) \(unit) is more than the \(ElementLimit.value) one value may hold here")
+        }
     }
 
     private static func numeric(_ op: BinaryOperator, _ a: Double, _ b: Double) throws -> Value {

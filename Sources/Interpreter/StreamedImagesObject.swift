@@ -19,7 +19,7 @@ final class StreamedImagesObject: ScriptObject, @unchecked Sendable {
             return .builtin(builtin("load", topic: "data", [required("rows")],
                                     doc: "Reads images rows (a list or tensor of particle indices) into a [n,D,D] tensor.",
                                     example: "data.images.load([0, 1, 2])") { a in
-                let rows = try a.tensor("rows").storage.map { Int($0) }
+                let rows = try a.ints("rows")
                 return .tensor(try Tensor(shape: [rows.count, self.images.size, self.images.size], storage: try self.images.read(rows)))
             })
         default: return nil

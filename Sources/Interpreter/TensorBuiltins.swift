@@ -103,7 +103,7 @@ enum TensorBuiltins {
 
     static func validShape(_ a: Arguments) throws -> [Int] {
         let shape = try a.ints("shape")
-        guard (try? elementCount(shape, op: a.callee)).map({ $0 <= 1 << 31 }) ?? false else {
+        guard try elementCount(shape, op: a.callee) <= 1 << 31 else {
             throw a.fail("shape", "a list of non-negative extents with at most 2^31 elements", a["shape"])
         }
         return shape

@@ -19,6 +19,7 @@ enum ValueConversion {
             }
             return try Tensor.stack(rows, axis: 0)
         case .range(let lo, let hi):
+            _ = try elementCount([max(0, hi - lo)], op: "tensor")
             return Tensor((lo..<max(lo, hi)).map { Float($0) })
         default:
             throw ScriptFailure(message: "cannot make a tensor from a \(value.typeName)")

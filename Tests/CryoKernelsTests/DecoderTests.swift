@@ -91,25 +91,6 @@ final class DecoderTests: XCTestCase {
         } }
     }
 
-    func testRegularizerGradients() throws {
-        var g = SeededGenerator(seed: 5)
-        let template = (0..<30).map { _ in g.normal() * 3 }
-        let r = try Regularizers(template: template)
-        let x = try Tensor(shape: [2, 10, 3], storage: (0..<60).map { Float(template[$0 % 30] + g.normal() * 0.5) })
-        let checks: [(String, (Tensor) throws -> Tensor)] = [
-            ("bond", { try r.bond($0) }), ("bond 3.8", { try r.bond($0, target: 3.8) }), ("angle", { try r.angle($0) }),
-            ("centroid", { try r.centroidDrift($0) }), ("log distance", { try r.logDistance($0, window: 3, decay: 2) }),
-            ("all pairs", { try r.logDistance($0, window: 10, decay: 4) }), ("clash", { try r.clash($0, minimum: 6) }),
-            ("latent", { try Regularizers.latentL2($0) }),
-        ]
-        for (name, f) in checks {
-            let report = try GradientCheck.check([x], epsilon: 1e-2, tolerance: 2e-2) { try f($0[0]) }
-            XCTAssertTrue(report.passed, "\(name): \(report)")
-        }
-        XCTAssertEqual(try r.bond(try Tensor(shape: [1, 10, 3], storage: template.map(Float.init))).item(), 0, accuracy: 1e-6)
-        XCTAssertGreaterThan(try r.clash(x, minimum: 6).item(), 0)
-    }
-
     func testClashPenaltyMatchesBruteForce() throws {
         var g = SeededGenerator(seed: 8)
         let (batch, atoms, minimum) = (3, 300, Float(4))

@@ -52,15 +52,14 @@ final class UnknownPoseTrainingTests: XCTestCase {
     func testShiftsAreFoundAndPosesImproveWithRefinementAndResearch() throws {
         let (trainer, initialPose, initialShift) = try trainer(epochs: 3, research: 2)
         let result = try trainer.run(report: { _ in }, shouldContinue: { true })
-        let errors = result.poseErrors
-        print("unknown poses and shifts: pose error median \(initialPose)° → \(errors.rotationMedian), shift error median \(initialShift) Å → \(errors.shiftMedian)")
-        XCTAssertEqual(errors.rotationMedian.count, 3)
-        XCTAssertEqual(errors.shiftP90.count, 3)
+        print("unknown poses and shifts: pose error median \(initialPose)° → \(result.poseErrorMedian), shift error median \(initialShift) Å → \(result.shiftErrorMedian)")
+        XCTAssertEqual(result.poseErrorMedian.count, 3)
+        XCTAssertEqual(result.shiftErrorP90.count, 3)
         // Origins of std 3 Å (about 4 Å from the centre on average) are found to within a pixel (3 Å), and the
         // poses end no worse than the template search left them.
         XCTAssertLessThan(initialShift, 3)
-        XCTAssertLessThan(try XCTUnwrap(errors.shiftMedian.last), 3)
-        XCTAssertLessThan(try XCTUnwrap(errors.rotationMedian.last), initialPose + 1)
+        XCTAssertLessThan(try XCTUnwrap(result.shiftErrorMedian.last), 3)
+        XCTAssertLessThan(try XCTUnwrap(result.poseErrorMedian.last), initialPose + 1)
         XCTAssertEqual(result.origins?.count, 128)
         XCTAssertEqual(result.poses?.count, 64)
     }
@@ -78,8 +77,8 @@ final class UnknownPoseTrainingTests: XCTestCase {
         XCTAssertEqual(resumed.latents.storage, straight.latents.storage, "latents differ after resuming")
         XCTAssertEqual(resumed.poses?.map(\.m), straight.poses?.map(\.m), "poses differ after resuming")
         XCTAssertEqual(resumed.origins, straight.origins)
-        XCTAssertEqual(resumed.poseErrors.rotationMedian, straight.poseErrors.rotationMedian)
-        XCTAssertEqual(resumed.poseErrors.shiftMedian, straight.poseErrors.shiftMedian)
+        XCTAssertEqual(resumed.poseErrorMedian, straight.poseErrorMedian)
+        XCTAssertEqual(resumed.shiftErrorMedian, straight.shiftErrorMedian)
         XCTAssertThrowsError(try CandidateResearch(interval: 0, centroids: 0, estimator: try PoseEstimator(level: 1, lifting: try SupportLifting())))
     }
 }

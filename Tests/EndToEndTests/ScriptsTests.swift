@@ -1,7 +1,8 @@
 import XCTest
 
 /// Every script in Scripts/ runs to completion in its quick mode (the arguments below), in one folder and in
-/// name order, so `make_relion_project` lays out the RELION project that `relion_known_poses` then trains on.
+/// name order, so `make_relion_project` lays out the RELION project that `relion_known_poses` then trains on, and
+/// prints its key figures within the ranges of `ScriptExpectations`.
 final class ScriptsTests: XCTestCase {
     /// Quick-mode arguments per script; every script accepts `--quick` unless listed here.
     static let quickArguments: [String: [String]] = [
@@ -9,51 +10,75 @@ final class ScriptsTests: XCTestCase {
         "relion_known_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--truth", "project/truth.pdb"],
     ]
 
-    /// The number printed after `label` in `output`.
-    static func figure(_ label: String, in output: String) -> Double? {
-        guard let range = output.range(of: label + " ") else { return nil }
-        return Double(output[range.upperBound...].prefix { !$0.isWhitespace })
-    }
-
-    func testEveryScriptRuns() throws {
-        let scripts = try FileManager.default.contentsOfDirectory(atPath: BinaryLocator.packageRoot.appendingPathComponent("Scripts").path)
-            .filter { $0.hasSuffix(".cryo") }.sorted()
-        XCTAssertFalse(scripts.isEmpty)
+    func testEveryScriptRunsAndPrintsItsFiguresInRange() throws {
         let root = BinaryLocator.packageRoot.appendingPathComponent("Scripts")
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".cryo") }.sorted()
+        XCTAssertFalse(scripts.isEmpty)
         if try scripts.contains(where: { try String(contentsOf: root.appendingPathComponent($0), encoding: .utf8).contains("fetch_adk") }) { try fetchAdK() }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-scripts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        var outputs: [String: String] = [:]
+        try? FileManager.default.createSymbolicLink(at: work.appendingPathComponent("data"),
+                                                    withDestinationURL: BinaryLocator.packageRoot.appendingPathComponent("data"))
+        var outputs: [String: ScriptOutput] = [:]
         for name in scripts {
-            let process = Process()
-            process.executableURL = BinaryLocator.cryorepl
-            process.arguments = [BinaryLocator.packageRoot.appendingPathComponent("Scripts/\(name)").path] + (Self.quickArguments[name] ?? ["--quick"])
-            process.currentDirectoryURL = work
-            try? FileManager.default.createSymbolicLink(at: work.appendingPathComponent("data"),
-                                                        withDestinationURL: BinaryLocator.packageRoot.appendingPathComponent("data"))
-            let err = Pipe(), out = Pipe()
-            process.standardError = err
-            process.standardOutput = out
-            try process.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, "\(name) failed:\n\(String(decoding: e, as: UTF8.self))\n\(String(decoding: o, as: UTF8.self).suffix(2000))")
-            print("ran Scripts/\(name) (\(o.count) bytes of output)")
-            outputs[name] = String(decoding: o, as: UTF8.self)
+            let (status, output, errors) = try run(root.appendingPathComponent(name), Self.quickArguments[name] ?? ["--quick"], in: work)
+            XCTAssertEqual(status, 0, "\(name) failed:\n\(errors)\n\(output.suffix(2000))")
+            print("ran Scripts/\(name) (\(output.utf8.count) bytes of output)")
+            guard let check = ScriptExpectations.byScript[name] else {
+                XCTFail("Scripts/\(name) has no figure checks: add its key printed figures to ScriptExpectations.byScript")
+                continue
+            }
+            var checks = FigureChecks(ScriptOutput(text: output))
+            check(&checks, outputs)
+            for failure in checks.failures { XCTFail("Scripts/\(name) --quick: \(failure)") }
+            if !checks.failures.isEmpty { print("Scripts/\(name) printed:\n\(output)") }
+            outputs[name] = ScriptOutput(text: output)
         }
-        // Training on the RELION project's files (streamed, cropped on read, two optics groups, origins as RELION
-        // has them) recovers the conformations as well as the same run on the images in memory.
-        let inMemory = Self.figure("in-memory RMSD", in: outputs["make_relion_project.cryo"] ?? "")
-        let fromFiles = Self.figure("files RMSD", in: outputs["relion_known_poses.cryo"] ?? "")
-        let template = Self.figure("(template", in: outputs["relion_known_poses.cryo"] ?? "")
-        XCTAssertNotNil(inMemory)
-        XCTAssertNotNil(fromFiles)
-        if let inMemory, let fromFiles, let template {
-            XCTAssertLessThanOrEqual(abs(fromFiles - inMemory), 0.1 * inMemory, "files \(fromFiles) Å against in memory \(inMemory) Å")
-            XCTAssertLessThan(fromFiles, 0.6 * template, "training on the files must beat the template (\(template) Å)")
+    }
+
+    /// The checks fail on a broken run: a NaN RMSD, an RMSD above the template's, a wrong count, a missing line.
+    func testFigureChecksCatchABrokenRun() throws {
+        let good = """
+        data: 256 images of 120 residues at SNR 0.01 (D = 64, 2 Å/px, CTF 1–2.5 µm)
+        graph: <graph: 120 nodes, 594 directed edges (119 peptide, 178 hydrogen-bond pairs; hbonds: ca-proxy)>
+
+        template (no training)  mean RMSD 2.41219 Å
+        paper GCN   params 12005  mean RMSD 2.42286 Å  median 2.51218  p90 4.24779  within 3 Å 73%  |corr(PC1, frame)| 0.113518  1 s
+        matched MLP  params 12185  mean RMSD 2.4359 Å  median 2.53348  p90 4.25096  within 3 Å 73%  |corr(PC1, frame)| 0.11277  0 s
+        → the GCN is ahead at this SNR
+        with normalize: "pixel" (stronger chain prior): GCN 2.43045 Å, MLP 2.43581 Å → the GCN is ahead
+        """
+        func failures(_ text: String) throws -> [String] {
+            var checks = FigureChecks(ScriptOutput(text: text))
+            try XCTUnwrap(ScriptExpectations.byScript["quickstart.cryo"])(&checks, [:])
+            return checks.failures
         }
+        XCTAssertEqual(try failures(good), [])
+        for (broken, reason) in [("mean RMSD 2.42286", "mean RMSD nan"), ("mean RMSD 2.4359", "mean RMSD 3.9"),
+                                 ("120 nodes", "121 nodes"), ("→ the GCN is ahead at this SNR", "→ the MLP is ahead at this SNR"),
+                                 ("median 2.51218", "median 4.5"), ("with normalize", "without")] {
+            XCTAssertFalse(try failures(good.replacingOccurrences(of: broken, with: reason)).isEmpty, "\(broken) → \(reason) passed the checks")
+        }
+        XCTAssertEqual(ScriptOutput.numbers(in: "4.62 (2) | 1.89 / 3.31 | PC1 w^3 1e-05 -0.5"), [4.62, 2, 1.89, 3.31, 3, 1e-05, -0.5])
+        XCTAssertEqual(ScriptOutput.numbers(in: "mean RMSD nan Å").map(\.isNaN), [true])
+    }
+
+    /// Runs `script` with `arguments` in `folder`; returns the exit status, standard output and standard error.
+    private func run(_ script: URL, _ arguments: [String], in folder: URL) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = BinaryLocator.cryorepl
+        process.arguments = [script.path] + arguments
+        process.currentDirectoryURL = folder
+        let errors = folder.appendingPathComponent(".stderr")
+        guard FileManager.default.createFile(atPath: errors.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        let out = Pipe()
+        process.standardError = try FileHandle(forWritingTo: errors)
+        process.standardOutput = out
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
     }
 
     /// Runs Scripts/fetch_adk.sh (a pip install into a private venv; a no-op once data/adk exists).

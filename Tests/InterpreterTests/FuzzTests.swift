@@ -3,8 +3,9 @@ import CryoKernels
 import DSL
 @testable import Interpreter
 
-/// Random programs built from the language's tokens: every one must end in a value or in an error located at
-/// `file:line:column` — never crash the process (a crash would end this test run) and never fail unlocated.
+/// Random programs built from the language's tokens: every one must end in a value, in an error located at
+/// `file:line:column` or in an exhausted budget of the fuzzing sandbox — never crash the process (a crash would end
+/// this test run) and never fail unlocated. Scripts/fuzz.sh runs the coverage-guided fuzzer on the same property.
 final class FuzzTests: XCTestCase {
     static let vocabulary = [
         "let", "var", "fn", "if", "else", "for", "in", "while", "break", "return", "x", "y", "f", "g", "(", ")", "[", "]", "{", "}",
@@ -13,44 +14,9 @@ final class FuzzTests: XCTestCase {
         "reshape(x, [-1])", "gather(x, tensor([5]))", "y.shape", "{a: 1}", "segment_sum", "project", "print", "[1, [2]]", "0/0",
     ]
 
-    /// The outcome of running one random program.
-    enum Outcome {
-        /// It ran to the end.
-        case value
-        /// The parser rejected it with a diagnostic located in the script (`fuzz:line:column: error: …`).
-        case syntaxError
-        /// It stopped with a runtime error located in the script.
-        case runtimeError
-        /// It was still running when the step budget ran out (an endless loop is a legitimate program).
-        case outOfBudget
-        /// Anything else: an error without a location, or one of an unexpected type.
-        case unexpected(String)
-    }
-
-    /// Runs `program` after two bindings under a step budget and classifies what happened.
-    private func outcome(of program: String) -> Outcome {
-        let interpreter = Interpreter()
-        interpreter.output = { _ in }
-        interpreter.warningOutput = { _ in }
-        let budget = Counter()
-        interpreter.shouldInterrupt = { budget.increment() > 20_000 }
-        do {
-            _ = try interpreter.run("let x = zeros([2, 3])\nlet y = tensor([1, 2])\n" + program, name: "fuzz")
-            return .value
-        } catch is InterruptedError {
-            return .outOfBudget
-        } catch let error as Diagnostic {
-            return Self.isLocated("\(error)") ? .syntaxError : .unexpected("\(error)")
-        } catch let error as RuntimeError {
-            return Self.isLocated("\(error)") ? .runtimeError : .unexpected("\(error)")
-        } catch {
-            return .unexpected("\(type(of: error)): \(error)")
-        }
-    }
-
-    /// True when `text` starts with the script's name and a line:column, as every located diagnostic does.
-    static func isLocated(_ text: String) -> Bool {
-        text.range(of: #"^fuzz:[0-9]+:[0-9]+: error: "#, options: .regularExpression) != nil
+    /// Runs `program` after two bindings in the fuzzing sandbox (no files, budgets of steps, time and memory).
+    private func outcome(of program: String) -> SandboxOutcome {
+        SandboxOutcome.of("let x = zeros([2, 3])\nlet y = tensor([1, 2])\n" + program)
     }
 
     func testRandomProgramsNeverCrash() {

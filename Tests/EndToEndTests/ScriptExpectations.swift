@@ -1,0 +1,353 @@
+/// The key figures each script prints in its quick mode and the ranges they must fall in. The ranges are wide enough
+/// for other seeds, initialisations and machines (quick runs train for an epoch or two, so trained models sit near the
+/// template) and narrow enough to catch a broken pipeline: RMSDs finite and below 1.5 × the template's, pose errors
+/// in degrees within [0, 180] with median ≤ p90, counts exact, and the properties a table must have (the oracle epoch
+/// is the lowest, the winner named is the one with the lower figure).
+enum ScriptExpectations {
+    /// A check of one script's output; `earlier` holds the outputs of the scripts that ran before it.
+    typealias Check = @Sendable (inout FigureChecks, _ earlier: [String: ScriptOutput]) -> Void
+
+    /// Every script's checks, by file name. A script without an entry fails the test: add its figures here.
+    static let byScript: [String: Check] = [
+        "adk_known_poses.cryo": adkKnownPoses,
+        "adk_unknown_poses.cryo": adkUnknownPoses,
+        "analyze.cryo": analyze,
+        "custom_layer.cryo": customLayer,
+        "epoch_selection.cryo": epochSelection,
+        "esl_poses.cryo": eslPoses,
+        "make_relion_project.cryo": makeRelionProject,
+        "quickstart.cryo": quickstart,
+        "relion_known_poses.cryo": relionKnownPoses,
+        "simulate.cryo": simulate,
+        "simulate_adk.cryo": simulateAdK,
+        "snr_sweep.cryo": snrSweep,
+        "tour.cryo": tour,
+    ]
+
+    /// A trained model's RMSD: finite, positive, below 1.5 × the template's.
+    private static func trained(_ what: String, _ value: Double?, template: Double, _ c: inout FigureChecks) {
+        c.expect(what, value, in: 0.01...(1.5 * template))
+    }
+
+    /// A pose error pair (median, p90) in degrees: both in [0, 180] and median ≤ p90.
+    private static func poseErrors(_ what: String, _ values: [Double]?, _ c: inout FigureChecks) {
+        guard let values, values.count == 2 else { return c.missing("\(what) median / p90") }
+        c.expect("\(what) median", values[0], in: 0...180)
+        c.expect("\(what) p90", values[1], in: 0...180)
+        c.expect(values[0] <= values[1], "\(what): median \(values[0])° above p90 \(values[1])°")
+    }
+
+    /// A residue graph's summary `<graph: N nodes, E directed edges (P peptide, H hydrogen-bond pairs; hbonds: kind)>`:
+    /// the counts given exactly (nil: any count in `hydrogenBondPairs`), and E = 2 (P + H).
+    private static func graph(_ line: ScriptOutput.Line, nodes: Int, peptide: Int, hydrogenBondPairs: ClosedRange<Double>,
+                              hbonds: String, _ c: inout FigureChecks) {
+        c.expect("graph nodes", line.number(after: "<graph:"), equals: Double(nodes))
+        c.expect("graph peptide edges", line.number(after: "edges ("), equals: Double(peptide))
+        let pairs = line.number(after: "peptide,"), edges = line.number(before: "directed edges")
+        c.expect("graph hydrogen-bond pairs", pairs, in: hydrogenBondPairs)
+        if let pairs, let edges {
+            c.expect(edges == 2 * (Double(peptide) + pairs), "graph: \(edges) directed edges, not twice \(peptide) peptide + \(pairs) hydrogen-bond pairs")
+        }
+        c.expect(line.text.contains("hbonds: \(hbonds)"), "graph: expected hbonds: \(hbonds) in \(line.text)")
+    }
+
+    private static func adkKnownPoses(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("AdK DIMS:") {
+            c.expect("AdK residues", line.number(after: "AdK DIMS:"), equals: 214)
+            c.expect("AdK frames", line.number(before: "frames"), equals: 98)
+            graph(line, nodes: 214, peptide: 213, hydrogenBondPairs: 100...200, hbonds: "dssp", &c)
+        }
+        if let line = c.line("AdK DIMS, SNR") {
+            c.expect("SNR", line.number(after: "SNR"), equals: 0.01)
+            c.expect("images", line.number(before: "images"), equals: 128)
+            c.expect("epochs", line.number(before: "epochs"), equals: 2)
+        }
+        c.expect("bond RMS of the true frames", c.output.number(after: "the true frames give"), in: 0.01...0.3)
+        guard let templateRow = c.row("", "template"), let template = c.number(templateRow, 3, "template RMSD") else { return }
+        c.expect("template RMSD", template, in: 2...8)
+        for normalize in ["particle", "pixel"] {
+            var parameters: [String: Double] = [:]
+            for model in ["paper GCN", "matched MLP"] {
+                guard let row = c.row(normalize, model) else { continue }
+                let what = "\(normalize) \(model)"
+                parameters[model] = c.number(row, 2, "\(what) parameters")
+                trained("\(what) mean RMSD", c.number(row, 3, "mean"), template: template, &c)
+                if let median = c.number(row, 4, "median"), let p90 = c.number(row, 5, "p90") {
+                    trained("\(what) median RMSD", median, template: template, &c)
+                    c.expect(median <= p90, "\(what): median RMSD \(median) above p90 \(p90)")
+                }
+                c.expect("\(what) best epoch", c.number(row, 6, "best epoch"), in: 1...2)
+                trained("\(what) last-epoch RMSD", c.number(row, 7, "last epoch"), template: template, &c)
+                for (i, bond) in (c.numbers(row, 8, "bond RMS") ?? []).enumerated() {
+                    c.expect("\(what) bond RMS \(i == 0 ? "best" : "last")", bond, in: 0...2)
+                }
+            }
+            c.expect("\(normalize) GCN parameters", parameters["paper GCN"], equals: 20465)
+            if let gcn = parameters["paper GCN"] {
+                c.expect("\(normalize) MLP parameters (matched to the GCN's)", parameters["matched MLP"], equals: gcn, tolerance: 0.01 * gcn)
+            }
+            c.expect("\(normalize) GCN / template", c.line("\(normalize): GCN / template")?.number(after: "="), in: 0.01...1.5)
+        }
+    }
+
+    private static func adkUnknownPoses(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("AdK DIMS, SNR") {
+            c.expect("SNR", line.number(after: "SNR"), equals: 0.03)
+            c.expect("images", line.number(before: "images"), equals: 64)
+        }
+        guard let esl = c.row("ESL-marginalised"), let template = c.number(esl, 1, "template RMSD") else { return }
+        c.expect("template RMSD", template, in: 2...8)
+        trained("GCN RMSD with ESL poses", c.number(esl, 2, "GCN"), template: template, &c)
+        trained("MLP RMSD with ESL poses", c.number(esl, 3, "MLP"), template: template, &c)
+        for (column, model) in [(4, "GCN"), (5, "MLP")] {
+            let errors = c.numbers(esl, column, "\(model) pose errors")
+            poseErrors("\(model) pose error", errors, &c)
+            c.expect("\(model) median pose error (random poses give 126°)", errors?.first, in: 0...60)
+        }
+        if let truth = c.row("the truth") {
+            c.expect("template RMSD of the known-pose row", c.number(truth, 1, "template"), equals: template)
+            trained("GCN RMSD with the true poses", c.number(truth, 2, "GCN"), template: template, &c)
+            trained("MLP RMSD with the true poses", c.number(truth, 3, "MLP"), template: template, &c)
+            c.expect("GCN pose error with the true poses", c.number(truth, 4, "GCN pose error"), equals: 0)
+            c.expect("MLP pose error with the true poses", c.number(truth, 5, "MLP pose error"), equals: 0)
+        }
+        if let line = c.line("poses from coarse-to-fine ESL on the template") {
+            let median = line.number(after: "median"), p90 = line.number(after: "p90")
+            poseErrors("ESL on the template", [median, p90].compactMap { $0 }, &c)
+            c.expect("ESL on the template: median pose error", median, in: 0...60)
+        }
+        if let line = c.line("gap to known poses") {
+            c.expect("GCN gap to known poses", line.number(after: "GCN"), in: -template...template)
+            c.expect("GCN / template with unknown poses", line.number(after: "unknown poses ="), in: 0.01...1.5)
+        }
+    }
+
+    private static func analyze(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        c.expect("particles read", c.line("read_star:")?.number(before: "particles,"), equals: 300)
+        if let line = c.line("trained the GCN") {
+            c.expect("epochs", line.number(before: "epochs"), equals: 2)
+            if let template = line.number(after: "(template") {
+                trained("mean RMSD", line.number(after: "mean RMSD"), template: template, &c)
+            }
+            c.expect("|corr(latent PC1, frame)|", line.number(after: "frame)|"), in: 0...1)
+        }
+        if let variance = c.line("explained variance:")?.numbers {
+            c.expect(variance.count == 8, "explained variance: \(variance.count) PCs, expected 8")
+            c.expect(variance.allSatisfy { (0...1).contains($0) }, "explained variance \(variance) outside [0, 1]")
+            c.expect(zip(variance, variance.dropFirst()).allSatisfy { $0 >= $1 }, "explained variance \(variance) not decreasing")
+            c.expect(variance.reduce(0, +) <= 1.001, "explained variance sums to \(variance.reduce(0, +)) > 1")
+        }
+        if let sizes = c.line("state sizes:")?.numbers {
+            c.expect(sizes.count == 4, "\(sizes.count) k-means states, expected 4")
+            c.expect(sizes.reduce(0, +) == 300 && sizes.allSatisfy { $0 > 0 }, "state sizes \(sizes): not 300 particles in non-empty states")
+        }
+        c.expect("adjusted Rand index", c.line("ARI against the true frames")?.number(after: "bins:"), in: -0.5...1)
+        c.expect(c.output.text.contains("report: out/analysis/index.html"), "the report's path was not printed")
+    }
+
+    private static func customLayer(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("gradient check of the script layer") {
+            c.expect(line.text.contains("passed: true"), "the script layer's gradient check did not pass: \(line.text)")
+            c.expect("gradient check max_error", line.number(after: "max_error:"), in: 0...1e-2)
+        }
+        if let line = c.line("script layer:") {
+            c.expect("script layer ms per step", line.number(before: "ms per step"), in: 0.01...1e5)
+            if let template = line.number(after: "(template") {
+                trained("script layer mean RMSD", line.number(after: "mean RMSD"), template: template, &c)
+                if let native = c.line("native mpnn:") {
+                    trained("native mpnn mean RMSD", native.number(after: "mean RMSD"), template: template, &c)
+                    c.expect("native mpnn parameters", native.number(before: "parameters"), equals: 62211)
+                }
+            }
+        }
+        c.expect("step-time ratio", c.line("step-time ratio")?.number(after: "script / native:"), in: 0.1...100)
+    }
+
+    private static func epochSelection(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("mean RMSD (Å) to the ground truth") {
+            c.expect("images", line.number(before: "images"), equals: 96)
+            c.expect("epochs", line.number(before: "epochs"), equals: 2)
+        }
+        for (data, bound) in [("toy SNR 0.01", 4.0), ("AdK SNR 0.03", 7.0)] {
+            for model in ["GCN", "MLP"] {
+                guard let row = c.row(data, model) else { continue }
+                var figures: [Double] = []
+                for (column, rule) in ["oracle", "validation", "loss", "bond", "spread", "last"].enumerated() {
+                    let cell = c.numbers(row, 2 + column, rule) ?? []
+                    guard cell.count == 2 else { c.missing("\(data) \(model) \(rule): RMSD (epoch)"); continue }
+                    c.expect("\(data) \(model) \(rule) RMSD", cell[0], in: 0.01...bound)
+                    c.expect("\(data) \(model) \(rule) epoch", cell[1], in: 1...2)
+                    figures.append(cell[0])
+                }
+                if let oracle = figures.first {
+                    c.expect(figures.allSatisfy { oracle <= $0 + 0.005 }, "\(data) \(model): the oracle \(oracle) is not the lowest of \(figures)")
+                }
+            }
+        }
+    }
+
+    private static func eslPoses(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("grid level 1:") {
+            c.expect("rotations in the level-1 grid", line.number(after: "grid level 1:"), equals: 14761)
+            let radius = line.number(after: "(max")
+            c.expect("grid covering radius", radius, in: 1...15)
+            c.expect("median distance to the grid", line.number(after: "a median"), in: 0...(radius ?? 15))
+        }
+        for snr in ["0.1", "0.03", "0.01"] {
+            guard let row = c.row(snr) else { continue }
+            for (column, method) in [(1, "full-grid ESL"), (2, "coarse-to-fine ESL"), (3, "argmin")] {
+                poseErrors("SNR \(snr) \(method)", c.numbers(row, column, method), &c)
+                if snr == "0.1" {
+                    c.expect("SNR 0.1 \(method) median pose error", c.number(row, column, method), in: 0...15)
+                }
+            }
+            c.expect("SNR \(snr) confidence spread", c.number(row, 4, "confidence"), in: 0...180)
+            c.expect("SNR \(snr) full-grid images/s", c.number(row, 5, "full images/s"), in: 1e-3...1e6)
+            c.expect("SNR \(snr) coarse-to-fine images/s", c.number(row, 6, "coarse-to-fine images/s"), in: 1e-3...1e6)
+            c.expect("SNR \(snr) coarse-to-fine speed-up", c.number(row, 7, "speed-up"), in: 1...1000)
+        }
+        if let line = c.line("one conformation per image") {
+            for method in ["full grid", "coarse-to-fine"] {
+                let errors = Array(line.numbers(after: method).prefix(2))
+                poseErrors("one conformation per image, \(method)", errors, &c)
+                c.expect("one conformation per image, \(method) median", errors.first, in: 0...30)
+            }
+            let half = line.number(before: "half-size") ?? .infinity, full = line.number(before: "full-size") ?? .infinity
+            c.expect(half + full < 14761, "coarse-to-fine renders \(half) + \(full) per image, not fewer than the full grid's 14761")
+        }
+    }
+
+    private static func makeRelionProject(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("wrote a RELION project") {
+            c.expect("particles", line.number(before: "particles"), equals: 1000)
+            c.expect("box", line.number(after: "particles of"), equals: 128)
+            c.expect("optics groups", line.number(before: "optics groups"), equals: 2)
+        }
+        if let line = c.line("in-memory RMSD"), let template = line.number(after: "(template") {
+            c.expect("in-memory RMSD (training must beat the template)", line.number(after: "in-memory RMSD"), in: 0.01...(0.6 * template))
+        }
+    }
+
+    private static func quickstart(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("data:") {
+            c.expect("images", line.number(after: "data:"), equals: 256)
+            c.expect("residues", line.number(before: "residues"), equals: 120)
+            c.expect("SNR", line.number(after: "SNR"), equals: 0.01)
+        }
+        if let line = c.line("graph:") {
+            graph(line, nodes: 120, peptide: 119, hydrogenBondPairs: 178...178, hbonds: "ca-proxy", &c)
+        }
+        guard let template = c.line("template (no training)")?.number(after: "mean RMSD") else { return }
+        c.expect("template RMSD", template, in: 1...5)
+        var means: [String: Double] = [:]
+        for (label, parameters) in [("paper GCN", 12005.0), ("matched MLP", 12185.0)] {
+            guard let line = c.line(label) else { continue }
+            c.expect("\(label) parameters", line.number(after: "params"), equals: parameters, tolerance: label == "paper GCN" ? 0 : 0.02 * 12005)
+            means[label] = line.number(after: "mean RMSD")
+            trained("\(label) mean RMSD", means[label], template: template, &c)
+            if let median = line.number(after: "median"), let p90 = line.number(after: "p90") {
+                trained("\(label) median RMSD", median, template: template, &c)
+                c.expect(median <= p90, "\(label): median RMSD \(median) above p90 \(p90)")
+            }
+            c.expect("\(label) % within 3 Å", line.number(after: "within 3 Å"), in: 0...100)
+            c.expect("\(label) |corr(PC1, frame)|", line.number(after: "frame)|"), in: 0...1)
+        }
+        if let gcn = means["paper GCN"], let mlp = means["matched MLP"] {
+            let named = c.line("→ the")?.text ?? ""
+            c.expect(named.contains(gcn < mlp ? "GCN is ahead" : "MLP is ahead"), "GCN \(gcn) Å, MLP \(mlp) Å, but the script says \"\(named)\"")
+        }
+        if let line = c.line("with normalize: \"pixel\"") {
+            trained("pixel-normalised GCN RMSD", line.number(after: "GCN"), template: template, &c)
+            trained("pixel-normalised MLP RMSD", line.number(after: "MLP"), template: template, &c)
+        }
+    }
+
+    private static func relionKnownPoses(_ c: inout FigureChecks, _ earlier: [String: ScriptOutput]) {
+        if let line = c.line("read_star:") {
+            c.expect("particles", line.number(before: "particles"), equals: 1000)
+            c.expect("optics groups", line.number(before: "optics groups"), equals: 2)
+            c.expect("resampled size", line.number(after: "resampled to"), equals: 64)
+        }
+        if let line = c.line("trained on") {
+            c.expect("epochs", line.number(before: "epochs"), equals: 20)
+            c.expect("last-epoch bond RMS", line.number(after: "bond RMS"), in: 0.01...1)
+        }
+        // Training on the RELION project's files (streamed, cropped on read, two optics groups, origins as RELION
+        // has them) recovers the conformations as well as the same run on the images in memory.
+        guard let line = c.line("files RMSD"), let template = line.number(after: "(template") else { return }
+        let fromFiles = line.number(after: "files RMSD")
+        c.expect("files RMSD (training on the files must beat the template)", fromFiles, in: 0.01...(0.6 * template))
+        if let inMemory = earlier["make_relion_project.cryo"]?.number(after: "in-memory RMSD"), let fromFiles {
+            c.expect("files RMSD against the in-memory run's \(inMemory) Å", fromFiles, equals: inMemory, tolerance: 0.1 * inMemory)
+        }
+    }
+
+    private static func simulate(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("toy protein:") {
+            c.expect("residues", line.number(after: "toy protein:"), equals: 120)
+            c.expect("ANM frames", line.number(before: "ANM frames"), equals: 20)
+            c.expect("first→last frame RMSD", line.number(after: "frame RMSD"), equals: 4, tolerance: 0.05)
+        }
+        if let line = c.line("simulated") {
+            c.expect("images", line.number(after: "simulated"), equals: 64)
+            c.expect("size", line.number(after: "images of"), equals: 64)
+            c.expect("pixel", line.number(after: "px at"), equals: 2)
+            c.expect("SNR", line.number(after: "SNR"), equals: 0.05)
+            c.expect("noise σ", line.number(after: "noise σ"), in: 1e-3...1e4)
+        }
+        c.expect("particles read back", c.line("read_star:")?.number(before: "particles,"), equals: 64)
+        c.expect(c.output.text.contains("round trip exact"), "the STAR/MRCS round trip was not reported exact")
+    }
+
+    private static func simulateAdK(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("AdK:") {
+            c.expect("residues", line.number(after: "AdK:"), equals: 214)
+            c.expect("frames", line.number(before: "frames"), equals: 98)
+            c.expect("closed→open Kabsch RMSD", line.number(after: "Kabsch RMSD"), equals: 6.81, tolerance: 0.05)
+        }
+        if let line = c.line("wrote") {
+            c.expect("particles", line.number(after: "wrote"), equals: 64)
+            c.expect("SNR", line.number(after: "SNR"), equals: 0.01)
+            c.expect("noise σ", line.number(after: "noise σ"), in: 1e-3...1e4)
+        }
+    }
+
+    private static func snrSweep(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        var template: Double?
+        for normalize in ["particle", "pixel"] {
+            for snr in ["0.1", "0.03", "0.01", "0.003"] {
+                guard let row = c.row(normalize, snr), let t = c.number(row, 2, "template") else { continue }
+                let what = "\(normalize) SNR \(snr)"
+                c.expect("\(what) template RMSD (the same template in every row)", t, equals: template ?? t)
+                template = template ?? t
+                let gcn = c.number(row, 3, "GCN"), mlp = c.number(row, 4, "MLP")
+                trained("\(what) GCN RMSD", gcn, template: t, &c)
+                trained("\(what) MLP RMSD", mlp, template: t, &c)
+                if let gcn, let mlp, row.count > 5 {
+                    c.expect(row[5] == (gcn < mlp ? "GCN" : "MLP"), "\(what): GCN \(gcn), MLP \(mlp), but the row says \(row[5]) is ahead")
+                }
+            }
+        }
+        guard let template else { return }
+        let ablations = c.output.lines(startingWith: "graph ablation")
+        c.expect(ablations.count == 2, "\(ablations.count) graph-ablation lines, expected 2 (particle and pixel)")
+        for line in ablations {
+            trained("graph ablation with hydrogen bonds", line.number(after: "hydrogen bonds"), template: template, &c)
+            trained("graph ablation with peptide bonds only", line.number(after: "peptide bonds only"), template: template, &c)
+        }
+    }
+
+    private static func tour(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        c.expect("square(3)", c.output.number(after: "square(3) ="), equals: 9)
+        c.expect("cube(2)", c.output.number(after: "cube(2) ="), equals: 8)
+        c.expect("fib(15)", c.output.number(after: "fib(15) ="), equals: 610)
+        c.expect("sum of 0..9", c.output.number(after: "sum of 0..9 ="), equals: 45)
+        c.expect("[1, 2, 3] |> len", c.output.number(after: "|> len ="), equals: 3)
+        c.expect(c.output.text.contains("a @ a = Tensor[2,2] [[7, 10],\n [15, 22]]"), "a @ a is not [[7, 10], [15, 22]]")
+        c.expect(c.output.text.contains("d/dw sum(w^3) = Tensor[2] [6.75, 0.75]"), "d/dw sum(w^3) is not [6.75, 0.75]")
+        if let line = c.line("final MSE"), let baseline = line.number(after: "vs") {
+            c.expect("constant predictor's MSE", baseline, in: 0.1...2)
+            c.expect("final MSE of the MLP trained in the language", line.number(after: "final MSE"), in: 0...(0.1 * baseline))
+        }
+    }
+}
