@@ -103,6 +103,10 @@ enum ScriptExpectations {
             let errors = c.numbers(esl, column, "\(model) pose errors")
             poseErrors("\(model) pose error", errors, &c)
             c.expect("\(model) median pose error (random poses give 126°)", errors?.first, in: 0...60)
+            // Shifts of std 3 Å searched within 10 Å: the origin errors lie within the search's reach.
+            let shifts = c.numbers(esl, column + 2, "\(model) shift errors")
+            c.expect("\(model) median shift error (Å)", shifts?.first, in: 0...10)
+            if let shifts, shifts.count == 2 { c.expect(shifts[0] <= shifts[1], "\(model): median shift error \(shifts[0]) Å above p90 \(shifts[1]) Å") }
         }
         if let truth = c.row("the truth") {
             c.expect("template RMSD of the known-pose row", c.number(truth, 1, "template"), equals: template)
