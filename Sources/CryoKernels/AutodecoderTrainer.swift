@@ -62,6 +62,8 @@ public final class AutodecoderTrainer {
         /// Unknown poses: the ESL data term over candidate rotations replaces the known-pose image MSE (the
         /// dataset's rotations then serve only to initialise the image scale and offset).
         public var unknownPoses: UnknownPoses?
+        /// Known poses: local refinement of the given origins after every step (`PoseRefinement` moving origins only).
+        public var shiftRefinement: PoseRefinement?
         public init() {}
     }
 
@@ -91,10 +93,11 @@ public final class AutodecoderTrainer {
         /// The epoch (1-based) that `Settings.select` picks, and the epoch each rule would pick (rules whose
         /// history was not recorded are absent).
         public let selectedEpoch: Int, picks: [EpochSelection: Int]
-        /// With unknown poses: each image's latest pose estimate, and the median and 90th-percentile angular error
-        /// (degrees) of the estimates after every epoch when the true rotations are known.
-        public let poses: [Rotation]?
-        public let poseErrorMedian: [Double], poseErrorP90: [Double]
+        /// With unknown poses or refined shifts: each image's latest rotation and origin (2 per image, Å, RELION's);
+        /// after every epoch, when the truth is known, the median and 90th percentile of the angular errors (degrees)
+        /// and of the origin errors (Å, with searched shifts).
+        public let poses: [Rotation]?, origins: [Float]?
+        public let poseErrorMedian: [Double], poseErrorP90: [Double], shiftErrorMedian: [Double], shiftErrorP90: [Double]
     }
 
     let decode: (Tensor) throws -> Tensor
@@ -209,6 +212,9 @@ public final class AutodecoderTrainer {
         let startDate = Date()
         var imagesDone = 0
         while progress.epoch < settings.epochs {
+            if progress.step == 0, let unknown = settings.unknownPoses, let research = unknown.research, research.isDue(epoch: progress.epoch) {
+                try researchCandidates(state, unknown, research)
+            }
             try trainEpoch(state, &progress, shouldContinue: shouldContinue) { now, images in
                 imagesDone += images
                 let elapsed = Date().timeIntervalSince(startDate)
@@ -258,14 +264,8 @@ public final class AutodecoderTrainer {
     /// its conformations, the histories, and every rule's pick.
     func result(_ state: State, _ progress: TrainingProgress, seconds: Double) throws -> Result {
         if let kept = state.kept { for (t, v) in zip(state.trainable, kept) { t.storage = v } }
-        let m = dataset.count
         let table = Tensor(uncheckedShape: state.latents.shape, storage: try shard.gatherRows(state.latents.storage, width: latentDimension))
-        var poses: [Rotation]?
-        if settings.unknownPoses != nil {
-            let own = shard.rows.flatMap { state.poses[$0].m.map(Float.init) }
-            let all = try World.gather(own)
-            poses = (0..<m).map { i in Rotation(m: all[(9 * i)..<(9 * i + 9)].map(Double.init)) }
-        }
+        let poses = movesPoses ? try state.poses.gathered(shard.rows) : nil
         let history = progress.history
         var picks: [EpochSelection: Int] = [:]
         for rule in EpochSelection.allCases { picks[rule] = rule.pick(history) }
@@ -273,7 +273,12 @@ public final class AutodecoderTrainer {
                       bondDeviationHistory: history.bondRMS, validationHistory: history.validation, latentSpreadHistory: history.latentSpread,
                       seconds: seconds, scale: state.scale.storage[0], offset: state.offset.storage[0], epoch: progress.keptEpoch ?? settings.epochs,
                       selectedEpoch: picks[settings.select] ?? settings.epochs, picks: picks,
-                      poses: poses, poseErrorMedian: history.poseErrorMedian, poseErrorP90: history.poseErrorP90)
+                      poses: poses?.rotations, origins: poses?.origins, poseErrorMedian: history.poseErrorMedian, poseErrorP90: history.poseErrorP90,
+                      shiftErrorMedian: history.shiftErrorMedian, shiftErrorP90: history.shiftErrorP90)
+    }
+
+    /// Whether training moves the poses (unknown poses, or refined shifts), which are then checkpointed and returned.
+    var movesPoses: Bool { settings.unknownPoses != nil || settings.shiftRefinement != nil
     }
 
     /// What a run trains and carries from step to step: the latent table [M, L], the image scale and offset, Adam over
@@ -284,15 +289,15 @@ public final class AutodecoderTrainer {
         public let adam: Adam
         let trainable: [Tensor]
         let rotations: Tensor
-        var poses: [Rotation]
+        var poses: TrainingPoses
         /// The trainable tensors' values at the epoch `TrainingProgress.keptEpoch`, when a rule keeps one.
         var kept: [[Float]]?
 
-        init(latents: Tensor, scale: Tensor, offset: Tensor, trainable: [Tensor], rotations: [Rotation], learningRate: Float) {
+        init(latents: Tensor, scale: Tensor, offset: Tensor, trainable: [Tensor], poses: TrainingPoses, learningRate: Float) {
             (self.latents, self.scale, self.offset, self.trainable) = (latents, scale, offset, trainable)
             adam = Adam(trainable, learningRate: learningRate)
-            self.rotations = Rotation.tensor(rotations)
-            poses = rotations
+            rotations = Rotation.tensor(poses.rotations)
+            self.poses = poses
         }
     }
 
@@ -303,8 +308,10 @@ public final class AutodecoderTrainer {
         let latents = (settings.initialLatents?.detached()
             ?? Tensor.randn([dataset.count, latentDimension], std: settings.latentInit, using: &generator)).asParameter()
         let (scale, offset) = try initialScaleAndOffset(rotations: Rotation.tensor(dataset.rotations))
+        let unknown = settings.unknownPoses
+        let poses = TrainingPoses(rotations: dataset.rotations, origins: dataset.shifts, candidates: unknown?.candidates ?? [], perImage: unknown?.perImage ?? 0)
         return State(latents: latents, scale: scale, offset: offset, trainable: modelParameters + [latents, scale, offset],
-                     rotations: dataset.rotations, learningRate: settings.learningRate)
+                     poses: poses, learningRate: settings.learningRate)
     }
 
     /// One optimisation step on the images `picked` (indices into the dataset) at `state.adam.learningRate`: the

@@ -2,7 +2,7 @@ import Foundation
 
 /// Training state on disk: a JSON header (progress, history, shapes) and the raw Float32 values of every
 /// tensor (model parameters, latents, image scale/offset, Adam moments, and the values of the epoch a selection rule
-/// keeps, when it keeps one). Written atomically.
+/// keeps, when it keeps one), then each image's pose state when training moves poses (`TrainingPoses`). Written atomically.
 public struct Checkpoint: Sendable {
     /// What the header records: the run's progress (flat beside the other keys, see `TrainingProgress`) and what
     /// identifies the tensors that follow.
@@ -12,12 +12,14 @@ public struct Checkpoint: Sendable {
         public var progress: TrainingProgress
         public var adamStep: Int
         public var shapes: [[Int]]
+        /// How many pose values follow the tensors (absent: none).
+        public var poseValueCount: Int?
 
         public init(model: String, progress: TrainingProgress, adamStep: Int, shapes: [[Int]]) {
             (self.model, self.progress, self.adamStep, self.shapes) = (model, progress, adamStep, shapes)
         }
 
-        enum CodingKeys: String, CodingKey { case version, model, adamStep, shapes }
+        enum CodingKeys: String, CodingKey { case version, model, adamStep, shapes, poseValueCount }
 
         public init(from decoder: Swift.Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -25,6 +27,7 @@ public struct Checkpoint: Sendable {
             model = try c.decode(String.self, forKey: .model)
             adamStep = try c.decode(Int.self, forKey: .adamStep)
             shapes = try c.decode([[Int]].self, forKey: .shapes)
+            poseValueCount = try c.decodeIfPresent(Int.self, forKey: .poseValueCount)
             progress = try TrainingProgress(from: decoder)
         }
 
@@ -34,6 +37,7 @@ public struct Checkpoint: Sendable {
             try c.encode(model, forKey: .model)
             try c.encode(adamStep, forKey: .adamStep)
             try c.encode(shapes, forKey: .shapes)
+            try c.encodeIfPresent(poseValueCount, forKey: .poseValueCount)
             try progress.encode(to: encoder)
         }
     }
@@ -43,6 +47,14 @@ public struct Checkpoint: Sendable {
     public var values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]]
     /// The trainable tensors' values at the kept epoch (written when present; read back when `header.progress.keptEpoch` is set).
     public var bestValues: [[Float]]?
+    /// Every image's pose state (`TrainingPoses.values`), when poses move during training.
+    public var poseValues: [Float]?
+
+    public init(header: Header, values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]], bestValues: [[Float]]?, poseValues: [Float]? = nil) {
+        self.header = header
+        self.header.poseValueCount = poseValues?.count
+        (self.values, self.firstMoments, self.secondMoments, self.bestValues, self.poseValues) = (values, firstMoments, secondMoments, bestValues, poseValues)
+    }
 
     static let magic = Array("CRYOCKPT".utf8)
 
@@ -53,7 +65,7 @@ public struct Checkpoint: Sendable {
         let json = try JSONEncoder().encode(header)
         w.int32(Int32(json.count))
         w.append(json)
-        for group in [values, firstMoments, secondMoments] + (bestValues.map { [$0] } ?? []) {
+        for group in [values, firstMoments, secondMoments] + (bestValues.map { [$0] } ?? []) + (poseValues.map { [[$0]] } ?? []) {
             for v in group { v.withUnsafeBufferPointer { w.append(Data(buffer: $0)) } }
         }
         try AtomicFile.write(w.data, to: path, op: "checkpoint")
@@ -80,7 +92,9 @@ public struct Checkpoint: Sendable {
                 return try r.float32s(offset, n, "tensor values")
             }
         }
-        return Checkpoint(header: header, values: try group(), firstMoments: try group(), secondMoments: try group(),
-                          bestValues: header.progress.keptEpoch == nil ? nil : try group())
+        let (values, firstMoments, secondMoments) = (try group(), try group(), try group())
+        let bestValues = header.progress.keptEpoch == nil ? nil : try group()
+        let poseValues = try header.poseValueCount.map { try r.float32s(offset, $0, "pose values") }
+        return Checkpoint(header: header, values: values, firstMoments: firstMoments, secondMoments: secondMoments, bestValues: bestValues, poseValues: poseValues)
     }
 }

@@ -16,12 +16,8 @@ extension AutodecoderTrainer {
     /// progress to the start of the next epoch.
     func evaluateEpoch(_ state: State, _ progress: inout TrainingProgress) throws {
         progress.history.loss.append(progress.lossSum / Double(stepsPerEpoch))
-        if let truth = settings.unknownPoses?.truth {
-            let own = shard.rows.map { Float(state.poses[$0].angle(to: truth[$0])) }
-            let errors = try World.gather(own).map(Double.init)
-            progress.history.poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
-            progress.history.poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
-        }
+        try state.poses.recordErrors(rows: shard.rows, truth: settings.unknownPoses?.truth, truthOrigins: settings.unknownPoses?.truthOrigins,
+                                     into: &progress.history)
         let metrics = try measure(state)
         progress.history.bondRMS.append(metrics.bondRMS)
         progress.history.latentSpread.append(metrics.latentSpread)

@@ -14,6 +14,9 @@ public struct TrainingHistory: Sendable, Equatable {
     /// With unknown poses and the true rotations: the median and 90th percentile of the pose estimates' angular
     /// errors (degrees); empty otherwise.
     public var poseErrorMedian: [Double] = [], poseErrorP90: [Double] = []
+    /// With searched shifts and the true origins: the median and 90th percentile of the distance (Å) between the
+    /// estimated and true origins; empty otherwise.
+    public var shiftErrorMedian: [Double] = [], shiftErrorP90: [Double] = []
 
     public init() {}
 

@@ -1,13 +1,14 @@
 extension AutodecoderTrainer {
     /// Writes `settings.checkpoint` (when set) from rank 0: the progress as the header, then every trainable tensor,
-    /// Adam's moments and the kept epoch's values. Under MPI each rank holds only its own latent rows; they are
+    /// Adam's moments, the kept epoch's values and, when poses move, every image's pose state. Under MPI each rank holds only its own latent rows; they are
     /// gathered first, so the file holds the whole state and resumes on any number of ranks.
     func save(_ state: State, _ progress: TrainingProgress) throws {
         guard let path = settings.checkpoint else { return }
         let adam = state.adam.state
         let checkpoint = Checkpoint(header: .init(model: modelName, progress: progress, adamStep: adam.step, shapes: state.trainable.map(\.shape)),
                                     values: try whole(state.trainable.map(\.storage), state), firstMoments: try whole(adam.m, state),
-                                    secondMoments: try whole(adam.v, state), bestValues: try state.kept.map { try whole($0, state) })
+                                    secondMoments: try whole(adam.v, state), bestValues: try state.kept.map { try whole($0, state) },
+                                    poseValues: movesPoses ? try World.gather(state.poses.values(shard.rows)) : nil)
         if World.isRoot { try checkpoint.write(path) }
     }
 
@@ -26,6 +27,7 @@ extension AutodecoderTrainer {
         for (t, v) in zip(state.trainable, c.values) { t.storage = v }
         try state.adam.restore(step: c.header.adamStep, m: c.firstMoments, v: c.secondMoments)
         if progress.keptEpoch != nil { state.kept = c.bestValues }
+        if let values = c.poseValues { try state.poses.restore(values) }
         return progress
     }
 

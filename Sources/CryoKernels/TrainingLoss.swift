@@ -8,22 +8,31 @@ extension AutodecoderTrainer {
 
     /// The unweighted data term of conformations `coords` [B,N,3] decoded from `latents` [B,L] of images `indices`,
     /// named for error messages: a mean over the batch of the image MSE (known poses), of the ESL expectation Σβ·L
-    /// (unknown poses), or of a script data term's per-image losses. With unknown poses, the pose estimates of the
-    /// batch's images are stored into `poses`.
+    /// (unknown poses), or of a script data term's per-image losses. With unknown poses or refined shifts, the batch's
+    /// images' poses in `poses` are updated.
     func dataTerm(indices: Tensor, latents: Tensor, coords: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor,
-                  poses: inout [Rotation]) throws -> (String, Tensor) {
+                  poses: inout TrainingPoses) throws -> (String, Tensor) {
         let picked = indices.storage.map { Int($0) }
+        let ctf = settings.applyCTF ? picked.map { dataset.ctf[$0] } : nil
         if let unknown = settings.unknownPoses {
-            let (value, estimates) = try settings.dataTerm.map { loss in
-                try unknown.dataTerm(picked: picked, coords: coords, latents: latents, images: try targets(picked), shifts: shifts, dataset: dataset,
-                                     geometry: geometry, applyCTF: settings.applyCTF, loss: loss)
-            } ?? unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), shifts: shifts,
-                                  dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF)
-            for (i, r) in zip(picked, estimates) { poses[i] = r }
-            return (settings.dataTerm == nil ? "data term (ESL expected image MSE)" : "script data term (ESL expectation)", value)
+            if let loss = settings.dataTerm {
+                let images = try targets(picked)
+                let (value, estimates) = try unknown.dataTerm(picked: picked, coords: coords, latents: latents, images: images, poses: poses,
+                                                              dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF, loss: loss)
+                try unknown.update(&poses, picked: picked, estimates: estimates, origins: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] },
+                                   coords: coords, images: images, ctf: ctf, geometry: geometry)
+                return ("script data term (ESL expectation)", value)
+            }
+            let value = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), poses: &poses, ctf: ctf, geometry: geometry)
+            return ("data term (ESL expected image MSE)", value)
         }
-        var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices),
-                                           shifts: try shifts.gather(indices), geometry: geometry)
+        if let refinement = settings.shiftRefinement {
+            let refined = try refinement.refine(coords: coords.detached(), images: try targets(picked), ctf: ctf, geometry: geometry,
+                                                rotations: picked.map { dataset.rotations[$0] }, origins: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] })
+            for (n, i) in picked.enumerated() { (poses.origins[2 * i], poses.origins[2 * i + 1]) = (refined.origins[2 * n], refined.origins[2 * n + 1]) }
+        }
+        let origins = Tensor(uncheckedShape: [picked.count, 2], storage: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] })
+        var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices), shifts: origins, geometry: geometry)
         if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: picked.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
         let rendered = try images * scale + offset
         if let loss = settings.dataTerm {
@@ -37,7 +46,7 @@ extension AutodecoderTrainer {
     /// The regularised loss of one batch: the data term and every `LossTerm`, each weighted and scaled by the
     /// normalisation's factor for its count, each checked for NaN/Inf. With unknown poses, the pose estimates of the
     /// batch's images are stored into `poses`.
-    func loss(indices: Tensor, latents: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout [Rotation]) throws -> Tensor {
+    func loss(indices: Tensor, latents: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout TrainingPoses) throws -> Tensor {
         let z = try latents.gather(indices)
         let coords = try decode(z) + template
         let (name, data) = try dataTerm(indices: indices, latents: z, coords: coords, scale: scale, offset: offset, rotations: rotations, poses: &poses)

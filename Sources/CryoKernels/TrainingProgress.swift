@@ -22,7 +22,7 @@ public struct TrainingProgress: Sendable, Equatable {
 extension TrainingProgress: Codable {
     enum CodingKeys: String, CodingKey {
         case epoch, step, lossSum, history, rmsdHistory, bondDeviationHistory, validationHistory, latentSpreadHistory
-        case poseErrorMedianHistory, poseErrorP90History, heldOut, bestEpoch, keptBy, bestRMSD
+        case poseErrorMedianHistory, poseErrorP90History, shiftErrorMedianHistory, shiftErrorP90History, heldOut, bestEpoch, keptBy, bestRMSD
     }
 
     public init(from decoder: Swift.Decoder) throws {
@@ -37,6 +37,8 @@ extension TrainingProgress: Codable {
         history.latentSpread = try c.decodeIfPresent([Double].self, forKey: .latentSpreadHistory) ?? []
         history.poseErrorMedian = try c.decodeIfPresent([Double].self, forKey: .poseErrorMedianHistory) ?? []
         history.poseErrorP90 = try c.decodeIfPresent([Double].self, forKey: .poseErrorP90History) ?? []
+        history.shiftErrorMedian = try c.decodeIfPresent([Double].self, forKey: .shiftErrorMedianHistory) ?? []
+        history.shiftErrorP90 = try c.decodeIfPresent([Double].self, forKey: .shiftErrorP90History) ?? []
         heldOut = try c.decodeIfPresent(Int.self, forKey: .heldOut) ?? 0
         keptEpoch = try c.decodeIfPresent(Int.self, forKey: .bestEpoch)
         // Checkpoints from before the selection rules kept only the oracle's epoch.
@@ -56,6 +58,8 @@ extension TrainingProgress: Codable {
         try c.encode(history.latentSpread, forKey: .latentSpreadHistory)
         try c.encode(history.poseErrorMedian, forKey: .poseErrorMedianHistory)
         try c.encode(history.poseErrorP90, forKey: .poseErrorP90History)
+        try c.encode(history.shiftErrorMedian, forKey: .shiftErrorMedianHistory)
+        try c.encode(history.shiftErrorP90, forKey: .shiftErrorP90History)
         try c.encode(heldOut, forKey: .heldOut)
         try c.encodeIfPresent(keptEpoch, forKey: .bestEpoch)
         try c.encodeIfPresent(keptBy, forKey: .keptBy)

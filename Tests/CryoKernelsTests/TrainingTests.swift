@@ -125,7 +125,8 @@ final class TrainingTests: XCTestCase {
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: try JSONEncoder().encode(header)) as? [String: Any])
         XCTAssertEqual(Set(json.keys), ["version", "model", "adamStep", "shapes", "epoch", "step", "lossSum", "history", "rmsdHistory",
                                         "bondDeviationHistory", "validationHistory", "latentSpreadHistory", "poseErrorMedianHistory",
-                                        "poseErrorP90History", "heldOut", "bestEpoch", "keptBy", "bestRMSD"])
+                                        "poseErrorP90History", "shiftErrorMedianHistory", "shiftErrorP90History", "heldOut", "bestEpoch",
+                                        "keptBy", "bestRMSD"])
         XCTAssertEqual(try JSONDecoder().decode(Checkpoint.Header.self, from: try JSONEncoder().encode(header)).progress, progress)
         let older = #"{"version":1,"model":"mlp","epoch":1,"step":0,"lossSum":0,"history":[9],"rmsdHistory":[3],"bestEpoch":1,"adamStep":4,"shapes":[[1]]}"#
         let read = try JSONDecoder().decode(Checkpoint.Header.self, from: Data(older.utf8))
@@ -196,7 +197,7 @@ final class TrainingTests: XCTestCase {
             }
             let trainer = try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
                                                  template: s.models[0], geometry: geometry, dataset: dataset, truth: nil, settings: settings)
-            var poses = dataset.rotations
+            var poses = TrainingPoses(rotations: dataset.rotations, origins: dataset.shifts)
             return Double(try trainer.loss(indices: Tensor((0..<8).map(Float.init)), latents: latents, scale: Tensor([0.1]), offset: Tensor([0]),
                                            rotations: Rotation.tensor(dataset.rotations), poses: &poses).storage[0])
         }
