@@ -15,7 +15,7 @@ out=$root/.build/fuzz
 swift build --package-path Fuzz -c release --build-path "$out" --product cryofuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=address
 fuzzer=$out/release/cryofuzz
-options=(-max_len=4096 -timeout=20 -rss_limit_mb=3072 -dict="$root/Tests/FuzzCorpus/cryoscript.dict"
+options=(-max_len=2048 -timeout=20 -rss_limit_mb=3072 -dict="$root/Tests/FuzzCorpus/cryoscript.dict"
          -artifact_prefix="$out/" -print_final_stats=1)
 if [ $# -gt 0 ] && [ -f "$1" ]; then
     exec "$fuzzer" "${options[@]}" "$@"

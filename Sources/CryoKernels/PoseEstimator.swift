@@ -53,8 +53,7 @@ public struct PoseEstimator: Sendable {
         // Positions (into `rows`) of the images of each structure, scored in chunks.
         var groups: [Int: [Int]] = [:]
         for (i, s) in assignment.enumerated() { groups[s, default: []].append(i) }
-        for s in groups.keys.sorted() {
-            let members = groups[s]!
+        for (s, members) in groups.sorted(by: { $0.key < $1.key }) {
             for start in stride(from: 0, to: members.count, by: chunk) {
                 let part = Array(members[start..<Swift.min(members.count, start + chunk)])
                 var batch = try images(part.map { rows[$0] })

@@ -26,7 +26,7 @@ public struct Sandbox: Hashable, Sendable {
     /// graphs) under a second. (`toy_protein` is left out for its cost: its loop relaxation took half the fuzzing
     /// time under the fuzzer's instrumentation.)
     public static let fuzzing = Sandbox(
-        steps: 20_000, seconds: 5, residentBytes: 512 << 20, tensorElements: 1 << 16,
+        steps: 5_000, seconds: 2, residentBytes: 512 << 20, tensorElements: 1 << 16,
         topics: ["tensors", "math", "autodiff", "utilities", "geometry", "losses", "models", "physics"],
         excluded: ["file_exists"])
 

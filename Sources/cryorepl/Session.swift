@@ -26,6 +26,7 @@ final class Session {
             defer { free(raw) }
             return String(cString: raw)
         }, remember: { cryo_history_add($0, history) })
+        Completion.interpreter = nil  // the session is over: release the interpreter before the process exits
         print("")
         return 0
     }

@@ -9,7 +9,10 @@ final class CryoSPARCTests: XCTestCase {
 
     override func setUpWithError() throws { interop = try InteropPython() }
 
-    override func tearDownWithError() throws { interop?.remove() }
+    override func tearDownWithError() throws {
+        interop?.remove()
+        interop = nil  // XCTest keeps every test case object for the whole run
+    }
 
     private func assertThrows(_ fragment: String, _ file: String, line: UInt = #line) {
         XCTAssertThrowsError(try CryoSPARCParticles.starBlocks(path: interop.path(file)), line: line) { error in

@@ -7,7 +7,10 @@ final class FormatTests: XCTestCase {
 
     override func setUpWithError() throws { folder = try TemporaryFolder("cryo-formats") }
 
-    override func tearDownWithError() throws { folder?.remove() }
+    override func tearDownWithError() throws {
+        folder?.remove()
+        folder = nil  // XCTest keeps every test case object for the whole run
+    }
 
     private func path(_ name: String) -> String { folder.path(name) }
 

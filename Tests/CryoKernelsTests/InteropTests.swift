@@ -9,7 +9,10 @@ final class InteropTests: XCTestCase {
 
     override func setUpWithError() throws { interop = try InteropPython() }
 
-    override func tearDownWithError() throws { interop?.remove() }
+    override func tearDownWithError() throws {
+        interop?.remove()
+        interop = nil  // XCTest keeps every test case object for the whole run
+    }
 
     private func runPython(_ code: String) throws -> String { try interop.run(code) }
 

@@ -8,7 +8,10 @@ final class MMCIFTests: XCTestCase {
 
     override func setUpWithError() throws { folder = try TemporaryFolder("cryo-mmcif") }
 
-    override func tearDownWithError() throws { folder?.remove() }
+    override func tearDownWithError() throws {
+        folder?.remove()
+        folder = nil  // XCTest keeps every test case object for the whole run
+    }
 
     private func write(_ text: String, _ name: String) throws -> String {
         let path = folder.path(name)

@@ -22,7 +22,10 @@ final class RealDataTests: XCTestCase {
         real = shared
     }
 
-    override func tearDownWithError() throws { interop?.remove() }
+    override func tearDownWithError() throws {
+        interop?.remove()
+        interop = nil  // XCTest keeps every test case object for the whole run
+    }
 
     /// Runs `code` with the venv's Python in `../shared/real`; returns its standard output.
     private func runPython(_ code: String) throws -> String {

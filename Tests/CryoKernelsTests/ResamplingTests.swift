@@ -12,7 +12,10 @@ final class ResamplingTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+        directory = nil  // XCTest keeps every test case object for the whole run
+    }
 
     private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
