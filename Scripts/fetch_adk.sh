@@ -4,27 +4,27 @@
 #   adk_dims.dcd   the trajectory (CHARMM DCD, 3341 atoms per frame)
 #   adk_open.pdb   the open structure, same atoms, used as topology
 #   adk.psf        the CHARMM topology (for other tools)
+# and, for a second system, the HIV-1 protease dimer crystal structure 1HVR (2 × 99 residues) into data/hivpr/1hvr.pdb.
 # The package goes into a private virtual environment (data/.venv-mdatests); nothing is installed system-wide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=data/adk
-if [[ -s $target/adk_dims.dcd && -s $target/adk_open.pdb ]]; then
-    echo "fetch_adk: $target already holds the AdK DIMS files"
+if [[ -s $target/adk_dims.dcd && -s $target/adk_open.pdb && -s data/hivpr/1hvr.pdb ]]; then
+    echo "fetch_adk: data/ already holds the AdK DIMS and 1HVR files"
     exit 0
 fi
-mkdir -p "$target"
+mkdir -p "$target" data/hivpr
 venv=data/.venv-mdatests
 if [[ ! -x $venv/bin/python3 ]]; then
     python3 -m venv "$venv"
 fi
 # --no-deps: only the data files are needed, not MDAnalysis itself.
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps MDAnalysisTests==2.11.0
-"$venv/bin/python3" - "$target" <<'PY'
+"$venv/bin/python3" - <<'PY'
 import os, shutil, sys, glob, importlib.util
 spec = importlib.util.find_spec("MDAnalysisTests")
 data = os.path.join(os.path.dirname(spec.origin), "data")
-target = sys.argv[1]
-for name in ["adk_dims.dcd", "adk_open.pdb", "adk.psf"]:
+for name, target in [("adk_dims.dcd", "data/adk"), ("adk_open.pdb", "data/adk"), ("adk.psf", "data/adk"), ("1hvr.pdb", "data/hivpr")]:
     matches = glob.glob(os.path.join(data, "**", name), recursive=True) + glob.glob(os.path.join(data, "**", name + ".gz"), recursive=True)
     if not matches:
         sys.exit(f"fetch_adk: {name} not found in the MDAnalysisTests package")
@@ -37,4 +37,4 @@ for name in ["adk_dims.dcd", "adk_open.pdb", "adk.psf"]:
         shutil.copy(source, os.path.join(target, name))
     print("fetch_adk:", name, "←", os.path.relpath(source, data))
 PY
-echo "fetch_adk: done; files in $target"
+echo "fetch_adk: done; files in data/adk and data/hivpr"

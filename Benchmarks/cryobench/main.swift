@@ -16,6 +16,7 @@ let cases: [(String, () throws -> [(String, Double)])] = [
     ("epoch", PaperTrainingBenchmark.epoch),
     ("memory", MemoryBenchmark.run),
     ("star", STARReadBenchmark.run),
+    ("scriptterm", ScriptTermBenchmark.run),
 ]
 var figures: [(String, Double)] = []
 print("C kernels use \(InstructionSet.active.name) (the widest this CPU supports of sse2, avx2, avx512)")

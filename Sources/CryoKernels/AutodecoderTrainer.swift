@@ -7,15 +7,6 @@ import Foundation
 /// plus weighted geometric regularisers.
 /// Adam under a learning-rate schedule (linear warm-up or one-cycle).
 public final class AutodecoderTrainer {
-    /// Regulariser weights (reference values from Docs/METHOD.md by default).
-    public struct Weights: Sendable {
-        public var bond: Float = 5e-4, centroid: Float = 0.01, angle: Float = 0, logDistance: Float = 0, allPairs: Float = 0
-        public var clash: Float = 0, latent: Float = 0
-        /// Sequence window and decay of the windowed log-distance term; minimum distance of the clash term.
-        public var window = 8, decay = 4.0, clashMinimum: Float = 4.0
-        public init() {}
-    }
-
     /// What each term of the loss is averaged over, which decides how much weight the regularisers carry against
     /// the images.
     public enum Normalization: String, Sendable, CaseIterable {
@@ -27,6 +18,10 @@ public final class AutodecoderTrainer {
         /// Means: the pixel MSE against per-residue-averaged regularisers (mean over bonds, angles, pairs, latent
         /// components). At the reference weights this is a 19× stronger chain prior than `particle` for AdK at D = 64.
         case pixel
+
+        /// The factor on a term that is a mean over `count` terms per particle (the data term: D² pixels; a
+        /// regulariser: its `LossTerm.count`): the count for `.particle`, 1 for `.pixel`.
+        public func factor(count: Double) -> Float { self == .particle ? Float(count) : 1 }
     }
 
     /// Training settings.
@@ -37,7 +32,11 @@ public final class AutodecoderTrainer {
         public var schedule = LearningRateSchedule.warmup(epochs: 20)
         public var applyCTF = true
         public var seed: UInt64 = 0
-        public var weights = Weights()
+        /// The regularisers: the built-in terms' weights (reference values from Docs/METHOD.md by default) and
+        /// options, and script-defined terms.
+        public var regularization = Regularization()
+        /// A data term given as a function of renderings and images, in place of the image MSE (nil: the built-in).
+        public var dataTerm: ImageLoss?
         /// How the data term and the regularisers are normalised (see `Normalization`).
         public var normalization = Normalization.particle
         /// Where to write a checkpoint after every epoch (and on interruption), and one to resume from.
@@ -63,6 +62,8 @@ public final class AutodecoderTrainer {
         /// Unknown poses: the ESL data term over candidate rotations replaces the known-pose image MSE (the
         /// dataset's rotations then serve only to initialise the image scale and offset).
         public var unknownPoses: UnknownPoses?
+        /// Known poses: local refinement of the given origins after every step (`PoseRefinement` moving origins only).
+        public var shiftRefinement: PoseRefinement?
         public init() {}
     }
 
@@ -92,10 +93,11 @@ public final class AutodecoderTrainer {
         /// The epoch (1-based) that `Settings.select` picks, and the epoch each rule would pick (rules whose
         /// history was not recorded are absent).
         public let selectedEpoch: Int, picks: [EpochSelection: Int]
-        /// With unknown poses: each image's latest pose estimate, and the median and 90th-percentile angular error
-        /// (degrees) of the estimates after every epoch when the true rotations are known.
-        public let poses: [Rotation]?
-        public let poseErrorMedian: [Double], poseErrorP90: [Double]
+        /// With unknown poses or refined shifts: each image's latest rotation and origin (2 per image, Å, RELION's);
+        /// after every epoch, when the truth is known, the median and 90th percentile of the angular errors (degrees)
+        /// and of the origin errors (Å, with searched shifts).
+        public let poses: [Rotation]?, origins: [Float]?
+        public let poseErrorMedian: [Double], poseErrorP90: [Double], shiftErrorMedian: [Double], shiftErrorP90: [Double]
     }
 
     let decode: (Tensor) throws -> Tensor
@@ -111,6 +113,8 @@ public final class AutodecoderTrainer {
     let truth: [[Double]]?         // per-image ground truth (3N), if known
     let settings: Settings
     let regularizers: Regularizers
+    /// The regularisers of non-zero weight, in the order they are added to the data term.
+    let terms: [LossTerm]
     /// The images this MPI rank computes (all of them in a world of one).
     let shard: DataShard
     /// The images held out from the decoder's gradient.
@@ -164,6 +168,7 @@ public final class AutodecoderTrainer {
         self.truth = truth
         self.settings = settings
         regularizers = try Regularizers(template: centred)
+        terms = try settings.regularization.terms(regularizers: regularizers, nodes: nodes, latentDimension: latentDimension)
         shard = DataShard(total: dataset.count)
         // Mean and standard deviation over the images that train the decoder, each rank reading only its own.
         let sums = try dataset.imageSums(split.partition(Array(shard.rows)).training)
@@ -197,184 +202,102 @@ public final class AutodecoderTrainer {
         return Tensor(uncheckedShape: [m, nodes, 3], storage: out)
     }
 
-    /// The data term's weight: D² turns the pixel MSE into each image's summed squared error (`.particle`).
-    var dataWeight: Float { settings.normalization == .particle ? Float(geometry.size * geometry.size) : 1 }
-
-    /// The unweighted data term of conformations `coords` of images `indices`, named for error messages. With
-    /// unknown poses, the pose estimates of the batch's images are stored into `poses`.
-    func dataTerm(indices: Tensor, coords: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout [Rotation]) throws -> (String, Tensor) {
-        let picked = indices.storage.map { Int($0) }
-        if let unknown = settings.unknownPoses {
-            let (value, estimates) = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), shifts: shifts,
-                                                          dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF)
-            for (i, r) in zip(picked, estimates) { poses[i] = r }
-            return ("data term (ESL expected image MSE)", value)
-        }
-        var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices),
-                                           shifts: try shifts.gather(indices), geometry: geometry)
-        if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: picked.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
-        let residual = try images * scale + offset - targets(picked)
-        return ("data term (image MSE)", try (residual * residual).mean())
-    }
-
-    /// The regularised loss of one batch, with the data term and each regulariser checked for NaN/Inf.
-    /// With unknown poses, the pose estimates of the batch's images are stored into `poses`.
-    func loss(indices: Tensor, latents: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout [Rotation]) throws -> Tensor {
-        let z = try latents.gather(indices)
-        let coords = try decode(z) + template
-        let (name, data) = try dataTerm(indices: indices, coords: coords, scale: scale, offset: offset, rotations: rotations, poses: &poses)
-        var terms: [(String, Float, Tensor)] = [(name, dataWeight, data)]
-        // Each regulariser is a mean over its terms; `sums` turns it into a per-conformation sum.
-        let w = settings.weights, sums = settings.normalization == .particle
-        func weight(_ value: Float, terms count: Double) -> Float { sums ? value * Float(count) : value }
-        if w.bond != 0 { terms.append(("bond regulariser", weight(w.bond, terms: Double(nodes - 1)), try regularizers.bond(coords))) }
-        if w.centroid != 0 { terms.append(("centroid regulariser", w.centroid, try regularizers.centroidDrift(coords))) }
-        if w.angle != 0 { terms.append(("angle regulariser", weight(w.angle, terms: Double(nodes - 2)), try regularizers.angle(coords))) }
-        if w.logDistance != 0 {
-            terms.append(("windowed log-distance regulariser", weight(w.logDistance, terms: try regularizers.logDistancePairWeight(window: w.window, decay: w.decay)),
-                          try regularizers.logDistance(coords, window: w.window, decay: w.decay)))
-        }
-        if w.allPairs != 0 {
-            terms.append(("all-pairs log-distance regulariser", weight(w.allPairs, terms: try regularizers.logDistancePairWeight(window: nodes, decay: w.decay)),
-                          try regularizers.logDistance(coords, window: nodes, decay: w.decay)))
-        }
-        if w.clash != 0 { terms.append(("clash regulariser", w.clash, try regularizers.clash(coords, minimum: w.clashMinimum))) }
-        if w.latent != 0 { terms.append(("latent L2", weight(w.latent, terms: Double(latentDimension)), try Regularizers.latentL2(z))) }
-        var total: Tensor?
-        for (name, weight, value) in terms {
-            let v = value.storage[0]
-            guard v.isFinite else {
-                throw KernelError("train_autodecoder", "the \(name) became \(v.isNaN ? "NaN" : "infinite"); lower the learning rate or the regulariser weights")
-            }
-            let weighted = weight == 1 ? value : try value * weight
-            total = try total.map { try $0 + weighted } ?? weighted
-        }
-        return total ?? Tensor(0)
-    }
-
-    /// Runs training. `report` sees every step; returning false from `shouldContinue` interrupts (after a
-    /// checkpoint is written, when one is configured) by throwing `TrainingInterrupted`. After every epoch the
-    /// histories are extended (`measure`), the state of the epoch `keeper` picks is kept, a checkpoint and the plots
-    /// are written (rank 0).
+    /// Runs training from the start or from `settings.resume`: epochs of steps, each epoch closed by
+    /// `evaluateEpoch` (histories, the kept epoch) and followed by a checkpoint and the plots (rank 0). `report` sees
+    /// every step; returning false from `shouldContinue` interrupts (after a checkpoint is written, when one is
+    /// configured) by throwing `TrainingInterrupted`.
     public func run(report: (Status) -> Void, shouldContinue: () -> Bool) throws -> Result {
-        let m = dataset.count, batch = Swift.min(settings.batch, m)
-        let stepsPerEpoch = (m + batch - 1) / batch
         let state = try start()
-        let (latents, scale, offset, trainable, adam) = (state.latents, state.scale, state.offset, state.trainable, state.adam)
-        var epoch = 0, step = 0, lossSum = 0.0, history = TrainingHistory()
-        var kept: (epoch: Int, values: [[Float]])?
-        if let resume = settings.resume {
-            let c = try Checkpoint.read(resume, expecting: trainable.map(\.shape), model: modelName)
-            guard (c.header.heldOut ?? 0) == split.heldOutCount else {
-                throw KernelError("resume", "\(resume) held out \(c.header.heldOut ?? 0) images from the decoder but this run holds out \(split.heldOutCount); resume with the same validate: and seed:")
-            }
-            let keptBy = c.header.keptBy ?? EpochSelection.oracle.rawValue
-            if c.header.bestEpoch != nil, keptBy != keeper.rawValue {
-                throw KernelError("resume", "\(resume) kept the epoch chosen by \"\(keptBy)\" but this run selects by \"\(keeper.rawValue)\"; resume with the same select: and keep_best:")
-            }
-            for (t, v) in zip(trainable, c.values) { t.storage = v }
-            try adam.restore(step: c.header.adamStep, m: c.firstMoments, v: c.secondMoments)
-            (epoch, step, lossSum) = (c.header.epoch, c.header.step, c.header.lossSum)
-            history.loss = c.header.history
-            history.rmsd = c.header.rmsdHistory
-            history.bondRMS = c.header.bondDeviationHistory ?? []
-            history.validation = c.header.validationHistory ?? []
-            history.latentSpread = c.header.latentSpreadHistory ?? []
-            if let epoch = c.header.bestEpoch, let values = c.bestValues { kept = (epoch, values) }
-        }
-        // Under MPI each rank holds only its own latent rows: they are gathered for the checkpoint, which rank 0
-        // writes whole, so a run resumes on any number of ranks.
-        let latentIndex = trainable.firstIndex { $0 === latents } ?? modelParameters.count
-        func whole(_ values: [[Float]]) throws -> [[Float]] {
-            var out = values
-            out[latentIndex] = try shard.gatherRows(values[latentIndex], width: latentDimension)
-            return out
-        }
-        func save() throws {
-            guard let path = settings.checkpoint else { return }
-            let state = adam.state
-            let checkpoint = Checkpoint(header: .init(model: modelName, epoch: epoch, step: step, lossSum: lossSum, history: history.loss, rmsdHistory: history.rmsd,
-                                                      bondDeviationHistory: history.bondRMS, validationHistory: history.validation,
-                                                      latentSpreadHistory: history.latentSpread, heldOut: split.heldOutCount, bestEpoch: kept?.epoch,
-                                                      bestRMSD: keeper == .oracle ? kept.map { history.rmsd[$0.epoch - 1] } : nil, keptBy: kept.map { _ in keeper.rawValue },
-                                                      adamStep: state.step, shapes: trainable.map(\.shape)),
-                                        values: try whole(trainable.map(\.storage)), firstMoments: try whole(state.m), secondMoments: try whole(state.v),
-                                        bestValues: try kept.map { try whole($0.values) })
-            if World.isRoot { try checkpoint.write(path) }
-        }
+        var progress = try settings.resume.map { try resume(state, from: $0) } ?? TrainingProgress(heldOut: split.heldOutCount)
         let startDate = Date()
         var imagesDone = 0
-        var poseErrorMedian: [Double] = [], poseErrorP90: [Double] = []
-        while epoch < settings.epochs {
-            var order = Array(0..<m)
-            var shuffler = SeededGenerator(seed: settings.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
-            order.shuffle(using: &shuffler)
-            while step < stepsPerEpoch {
-                guard shouldContinue() else {
-                    try save()
-                    throw TrainingInterrupted(epoch: epoch, step: step, checkpoint: settings.checkpoint)
-                }
-                let position = Double(epoch) + Double(step) / Double(stepsPerEpoch)
-                adam.learningRate = settings.learningRate * Float(settings.schedule.factor(epoch: position, totalEpochs: settings.epochs))
-                let picked = Array(order[(step * batch)..<Swift.min(m, (step + 1) * batch)])
-                lossSum += try self.step(state, images: picked)
-                step += 1
-                imagesDone += picked.count
+        while progress.epoch < settings.epochs {
+            if progress.step == 0, let unknown = settings.unknownPoses, let research = unknown.research, research.isDue(epoch: progress.epoch) {
+                try researchCandidates(state, unknown, research)
+            }
+            try trainEpoch(state, &progress, shouldContinue: shouldContinue) { now, images in
+                imagesDone += images
                 let elapsed = Date().timeIntervalSince(startDate)
-                report(Status(epoch: epoch, step: step, stepsPerEpoch: stepsPerEpoch, loss: lossSum / Double(step),
-                              imagesPerSecond: Double(imagesDone) / Swift.max(elapsed, 1e-9), history: history))
+                report(Status(epoch: now.epoch, step: now.step, stepsPerEpoch: stepsPerEpoch, loss: now.lossSum / Double(now.step),
+                              imagesPerSecond: Double(imagesDone) / Swift.max(elapsed, 1e-9), history: now.history))
             }
-            history.loss.append(lossSum / Double(stepsPerEpoch))
-            if let truth = settings.unknownPoses?.truth {
-                let own = shard.rows.map { Float(state.poses[$0].angle(to: truth[$0])) }
-                let errors = try World.gather(own).map(Double.init)
-                poseErrorMedian.append(ReconstructionMetrics.percentile(errors, 50))
-                poseErrorP90.append(ReconstructionMetrics.percentile(errors, 90))
+            try evaluateEpoch(state, &progress)
+            try save(state, progress)
+            if let folder = settings.plots, World.isRoot { try TrainingPlots.write(progress.history, to: folder) }
+        }
+        return try result(state, progress, seconds: Date().timeIntervalSince(startDate))
+    }
+
+    /// Images per step (the batch, at most the dataset) and steps per epoch (the last step takes the remainder).
+    var batchSize: Int { Swift.min(settings.batch, dataset.count) }
+    var stepsPerEpoch: Int { (dataset.count + batchSize - 1) / batchSize }
+
+    /// The remaining steps of epoch `progress.epoch` in its seeded shuffled order, each at the schedule's learning
+    /// rate; `stepped` sees the progress and the image count after each step. Interrupted (`shouldContinue` false
+    /// before a step, or a step failing once it is false), it saves a checkpoint and throws `TrainingInterrupted`.
+    func trainEpoch(_ state: State, _ progress: inout TrainingProgress, shouldContinue: () -> Bool, stepped: (TrainingProgress, Int) -> Void) throws {
+        let m = dataset.count, batch = batchSize
+        var order = Array(0..<m)
+        var shuffler = SeededGenerator(seed: settings.seed &+ 0x9E37_79B9 &* UInt64(progress.epoch + 1))
+        order.shuffle(using: &shuffler)
+        while progress.step < stepsPerEpoch {
+            guard shouldContinue() else {
+                try save(state, progress)
+                throw TrainingInterrupted(epoch: progress.epoch, step: progress.step, checkpoint: settings.checkpoint)
             }
-            let metrics = try measure(state)
-            history.bondRMS.append(metrics.bondRMS)
-            history.latentSpread.append(metrics.latentSpread)
-            if let rmsd = metrics.rmsd { history.rmsd.append(rmsd) }
-            if let validation = metrics.validation { history.validation.append(validation) }
-            if keeper != .last, keeper.pick(history) == epoch + 1 { kept = (epoch + 1, trainable.map(\.storage)) }
-            epoch += 1
-            step = 0
-            lossSum = 0
-            try save()
-            if let folder = settings.plots, World.isRoot { try TrainingPlots.write(history, to: folder) }
+            let position = Double(progress.epoch) + Double(progress.step) / Double(stepsPerEpoch)
+            state.adam.learningRate = settings.learningRate * Float(settings.schedule.factor(epoch: position, totalEpochs: settings.epochs))
+            let picked = Array(order[(progress.step * batch)..<Swift.min(m, (progress.step + 1) * batch)])
+            do {
+                progress.lossSum += try step(state, images: picked)
+            } catch where !shouldContinue() {
+                // Stopped inside the step (a script decoder or loss term checks the same flag): nothing was updated yet.
+                try save(state, progress)
+                throw TrainingInterrupted(epoch: progress.epoch, step: progress.step, checkpoint: settings.checkpoint)
+            }
+            progress.step += 1
+            stepped(progress, picked.count)
         }
-        let seconds = Date().timeIntervalSince(startDate)
-        if let kept { for (t, v) in zip(trainable, kept.values) { t.storage = v } }
-        let table = Tensor(uncheckedShape: latents.shape, storage: try shard.gatherRows(latents.storage, width: latentDimension))
-        var poses: [Rotation]?
-        if settings.unknownPoses != nil {
-            let own = shard.rows.flatMap { state.poses[$0].m.map(Float.init) }
-            let all = try World.gather(own)
-            poses = (0..<m).map { i in Rotation(m: all[(9 * i)..<(9 * i + 9)].map(Double.init)) }
-        }
+    }
+
+    /// What `run` returns: the kept epoch's state (else the last), the whole latent table gathered from every rank,
+    /// its conformations, the histories, and every rule's pick.
+    func result(_ state: State, _ progress: TrainingProgress, seconds: Double) throws -> Result {
+        if let kept = state.kept { for (t, v) in zip(state.trainable, kept) { t.storage = v } }
+        let table = Tensor(uncheckedShape: state.latents.shape, storage: try shard.gatherRows(state.latents.storage, width: latentDimension))
+        let poses = movesPoses ? try state.poses.gathered(shard.rows) : nil
+        let history = progress.history
         var picks: [EpochSelection: Int] = [:]
         for rule in EpochSelection.allCases { picks[rule] = rule.pick(history) }
         return Result(latents: table, conformations: try conformations(table), history: history.loss, rmsdHistory: history.rmsd,
                       bondDeviationHistory: history.bondRMS, validationHistory: history.validation, latentSpreadHistory: history.latentSpread,
-                      seconds: seconds, scale: scale.storage[0], offset: offset.storage[0], epoch: kept?.epoch ?? settings.epochs,
+                      seconds: seconds, scale: state.scale.storage[0], offset: state.offset.storage[0], epoch: progress.keptEpoch ?? settings.epochs,
                       selectedEpoch: picks[settings.select] ?? settings.epochs, picks: picks,
-                      poses: poses, poseErrorMedian: poseErrorMedian, poseErrorP90: poseErrorP90)
+                      poses: poses?.rotations, origins: poses?.origins, poseErrorMedian: history.poseErrorMedian, poseErrorP90: history.poseErrorP90,
+                      shiftErrorMedian: history.shiftErrorMedian, shiftErrorP90: history.shiftErrorP90)
+    }
+
+    /// Whether training moves the poses (unknown poses, or refined shifts), which are then checkpointed and returned.
+    var movesPoses: Bool { settings.unknownPoses != nil || settings.shiftRefinement != nil
     }
 
     /// What a run trains and carries from step to step: the latent table [M, L], the image scale and offset, Adam over
-    /// those and the model's parameters, and each image's pose (its latest estimate with unknown poses).
+    /// those and the model's parameters, each image's pose (its latest estimate with unknown poses), and the values of
+    /// the kept epoch. Where the run stands is its `TrainingProgress`.
     public final class State {
         public let latents: Tensor, scale: Tensor, offset: Tensor
         public let adam: Adam
         let trainable: [Tensor]
         let rotations: Tensor
-        var poses: [Rotation]
+        var poses: TrainingPoses
+        /// The trainable tensors' values at the epoch `TrainingProgress.keptEpoch`, when a rule keeps one.
+        var kept: [[Float]]?
 
-        init(latents: Tensor, scale: Tensor, offset: Tensor, trainable: [Tensor], rotations: [Rotation], learningRate: Float) {
+        init(latents: Tensor, scale: Tensor, offset: Tensor, trainable: [Tensor], poses: TrainingPoses, learningRate: Float) {
             (self.latents, self.scale, self.offset, self.trainable) = (latents, scale, offset, trainable)
             adam = Adam(trainable, learningRate: learningRate)
-            self.rotations = Rotation.tensor(rotations)
-            poses = rotations
+            rotations = Rotation.tensor(poses.rotations)
+            self.poses = poses
         }
     }
 
@@ -385,8 +308,10 @@ public final class AutodecoderTrainer {
         let latents = (settings.initialLatents?.detached()
             ?? Tensor.randn([dataset.count, latentDimension], std: settings.latentInit, using: &generator)).asParameter()
         let (scale, offset) = try initialScaleAndOffset(rotations: Rotation.tensor(dataset.rotations))
+        let unknown = settings.unknownPoses
+        let poses = TrainingPoses(rotations: dataset.rotations, origins: dataset.shifts, candidates: unknown?.candidates ?? [], perImage: unknown?.perImage ?? 0)
         return State(latents: latents, scale: scale, offset: offset, trainable: modelParameters + [latents, scale, offset],
-                     rotations: dataset.rotations, learningRate: settings.learningRate)
+                     poses: poses, learningRate: settings.learningRate)
     }
 
     /// One optimisation step on the images `picked` (indices into the dataset) at `state.adam.learningRate`: the

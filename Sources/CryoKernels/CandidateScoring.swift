@@ -11,12 +11,23 @@ import Foundation
 /// So each image is filtered by its CTF once, not every rendering; each rendering costs one render and one
 /// forward FFT. When a gradient is recorded, the spectra of C²∗P_bk are kept for the backward pass (the only
 /// [B·K, D, D/2+1] buffer), which transforms back only those of renderings with a non-zero cotangent.
+///
+/// With a `ShiftSearch`, each rendering is moved by its best offset within the search radius of the image's origin
+/// (found from the spectrum already computed, one inverse FFT more) and scored there; the offset is held fixed
+/// in the backward pass, where the score's derivative with respect to it vanishes at the optimum.
 enum CandidateScoring {
     /// L [B, K] for conformations `coords` [B,N,3] (Å) of `images` [B,D,D] at `rotations` (B·K, image-major) with
     /// each image's `shifts` (2B values, Å, RELION origins) and CTF (`ctf`, B of them; nil: none). Records the VJP
     /// with respect to the coordinates.
     static func losses(coords: Tensor, images: Tensor, rotations: [Rotation], shifts: [Float], ctf: [CTFParameters]?,
                        geometry: Projector.Geometry) throws -> Tensor {
+        try scored(coords: coords, images: images, rotations: rotations, shifts: shifts, ctf: ctf, geometry: geometry, search: nil).losses
+    }
+
+    /// As `losses`, with each rendering moved by its best offset within `search` (nil: none) of its image's origin;
+    /// also every rendering's origin (2·B·K values, Å, x then y).
+    static func scored(coords: Tensor, images: Tensor, rotations: [Rotation], shifts: [Float], ctf: [CTFParameters]?,
+                       geometry: Projector.Geometry, search: ShiftSearch?) throws -> (losses: Tensor, origins: [Float]) {
         let op = "esl_data_term"
         guard coords.rank == 3, coords.shape[2] == 3 else { throw KernelError.shape(op, expected: "coords [B,N,3]", got: coords.shape) }
         let (batch, atoms, d) = (coords.shape[0], coords.shape[1], geometry.size)
@@ -28,57 +39,144 @@ enum CandidateScoring {
             throw KernelError(op, "got \(rotations.count) candidate rotations for \(batch) images (the same number for each)")
         }
         guard shifts.count == 2 * batch else { throw KernelError(op, "got \(shifts.count / 2) shifts for \(batch) images") }
-        if let ctf {
-            guard ctf.count == batch else { throw KernelError(op, "got \(ctf.count) CTFs for \(batch) images") }
-            for p in ctf { try p.validate(op: op) }
-        }
-        let k = rotations.count / batch, pixels = d * d, half = d * (d / 2 + 1)
-        let filters = ctf.map { CTFFilters.filters($0, size: d, pixel: geometry.pixel) }
-        let standardised = PoseScoring.standardisedRows(images.storage, length: pixels)
-        let filtered = filters.map { h in FourierFilter.apply(standardised, batch: batch, size: d, filter: { h[$0] }) } ?? standardised
-        let unit = [Float](repeating: 1, count: half)
-        let image = (0..<batch).map { b in Image(filter: filters?[b] ?? unit, size: d) }
+        if let search, search.size != d { throw KernelError(op, "the shift search is for \(search.size)-pixel images, these have \(d)") }
+        let k = rotations.count / batch, half = d * (d / 2 + 1)
+        let targets = try Targets(images: images, ctf: ctf, geometry: geometry, spectra: search != nil, op: op)
         var rowShifts = [Float](repeating: 0, count: 2 * batch * k)
         for row in 0..<(batch * k) { (rowShifts[2 * row], rowShifts[2 * row + 1]) = (shifts[2 * (row / k)], shifts[2 * (row / k) + 1]) }
         let kernel = Projector.Kernel(geometry: geometry, rotations: rotations, shifts: rowShifts, atoms: atoms, shared: false)
         let recording = coords.requiresGrad && Tape.active != nil
         var losses = [Float](repeating: 0, count: batch * k)
         var scores = [Score](repeating: Score(dot: 0, sigma: 0, mu: 0), count: batch * k)
+        var offsets = [(Double, Double)](repeating: (0, 0), count: batch * k)
         // The half spectrum of C²∗P of every rendering (re, im interleaved), for the backward pass only; every entry is
         // written before it is read.
         let kept = recording ? batch * k * 2 * half : 0
         var squared = [Float](unsafeUninitializedCapacity: kept) { _, count in count = kept }
-        coords.storage.withUnsafeBufferPointer { c in filtered.withUnsafeBufferPointer { z in
+        coords.storage.withUnsafeBufferPointer { c in
         losses.withUnsafeMutableBufferPointer { l in scores.withUnsafeMutableBufferPointer { sc in squared.withUnsafeMutableBufferPointer { q in
-            let (lossOut, scoreOut, squaredOut) = (SharedPointer(base: l.baseAddress!), SharedPointer(base: sc.baseAddress!), recording ? SharedPointer(base: q.baseAddress!) : nil)
+        offsets.withUnsafeMutableBufferPointer { o in
+            let (lossOut, scoreOut, offsetOut) = (SharedPointer(base: l.baseAddress!), SharedPointer(base: sc.baseAddress!), SharedPointer(base: o.baseAddress!))
+            let squaredOut = recording ? SharedPointer(base: q.baseAddress!) : nil
             Parallel.forRanges(batch, grain: 1) { range in
-                let scratch = Projector.Kernel.Scratch(size: d, atoms: atoms), w = FFT.Workspace(size: d)
-                let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
-                var moments: (Float, Float) = (0, 0), energy: Float = 0
+                let worker = Worker(size: d, atoms: atoms, search: search)
                 for b in range {
-                    let conformation = c.baseAddress! + b * atoms * 3, y = z.baseAddress! + b * pixels, im = image[b]
                     for row in (b * k)..<((b + 1) * k) {
-                        kernel.render(row, conformation, w.real, scratch)
-                        withUnsafeMutableBytes(of: &moments) { cryo_image_moments(y, w.real, pixels, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
-                        FFT.shared.forward(w)
-                        im.squared.withUnsafeBufferPointer { squaredFilter in im.power.withUnsafeBufferPointer { power in
-                            cryo_spectrum_energy(power.baseAddress, spectrum, squaredOut == nil ? nil : squaredFilter.baseAddress, half, &energy)
-                        } }
-                        let mu = im.dc * moments.1 / Float(pixels)
-                        let sigma = Swift.max(0, energy - Float(pixels) * mu * mu).squareRoot()
-                        let score = Score(dot: moments.0, sigma: sigma, mu: mu)
+                        let (score, offset) = targets.score(row, image: b, conformation: c.baseAddress! + b * atoms * 3, kernel: kernel, search: search,
+                                                            keepFiltered: recording, worker)
                         scoreOut.base[row] = score
-                        lossOut.base[row] = 2 - 2 * score.dot * score.inverseNorm(size: d)
-                        if let squaredOut { (squaredOut.base + row * 2 * half).update(from: spectrum, count: 2 * half) }
+                        offsetOut.base[row] = offset
+                        lossOut.base[row] = score.loss(size: d)
+                        if let squaredOut {
+                            (squaredOut.base + row * 2 * half).update(from: UnsafeMutableRawPointer(worker.fft.spectrum).assumingMemoryBound(to: Float.self), count: 2 * half)
+                        }
                     }
                 }
             }
         } } } } }
         let out = Tensor(uncheckedShape: [batch, k], storage: losses)
         Tape.recordIfNeeded(out, inputs: [coords]) { g in
-            [backward(g.storage, coords: coords, filtered: filtered, squared: squared, scores: scores, image: image, kernel: kernel, perImage: k)]
+            [backward(g.storage, coords: coords, targets: targets, squared: squared, scores: scores, offsets: offsets, kernel: kernel,
+                      search: search, perImage: k)]
         }
-        return out
+        var origins = rowShifts
+        if let search {
+            for row in offsets.indices {
+                let change = search.originChange(offsets[row])
+                origins[2 * row] += change.0
+                origins[2 * row + 1] += change.1
+            }
+        }
+        return (out, origins)
+    }
+
+    /// What scoring needs of a batch of images: each standardised and filtered by its CTF (Z = C∗ŷ, [B,D,D]), the
+    /// half spectra of those when shifts are searched, and each CTF's factors (`Image`).
+    struct Targets: @unchecked Sendable {
+        let size: Int
+        let filtered: [Float]
+        let spectra: [fftwf_complex]
+        let image: [Image]
+
+        init(images: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry, spectra wanted: Bool, op: String) throws {
+            let (batch, d) = try FourierFilter.imageBatch(images, op: op)
+            if let ctf {
+                guard ctf.count == batch else { throw KernelError(op, "got \(ctf.count) CTFs for \(batch) images") }
+                for p in ctf { try p.validate(op: op) }
+            }
+            let filters = ctf.map { CTFFilters.filters($0, size: d, pixel: geometry.pixel) }
+            let standardised = PoseScoring.standardisedRows(images.storage, length: d * d)
+            size = d
+            filtered = filters.map { h in FourierFilter.apply(standardised, batch: batch, size: d, filter: { h[$0] }) } ?? standardised
+            spectra = wanted ? ShiftSearch.spectra(filtered, batch: batch, size: d) : []
+            let unit = [Float](repeating: 1, count: d * (d / 2 + 1))
+            image = (0..<batch).map { b in Image(filter: filters?[b] ?? unit, size: d) }
+        }
+
+        /// Scores rendering `row` of image b (the atoms `conformation` [N,3] as `kernel` sees row `row`), moved by its best
+        /// offset within `search`; leaves the rendering's half spectrum in `worker.fft.spectrum`, multiplied by C²/D²
+        /// when `keepFiltered` (what the backward pass needs).
+        func score(_ row: Int, image b: Int, conformation: UnsafePointer<Float>, kernel: Projector.Kernel, search: ShiftSearch?,
+                   keepFiltered: Bool, _ worker: Worker) -> (Score, (Double, Double)) {
+            let d = size, pixels = d * d, half = d * (d / 2 + 1), im = image[b], w = worker.fft
+            var moments: (Float, Float) = (0, 0), energy: Float = 0, offset = (0.0, 0.0)
+            kernel.render(row, conformation, w.real, worker.scratch)
+            filtered.withUnsafeBufferPointer { z in
+                withUnsafeMutableBytes(of: &moments) { cryo_image_moments(z.baseAddress! + b * pixels, w.real, pixels, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+            }
+            FFT.shared.forward(w)
+            if let search, let searchScratch = worker.search {
+                spectra.withUnsafeBufferPointer { z in
+                    (offset, moments.0) = search.best(z: z.baseAddress! + b * half, p: w.spectrum, searchScratch)
+                }
+            }
+            let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
+            im.squared.withUnsafeBufferPointer { squaredFilter in im.power.withUnsafeBufferPointer { power in
+                cryo_spectrum_energy(power.baseAddress, spectrum, keepFiltered ? squaredFilter.baseAddress : nil, half, &energy)
+            } }
+            let mu = im.dc * moments.1 / Float(pixels)
+            return (Score(dot: moments.0, sigma: Swift.max(0, energy - Float(pixels) * mu * mu).squareRoot(), mu: mu), offset)
+        }
+
+        /// The cotangent [D,D] of rendering (of image b, at `offset`) for its loss's cotangent `g`, from its kept spectrum
+        /// of C²∗P (`kept`, 2·D·(D/2+1) floats): with a = 1/(D·σ + 1e-12),
+        ///   ∂L/∂P = −2a·Z₋ₛ + 2·dot·D·a²/σ · (C²∗P − μ·C(0)),
+        /// Z₋ₛ being the filtered image moved back by the offset (Z itself without a search).
+        func cotangent(_ score: Score, g: Float, image b: Int, offset: (Double, Double), kept: UnsafePointer<Float>, search: ShiftSearch?,
+                       _ worker: Worker, into out: UnsafeMutablePointer<Float>) {
+            let d = size, pixels = d * d, half = d * (d / 2 + 1), w = worker.fft
+            let a = score.inverseNorm(size: d)
+            let normTerm = score.sigma > 0 ? 2 * score.dot * Float(d) * a * a / score.sigma * g : 0
+            let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
+            let imageWeight = -2 * a * g
+            if let search, let searchScratch = worker.search {
+                spectra.withUnsafeBufferPointer { z in search.ramp(z: z.baseAddress! + b * half, offset: offset, searchScratch) }
+                let ramped = UnsafeMutableRawPointer(searchScratch.workspace.spectrum).assumingMemoryBound(to: Float.self)
+                for k in 0..<(2 * half) { spectrum[k] = normTerm * kept[k] + imageWeight * ramped[k] }
+                FFT.shared.inverse(w)
+                filtered.withUnsafeBufferPointer { z in
+                    cryo_image_combination(z.baseAddress! + b * pixels, w.real, 0, 1, -normTerm * score.mu * image[b].dc, pixels, out)
+                }
+            } else {
+                spectrum.update(from: kept, count: 2 * half)
+                FFT.shared.inverse(w)
+                filtered.withUnsafeBufferPointer { z in
+                    cryo_image_combination(z.baseAddress! + b * pixels, w.real, imageWeight, normTerm, -normTerm * score.mu * image[b].dc, pixels, out)
+                }
+            }
+        }
+    }
+
+    /// One worker's buffers: the projector's scratch, a transform workspace and, with a search, the search's.
+    final class Worker {
+        let scratch: Projector.Kernel.Scratch
+        let fft: FFT.Workspace
+        let search: ShiftSearch.Scratch?
+        init(size d: Int, atoms: Int, search: ShiftSearch?) {
+            scratch = Projector.Kernel.Scratch(size: d, atoms: atoms)
+            fft = FFT.Workspace(size: d)
+            self.search = search.map { _ in ShiftSearch.Scratch(size: d) }
+        }
     }
 
     /// What the scores need of one image's CTF h [D, D/2+1]: its value at zero frequency, |C|² weighted for
@@ -108,38 +206,33 @@ enum CandidateScoring {
         let dot: Float, sigma: Float, mu: Float
         /// 1 / (D·σ + 1e-12), the correlation's normaliser.
         @inline(__always) func inverseNorm(size d: Int) -> Float { 1 / (Float(d) * sigma + 1e-12) }
+        /// The loss 2 − 2·dot/(D·σ + 1e-12).
+        @inline(__always) func loss(size d: Int) -> Float { 2 - 2 * dot * inverseNorm(size: d) }
     }
 
-    /// The cotangent [B,N,3] of the coordinates for the losses' cotangent `g` [B,K], from the kept spectra of C²∗P
-    /// (`squared`): with a = 1/(D·σ + 1e-12),
-    ///   ∂L/∂P = −2a·C∗ŷ + 2·dot·D·a²/σ · (C²∗P − μ·C(0)),
-    /// pulled back through the projector; renderings whose loss has a zero cotangent (off the measure's support and
-    /// outside the J smallest) are skipped. In parallel over images, each adding into its own conformation.
-    private static func backward(_ g: [Float], coords: Tensor, filtered: [Float], squared: [Float], scores: [Score], image: [Image],
-                                 kernel: Projector.Kernel, perImage k: Int) -> Tensor {
-        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], kernel.geometry.size), pixels = d * d, half = d * (d / 2 + 1)
+    /// The cotangent [B,N,3] of the coordinates for the losses' cotangent `g` [B,K] (`Targets.cotangent` pulled back
+    /// through the projector); renderings whose loss has a zero cotangent (off the measure's support and outside the J
+    /// smallest) are skipped. In parallel over images, each adding into its own conformation.
+    private static func backward(_ g: [Float], coords: Tensor, targets: Targets, squared: [Float], scores: [Score], offsets: [(Double, Double)],
+                                 kernel: Projector.Kernel, search: ShiftSearch?, perImage k: Int) -> Tensor {
+        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], kernel.geometry.size), half = d * (d / 2 + 1)
         var dCoords = [Float](repeating: 0, count: coords.count)
-        coords.storage.withUnsafeBufferPointer { c in filtered.withUnsafeBufferPointer { z in squared.withUnsafeBufferPointer { q in
+        coords.storage.withUnsafeBufferPointer { c in squared.withUnsafeBufferPointer { q in
         dCoords.withUnsafeMutableBufferPointer { out in
             let result = SharedPointer(base: out.baseAddress!)
             Parallel.forRanges(batch, grain: 1) { range in
-                let scratch = Projector.Kernel.Scratch(size: d, atoms: atoms), w = FFT.Workspace(size: d)
-                let cotangent = UnsafeMutablePointer<Float>.allocate(capacity: pixels)
+                let worker = Worker(size: d, atoms: atoms, search: search)
+                let cotangent = UnsafeMutablePointer<Float>.allocate(capacity: d * d)
                 defer { cotangent.deallocate() }
                 for b in range {
                     for row in (b * k)..<((b + 1) * k) where g[row] != 0 {
-                        let s = scores[row], a = s.inverseNorm(size: d)
-                        let normTerm = s.sigma > 0 ? 2 * s.dot * Float(d) * a * a / s.sigma * g[row] : 0
-                        UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self).update(from: q.baseAddress! + row * 2 * half, count: 2 * half)
-                        FFT.shared.inverse(w)
-                        cryo_image_combination(z.baseAddress! + b * pixels, w.real, -2 * a * g[row], normTerm,
-                                               -normTerm * s.mu * image[b].dc, pixels, cotangent)
-                        _ = kernel.addGradient(row, c.baseAddress! + b * atoms * 3, cotangent: cotangent,
-                                               into: result.base + b * atoms * 3, scratch)
+                        targets.cotangent(scores[row], g: g[row], image: b, offset: offsets[row], kept: q.baseAddress! + row * 2 * half,
+                                          search: search, worker, into: cotangent)
+                        _ = kernel.addGradient(row, c.baseAddress! + b * atoms * 3, cotangent: cotangent, into: result.base + b * atoms * 3, worker.scratch)
                     }
                 }
             }
-        } } } }
+        } } }
         return Tensor(uncheckedShape: coords.shape, storage: dCoords)
     }
 }

@@ -2,37 +2,59 @@ import Foundation
 
 /// Training state on disk: a JSON header (progress, history, shapes) and the raw Float32 values of every
 /// tensor (model parameters, latents, image scale/offset, Adam moments, and the values of the epoch a selection rule
-/// keeps, when it keeps one). Written atomically.
+/// keeps, when it keeps one), then each image's pose state when training moves poses (`TrainingPoses`). Written atomically.
 public struct Checkpoint: Sendable {
-    /// What the header records.
+    /// What the header records: the run's progress (flat beside the other keys, see `TrainingProgress`) and what
+    /// identifies the tensors that follow.
     public struct Header: Codable, Sendable {
         public var version = 1
         public var model: String
-        public var epoch: Int
-        public var step: Int
-        public var lossSum: Double
-        public var history: [Double]
-        public var rmsdHistory: [Double]
-        /// Per-epoch RMS bond-length deviation (absent in checkpoints written before it was recorded).
-        public var bondDeviationHistory: [Double]?
-        /// Per-epoch data term of the held-out images and latent spread (absent in older checkpoints; the first also
-        /// without a validation split).
-        public var validationHistory: [Double]?, latentSpreadHistory: [Double]?
-        /// Number of images held out from the decoder (absent: none), checked on resume.
-        public var heldOut: Int?
-        /// The epoch (1-based) whose values are kept (`bestValues`) and its mean RMSD when the oracle chose it.
-        public var bestEpoch: Int?, bestRMSD: Double?
-        /// The `EpochSelection` rule that chose `bestEpoch` (absent in older checkpoints: the oracle).
-        public var keptBy: String?
+        public var progress: TrainingProgress
         public var adamStep: Int
         public var shapes: [[Int]]
+        /// How many pose values follow the tensors (absent: none).
+        public var poseValueCount: Int?
+
+        public init(model: String, progress: TrainingProgress, adamStep: Int, shapes: [[Int]]) {
+            (self.model, self.progress, self.adamStep, self.shapes) = (model, progress, adamStep, shapes)
+        }
+
+        enum CodingKeys: String, CodingKey { case version, model, adamStep, shapes, poseValueCount }
+
+        public init(from decoder: Swift.Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            version = try c.decode(Int.self, forKey: .version)
+            model = try c.decode(String.self, forKey: .model)
+            adamStep = try c.decode(Int.self, forKey: .adamStep)
+            shapes = try c.decode([[Int]].self, forKey: .shapes)
+            poseValueCount = try c.decodeIfPresent(Int.self, forKey: .poseValueCount)
+            progress = try TrainingProgress(from: decoder)
+        }
+
+        public func encode(to encoder: Swift.Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(version, forKey: .version)
+            try c.encode(model, forKey: .model)
+            try c.encode(adamStep, forKey: .adamStep)
+            try c.encode(shapes, forKey: .shapes)
+            try c.encodeIfPresent(poseValueCount, forKey: .poseValueCount)
+            try progress.encode(to: encoder)
+        }
     }
 
     public var header: Header
     /// Trainable tensors' values, then Adam's first and second moments for each.
     public var values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]]
-    /// The trainable tensors' values at the kept epoch (written when present; read back when `header.bestEpoch` is set).
+    /// The trainable tensors' values at the kept epoch (written when present; read back when `header.progress.keptEpoch` is set).
     public var bestValues: [[Float]]?
+    /// Every image's pose state (`TrainingPoses.values`), when poses move during training.
+    public var poseValues: [Float]?
+
+    public init(header: Header, values: [[Float]], firstMoments: [[Float]], secondMoments: [[Float]], bestValues: [[Float]]?, poseValues: [Float]? = nil) {
+        self.header = header
+        self.header.poseValueCount = poseValues?.count
+        (self.values, self.firstMoments, self.secondMoments, self.bestValues, self.poseValues) = (values, firstMoments, secondMoments, bestValues, poseValues)
+    }
 
     static let magic = Array("CRYOCKPT".utf8)
 
@@ -43,7 +65,7 @@ public struct Checkpoint: Sendable {
         let json = try JSONEncoder().encode(header)
         w.int32(Int32(json.count))
         w.append(json)
-        for group in [values, firstMoments, secondMoments] + (bestValues.map { [$0] } ?? []) {
+        for group in [values, firstMoments, secondMoments] + (bestValues.map { [$0] } ?? []) + (poseValues.map { [[$0]] } ?? []) {
             for v in group { v.withUnsafeBufferPointer { w.append(Data(buffer: $0)) } }
         }
         try AtomicFile.write(w.data, to: path, op: "checkpoint")
@@ -70,7 +92,9 @@ public struct Checkpoint: Sendable {
                 return try r.float32s(offset, n, "tensor values")
             }
         }
-        return Checkpoint(header: header, values: try group(), firstMoments: try group(), secondMoments: try group(),
-                          bestValues: header.bestEpoch == nil ? nil : try group())
+        let (values, firstMoments, secondMoments) = (try group(), try group(), try group())
+        let bestValues = header.progress.keptEpoch == nil ? nil : try group()
+        let poseValues = try header.poseValueCount.map { try r.float32s(offset, $0, "pose values") }
+        return Checkpoint(header: header, values: values, firstMoments: firstMoments, secondMoments: secondMoments, bestValues: bestValues, poseValues: poseValues)
     }
 }

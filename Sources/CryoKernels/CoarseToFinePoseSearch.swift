@@ -6,19 +6,12 @@ import Foundation
 /// union of the kept rotations and their children, re-scored at full size, with J, γ and Q^η of the target
 /// level. Rotations never evaluated are taken to lie outside the support, which holds when the kept basins
 /// contain the J best rotations of the full grid (true for unimodal measures; see README for the measurements).
+/// With a `ShiftSearch`, every rotation scored on either level is scored at its own best in-plane shift.
 public enum CoarseToFinePoseSearch {
-    /// Estimates, each image's evaluated rotations on the last level (best first), and how many distinct rotations
-    /// were rendered at each size.
-    public struct Outcome: Sendable {
-        public let estimates: [PoseScoring.Estimate]
-        public let candidates: [[Rotation]]
-        /// Rotations rendered on cropped images, and at full size.
-        public let coarseRenders: Int, fullRenders: Int
-    }
-
-    /// ESL estimates for `images` of one structure `coords` (centred, 3N) on the grid of `level` (1 or 2).
+    /// ESL estimates for `images` of one structure `coords` (centred, 3N) on the grid of `level` (1 or 2), each image's
+    /// evaluated rotations on the last level (best first), and how many distinct rotations were rendered at each size.
     public static func estimate(images: Tensor, coords: [Double], geometry: Projector.Geometry, ctf: [CTFParameters]?,
-                                level: Int, keep: Int = 8, lifting: SupportLifting) throws -> Outcome {
+                                level: Int, keep: Int = 8, lifting: SupportLifting, search: ShiftSearch? = nil) throws -> PoseEstimator.Outcome {
         guard level >= 1, level < SO3Grid.sizes.count else {
             throw KernelError("esl", "coarse-to-fine needs grid level 1 or 2 (level 0 is the coarsest), got \(level)")
         }
@@ -31,12 +24,18 @@ public enum CoarseToFinePoseSearch {
         let coarseLosses = try Profiler.section("esl: coarse level") {
             let coarseImages = cropped ? try FourierFilter.downsample(images, to: half) : images
             let coarseGeometry = cropped ? try Projector.Geometry(size: half, pixel: geometry.pixel * 2, sigma: geometry.sigma, weight: geometry.weight) : geometry
-            return try PoseScoring.losses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations)
+            if let search {
+                let coarseSearch = cropped ? try search.resized(size: half, pixel: geometry.pixel * 2) : search
+                return try PoseScoring.shiftSearchedLosses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations,
+                                                           pairs: nil, search: coarseSearch).losses
+            }
+            let flat = try PoseScoring.losses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations)
+            return (0..<batch).map { b in Array(flat[(b * coarse.count)..<((b + 1) * coarse.count)]) }
         }
-        var keptIndices: [[Int]] = (0..<batch).map { b in best(keep, of: Array(coarseLosses[(b * coarse.count)..<((b + 1) * coarse.count)])) }
+        var keptIndices: [[Int]] = (0..<batch).map { b in best(keep, of: coarseLosses[b]) }
         var kept: [[Rotation]] = keptIndices.map { $0.map { coarse.rotations[$0] } }
         var fullRenders = 0
-        var final: [(rotations: [Rotation], losses: [Double])] = []
+        var final: [(rotations: [Rotation], losses: [Double], origins: [(Float, Float)]?)] = []
         for current in 0..<level {
             let grid = try SO3Grid.level(current), finer = try SO3Grid.level(current + 1)
             let children = try grid.children()
@@ -47,12 +46,17 @@ public enum CoarseToFinePoseSearch {
             }
             let (union, positions) = deduplicated(candidates)
             fullRenders += union.count
-            let losses = try Profiler.section("esl: finer level") {
-                try PoseScoring.losses(images: images, coords: coords, geometry: geometry, ctf: ctf, grid: union)
+            let (perImage, origins): ([[Double]], [[(Float, Float)]]?) = try Profiler.section("esl: finer level") {
+                if let search {
+                    let scored = try PoseScoring.shiftSearchedLosses(images: images, coords: coords, geometry: geometry, ctf: ctf, grid: union,
+                                                                     pairs: positions, search: search)
+                    return (scored.losses.map { $0.map(Double.init) }, scored.origins)
+                }
+                let losses = try PoseScoring.losses(images: images, coords: coords, geometry: geometry, ctf: ctf, grid: union)
+                return ((0..<batch).map { b in positions[b].map { Double(losses[b * union.count + $0]) } }, nil)
             }
-            let perImage: [[Double]] = (0..<batch).map { b in positions[b].map { Double(losses[b * union.count + $0]) } }
             if isLast {
-                final = (0..<batch).map { (candidates[$0], perImage[$0]) }
+                final = (0..<batch).map { (candidates[$0], perImage[$0], origins?[$0]) }
             } else {
                 let childIndices: [[Int]] = (0..<batch).map { b in keptIndices[b].flatMap { children[$0] } }
                 keptIndices = (0..<batch).map { b in best(keep, of: perImage[b].map(Float.init)).map { childIndices[b][$0] } }
@@ -62,11 +66,11 @@ public enum CoarseToFinePoseSearch {
         let gridSize = SO3Grid.sizes[level]
         let estimates = Profiler.section("esl: lifting and barycentre") {
             PoseScoring.estimates(batch) { b in
-                PoseScoring.estimate(losses: final[b].losses, rotations: final[b].rotations, lifting: lifting, gridSize: gridSize)
+                PoseScoring.estimate(losses: final[b].losses, rotations: final[b].rotations, lifting: lifting, gridSize: gridSize, origins: final[b].origins)
             }
         }
         let candidates: [[Rotation]] = final.map { f in f.losses.indices.sorted { f.losses[$0] < f.losses[$1] }.map { f.rotations[$0] } }
-        return Outcome(estimates: estimates, candidates: candidates, coarseRenders: coarse.count, fullRenders: fullRenders)
+        return PoseEstimator.Outcome(estimates: estimates, candidates: candidates, coarseRenders: coarse.count, fullRenders: fullRenders)
     }
 
     /// Indices of the `count` smallest values.

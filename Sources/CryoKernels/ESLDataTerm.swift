@@ -3,18 +3,28 @@ import Foundation
 /// Pose-marginalised training (Docs/METHOD.md, "Unknown poses", step 5): each image's data term is the expected
 /// image error Σ_q β_q L_q under its ESL measure, with L_q the error of the predicted conformation rendered at
 /// rotation q, differentiated through L and β. On 2 cores the rotations are not the whole grid but each image's
-/// `perImage` best rotations found by coarse-to-fine ESL on the template before training (a deviation recorded in
-/// the README); J, γ and Q^η are those of the grid they come from, so the measure is the full-grid measure
-/// whenever its support lies among the candidates.
+/// `perImage` candidates: its best rotations found by coarse-to-fine ESL on the template before training, chosen
+/// again against its own conformation every `research.interval` epochs (deviations recorded in the README); J, γ
+/// and Q^η are those of the grid they come from, so the measure is the full-grid measure whenever its support lies
+/// among the candidates. Optionally each candidate is scored at its best in-plane shift (`search`), and each
+/// image's pose is refined beyond the grid after every step (`refinement`), the refined rotation taking the
+/// image's first candidate slot.
 public struct UnknownPoses: Sendable {
-    /// Candidate rotations, `perImage` per image, image-major.
+    /// The first candidate rotations, `perImage` per image, image-major (best first).
     public let candidates: [Rotation]
     public let perImage: Int
     public let lifting: SupportLifting
     /// Size of the grid the candidates come from.
     public let gridSize: Int
-    /// True rotations (simulations), for the pose error reported every epoch.
+    /// True rotations and origins (simulations, 2 per image, Å), for the errors reported every epoch.
     public let truth: [Rotation]?
+    public var truthOrigins: [Float]?
+    /// The shift search around the box centre (nil: the images' origins are used as given).
+    public var search: ShiftSearch?
+    /// Local refinement of each image's rotation and origin after every step (nil: none).
+    public var refinement: PoseRefinement?
+    /// Re-search rounds (nil: the first candidates are kept).
+    public var research: CandidateResearch?
 
     /// Validates that every image has `perImage` candidates.
     public init(candidates: [Rotation], perImage: Int, images: Int, lifting: SupportLifting, gridSize: Int, truth: [Rotation]?) throws {
@@ -31,21 +41,48 @@ public struct UnknownPoses: Sendable {
 
     /// The data term for images `picked` (`targets`, [B,D,D]) with predicted conformations `coords` [B,N,3]: the mean over the batch of
     /// Σβ·L, where L_q = mean((ŷ − r̂_q)²) = 2 − 2·corr(y, r_q) compares the image and the CTF-filtered rendering at
-    /// rotation q after standardising both, as the pose search scores them (a fitted global scale would favour
-    /// rotations by the energy of their projection; `CandidateScoring` computes every L of the batch as one op);
-    /// also each image's pose estimate, its measure's barycentre. `shifts` [M,2] are the dataset's.
-    func dataTerm(picked: [Int], coords: Tensor, images targets: Tensor, shifts: Tensor, dataset: ParticleDataset,
-                  geometry: Projector.Geometry, applyCTF: Bool) throws -> (Tensor, [Rotation]) {
+    /// candidate q (at its best shift with a search, else at the image's origin) after standardising both, as the
+    /// pose search scores them (a fitted global scale would favour rotations by the energy of their projection;
+    /// `CandidateScoring` computes every L of the batch as one op). Each image's pose in `poses` becomes its measure's
+    /// barycentre and the β-weighted mean of its candidates' origins (with a search), then is refined.
+    func dataTerm(picked: [Int], coords: Tensor, images targets: Tensor, poses: inout TrainingPoses, ctf: [CTFParameters]?,
+                  geometry: Projector.Geometry) throws -> Tensor {
         let k = perImage, b = picked.count
-        let rotations = picked.flatMap { i in candidates[(i * k)..<((i + 1) * k)] }
-        let imageShifts: [Float] = picked.flatMap { i -> [Float] in [shifts.storage[2 * i], shifts.storage[2 * i + 1]] }
-        let losses = try CandidateScoring.losses(coords: coords, images: targets, rotations: rotations, shifts: imageShifts,
-                                                 ctf: applyCTF ? picked.map { dataset.ctf[$0] } : nil, geometry: geometry)
+        let rotations = picked.flatMap { i in poses.candidates[(i * k)..<((i + 1) * k)] }
+        let given: [Float] = picked.flatMap { i -> [Float] in [poses.origins[2 * i], poses.origins[2 * i + 1]] }
+        let (losses, origins) = try CandidateScoring.scored(coords: coords, images: targets, rotations: rotations,
+                                                            shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
+                                                            ctf: ctf, geometry: geometry, search: search)
         let expected = try lifting.expectedLoss(losses, gridSize: gridSize).mean()
-        let poses = (0..<b).map { i -> Rotation in
+        var estimates: [Rotation] = [], estimatedOrigins: [Float] = []
+        for i in 0..<b {
             let l = (0..<k).map { Double(losses.storage[i * k + $0]) }
-            return SupportLifting.barycentre(Array(rotations[(i * k)..<((i + 1) * k)]), lifting.measure(l, gridSize: gridSize))
+            let beta = lifting.measure(l, gridSize: gridSize)
+            estimates.append(SupportLifting.barycentre(Array(rotations[(i * k)..<((i + 1) * k)]), beta))
+            var origin = (0.0, 0.0)
+            for q in 0..<k where beta[q] > 0 {
+                origin = (origin.0 + beta[q] * Double(origins[2 * (i * k + q)]), origin.1 + beta[q] * Double(origins[2 * (i * k + q) + 1]))
+            }
+            estimatedOrigins += [Float(origin.0), Float(origin.1)]
         }
-        return (expected, poses)
+        try update(&poses, picked: picked, estimates: estimates, origins: estimatedOrigins, coords: coords, images: targets, ctf: ctf, geometry: geometry)
+        return expected
+    }
+
+    /// Stores the batch's pose estimates and origins (2 per image) into `poses`, after refining them (`refinement`,
+    /// against the images `targets` seen as the detached conformations `coords`), the refined rotation taking each
+    /// image's first candidate slot.
+    func update(_ poses: inout TrainingPoses, picked: [Int], estimates: [Rotation], origins: [Float], coords: Tensor, images targets: Tensor,
+                ctf: [CTFParameters]?, geometry: Projector.Geometry) throws {
+        var (estimates, origins) = (estimates, origins)
+        if let refinement {
+            (estimates, origins, _) = try refinement.refine(coords: coords.detached(), images: targets, ctf: ctf, geometry: geometry,
+                                                            rotations: estimates, origins: origins)
+            for (n, i) in picked.enumerated() { poses.candidates[i * perImage] = estimates[n] }
+        }
+        for (n, i) in picked.enumerated() {
+            poses.rotations[i] = estimates[n]
+            (poses.origins[2 * i], poses.origins[2 * i + 1]) = (origins[2 * n], origins[2 * n + 1])
+        }
     }
 }

@@ -21,11 +21,12 @@ extension Tensor {
         return Tensor(uncheckedShape: shape, storage: out)
     }
 
-    /// Runs the unary op `f` and records its VJP `g · f′(x, y)` where `y = f(x)` (computed in parallel).
+    /// Runs the unary op `f` and records its VJP `g · f′(x, y)` where `y = f(x)` (computed in parallel), under the
+    /// caller's line: each public function is its own op in the registry (`RecordingSite`).
     @inline(__always)
-    private func unary<F: UnaryFunction>(_ f: F) -> Tensor {
+    private func unary<F: UnaryFunction>(_ f: F, line: Int = #line) -> Tensor {
         let out = apply(ValueOf(f))
-        Tape.recordIfNeeded(out, inputs: [self]) { [storage, shape] g in
+        Tape.recordIfNeeded(out, inputs: [self], line: line) { [storage, shape] g in
             let n = storage.count
             let d = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
                 let o = SharedPointer(base: buffer.baseAddress!)
@@ -41,8 +42,8 @@ extension Tensor {
     }
 
     /// A unary op from closures (for the less frequent functions).
-    private func unary(_ value: @escaping (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
-        unary(ClosureFunction(value: value, derivative: derivative))
+    private func unary(_ value: @escaping (Float) -> Float, derivative: @escaping (Float, Float) -> Float, line: Int = #line) -> Tensor {
+        unary(ClosureFunction(value: value, derivative: derivative), line: line)
     }
 
     /// −x.

@@ -11,6 +11,29 @@ struct EpochMetrics {
 }
 
 extension AutodecoderTrainer {
+    /// Closes epoch `progress.epoch` after its steps: records its mean loss, the pose errors (unknown poses with the
+    /// true rotations), the `measure`d figures, keeps the state when `keeper` now picks this epoch, and moves the
+    /// progress to the start of the next epoch.
+    func evaluateEpoch(_ state: State, _ progress: inout TrainingProgress) throws {
+        progress.history.loss.append(progress.lossSum / Double(stepsPerEpoch))
+        try state.poses.recordErrors(rows: shard.rows, truth: settings.unknownPoses?.truth, truthOrigins: settings.unknownPoses?.truthOrigins,
+                                     into: &progress.history)
+        let metrics = try measure(state)
+        progress.history.bondRMS.append(metrics.bondRMS)
+        progress.history.latentSpread.append(metrics.latentSpread)
+        if let rmsd = metrics.rmsd { progress.history.rmsd.append(rmsd) }
+        if let validation = metrics.validation { progress.history.validation.append(validation) }
+        progress.epoch += 1
+        if keeper != .last, keeper.pick(progress.history) == progress.epoch {
+            state.kept = state.trainable.map(\.storage)
+            progress.keptEpoch = progress.epoch
+            progress.keptBy = keeper.rawValue
+            progress.keptRMSD = keeper == .oracle ? progress.history.rmsd[progress.epoch - 1] : nil
+        }
+        progress.step = 0
+        progress.lossSum = 0
+    }
+
     /// Measures the state after an epoch without recording: each MPI rank decodes its own images and sums the
     /// squared bond deviations, the RMSDs, the held-out images' data terms and the latents' first and second moments;
     /// one allreduce adds the sums. The held-out data term renders the held-out images once more (a forward pass
@@ -33,9 +56,9 @@ extension AutodecoderTrainer {
             var poses = state.poses   // a held-out measurement must not move the pose estimates
             for start in stride(from: 0, to: heldOut.count, by: 256) {
                 let chunk = Array(heldOut[start..<Swift.min(heldOut.count, start + 256)])
-                let coords = try predicted.gather(Tensor(chunk.map(Float.init)))
-                let (_, term) = try dataTerm(indices: Tensor(chunk.map { Float(rows[$0]) }), coords: coords, scale: state.scale, offset: state.offset,
-                                             rotations: state.rotations, poses: &poses)
+                let local = Tensor(chunk.map(Float.init))
+                let (_, term) = try dataTerm(indices: Tensor(chunk.map { Float(rows[$0]) }), latents: try latents.gather(local), coords: try predicted.gather(local),
+                                             scale: state.scale, offset: state.offset, rotations: state.rotations, poses: &poses)
                 sums[3] += Double(term.storage[0]) * Double(dataWeight) * Double(chunk.count)
             }
             sums[4] = Double(heldOut.count)

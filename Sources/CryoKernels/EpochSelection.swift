@@ -11,6 +11,12 @@ public struct TrainingHistory: Sendable, Equatable {
     public var validation: [Double] = []
     /// Mean over latent dimensions of the latents' standard deviation across images (latent units).
     public var latentSpread: [Double] = []
+    /// With unknown poses and the true rotations: the median and 90th percentile of the pose estimates' angular
+    /// errors (degrees); empty otherwise.
+    public var poseErrorMedian: [Double] = [], poseErrorP90: [Double] = []
+    /// With searched shifts and the true origins: the median and 90th percentile of the distance (Å) between the
+    /// estimated and true origins; empty otherwise.
+    public var shiftErrorMedian: [Double] = [], shiftErrorP90: [Double] = []
 
     public init() {}
 

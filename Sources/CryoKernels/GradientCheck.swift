@@ -11,6 +11,8 @@ public enum GradientCheck {
         public let maxScaledError: Double
         /// True when every element satisfied |a − n| ≤ tolerance·max(1, |n|).
         public let passed: Bool
+        /// The ops `f` recorded, whose VJPs the analytic gradient went through (see `RecordingSite`).
+        public let sites: Set<RecordingSite>
         public var description: String {
             "max abs error \(maxAbsoluteError), max scaled error \(maxScaledError): \(passed ? "ok" : "FAILED")"
         }
@@ -24,7 +26,13 @@ public enum GradientCheck {
         let probe = try f(leaves.map { $0.detached() })
         var generator = SeededGenerator(seed: seed)
         let weights = Tensor.uniform(probe.shape, low: 0.5, high: 1.5, using: &generator)
-        let (_, analytic) = try valueAndGradient(wrt: leaves) { try (f(leaves) * weights).sum() }
+        var recordedByF = 0   // the nodes f recorded come first; the contraction's follow
+        let (value, tape) = try Tape.record { () -> Tensor in
+            let out = try f(leaves)
+            recordedByF = Tape.active?.nodeCount ?? 0
+            return try (out * weights).sum()
+        }
+        let analytic = try tape.gradients(of: value, wrt: leaves)
 
         func contracted(_ xs: [Tensor]) throws -> Double {
             let out = try f(xs)
@@ -45,6 +53,7 @@ public enum GradientCheck {
                 worstScaled = Swift.max(worstScaled, diff / Swift.max(1, Swift.abs(numeric)))
             }
         }
-        return Report(maxAbsoluteError: worstAbs, maxScaledError: worstScaled, passed: worstScaled <= tolerance)
+        return Report(maxAbsoluteError: worstAbs, maxScaledError: worstScaled, passed: worstScaled <= tolerance,
+                      sites: Set(tape.nodes.prefix(recordedByF).compactMap(\.site)))
     }
 }

@@ -15,6 +15,13 @@ public struct Linear: Sendable {
     /// x [..., in] → [..., out].
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try Tensor.matmul(x, weight) + bias }
 
+    /// A layer initialised as PyTorch Geometric's `GCNConv`: Glorot-uniform weights (±√(6/(in + out))), zero bias.
+    public init(glorot input: Int, _ output: Int, using generator: inout SeededGenerator) {
+        let bound = (6 / Float(Swift.max(input + output, 1))).squareRoot()
+        weight = Tensor.uniform([input, output], low: -bound, high: bound, using: &generator).asParameter()
+        bias = Tensor.zeros([output]).asParameter()
+    }
+
     /// Weight and bias.
     public var parameters: [Tensor] { [weight, bias] }
 }

@@ -7,7 +7,7 @@ import Foundation
 ///   L[b, q] = mean((ŷ_b − r̂_bq)²) = 2 − 2·⟨C_b ŷ_b, P_q⟩ / (D²·σ_bq),
 /// because the CTF is self-adjoint. ⟨C ŷ, P⟩ for all pairs is one sgemm; σ² comes from a second sgemm of |C|²
 /// against |P̂|² over the half spectrum (Parseval). Projections are rendered in chunks, never all at once.
-/// Images are assumed centred (shifts are not searched, as in the reference implementation).
+/// Images are assumed centred here (as in the reference implementation); `shiftSearchedLosses` searches shifts.
 public enum PoseScoring {
     /// L as a row-major [B, Q] table.
     public static func losses(images: Tensor, coords: [Double], geometry: Projector.Geometry, ctf: [CTFParameters]?,
@@ -101,6 +101,9 @@ public enum PoseScoring {
         /// Spread of the measure around its barycentre (degrees) and its support size: a large spread is low confidence.
         public let spread: Double
         public let support: Int
+        /// The origin (x, y Å, RELION's) relative to the scored images: with a shift search, the mean of the
+        /// measure's rotations' best origins weighted by β; (0, 0) without one.
+        public let origin: (x: Double, y: Double)
     }
 
     /// ESL pose estimates for every row of a [B, Q] loss table (in parallel over images).
@@ -109,13 +112,19 @@ public enum PoseScoring {
         return estimates(batch) { b in estimate(losses: (0..<q).map { Double(losses[b * q + $0]) }, rotations: grid, lifting: lifting) }
     }
 
-    /// The estimate for one image from the losses at `rotations`, the evaluated part of a grid of `gridSize`.
-    public static func estimate(losses l: [Double], rotations: [Rotation], lifting: SupportLifting, gridSize: Int? = nil) -> Estimate {
+    /// The estimate for one image from the losses at `rotations`, the evaluated part of a grid of `gridSize`, and
+    /// (with a shift search) each rotation's best origin.
+    public static func estimate(losses l: [Double], rotations: [Rotation], lifting: SupportLifting, gridSize: Int? = nil,
+                                origins: [(Float, Float)]? = nil) -> Estimate {
         let beta = lifting.measure(l, gridSize: gridSize)
         let best = l.indices.min { l[$0] < l[$1] } ?? 0
         let centre = SupportLifting.barycentre(rotations, beta)
         let (spread, support) = SupportLifting.spread(rotations, beta, around: centre)
-        return Estimate(rotation: centre, argmin: rotations[best], loss: l[best], spread: spread, support: support)
+        var origin = (x: 0.0, y: 0.0)
+        if let origins {
+            for (w, o) in zip(beta, origins) where w > 0 { origin = (origin.x + w * Double(o.0), origin.y + w * Double(o.1)) }
+        }
+        return Estimate(rotation: centre, argmin: rotations[best], loss: l[best], spread: spread, support: support, origin: origin)
     }
 
     /// `count` estimates computed by `body` in parallel over the cores.

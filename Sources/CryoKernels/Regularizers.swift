@@ -1,7 +1,8 @@
 import Foundation
 
 /// Geometric regularisers on predicted coordinates [B, N, 3] (Å), each a scalar differentiable in the
-/// coordinates. Reference weights (Docs/METHOD.md): bond 5e-4, centroid 0.01, the log-distance terms 0.
+/// coordinates. Reference weights (Docs/METHOD.md): bond 5e-4, centroid 0.01, the log-distance terms 0;
+/// `LossTerm.builtins` says how the trainer weighs and normalises each.
 public struct Regularizers: Sendable {
     /// Template coordinates [N·3] (centred) and derived reference quantities.
     let nodes: Int
@@ -69,34 +70,58 @@ public struct Regularizers: Sendable {
         return try (d * d).sum(axis: -1).mean()
     }
 
-    /// The weight exp(1 − (j − i)/decay) of a pair of residues `separation` = j − i apart.
-    static func pairWeight(separation: Int, decay: Double) -> Double { Foundation.exp(1 - Double(separation) / decay) }
+    /// The residue pairs a log-distance term averages over, with their weights and the template's log squared
+    /// distances, made once per run (the trainer's term reuses them every step).
+    public struct LogDistancePairs: Sendable {
+        /// First and second residue of each of the P pairs [P], weights [P,1] (nil: 1), log d₀² [P,1].
+        let first: Tensor, second: Tensor, weights: Tensor?, reference: Tensor
+        /// P, the number of pairs.
+        public var count: Int { first.count }
+    }
 
-    /// The sum of the pair weights that `logDistance(_:window:decay:)` averages over.
-    public func logDistancePairWeight(window: Int, decay: Double) throws -> Double {
+    /// The P residue pairs 1 ≤ j − i ≤ `window`, weighted exp(1 − (j − i)/decay).
+    public func windowPairs(window: Int, decay: Double) throws -> LogDistancePairs {
         guard window >= 1 else { throw KernelError("log_distance_loss", "window \(window) selects no pairs") }
-        return (1...Swift.min(window, nodes - 1)).reduce(0) { $0 + Double(nodes - $1) * Regularizers.pairWeight(separation: $1, decay: decay) }
+        guard decay > 0 else { throw KernelError("log_distance_loss", "decay must be above 0, got \(decay)") }
+        var pairs: [(Int, Int)] = []
+        for i in 0..<nodes { for j in (i + 1)..<Swift.min(nodes, i + window + 1) { pairs.append((i, j)) } }
+        return pairSet(pairs, weights: pairs.map { Float(Foundation.exp(1 - Double($0.1 - $0.0) / decay)) })
     }
 
-    /// Weighted mean of (log d² − log d₀²)² over pairs 1 ≤ j − i ≤ `window` with weights exp(1 − (j − i)/decay);
-    /// `window` ≥ N − 1 gives the all-pairs version.
-    public func logDistance(_ x: Tensor, window: Int, decay: Double) throws -> Tensor {
-        try check(x, "log_distance_loss")
-        var first: [Float] = [], second: [Float] = [], weights: [Float] = [], reference: [Float] = []
-        for i in 0..<nodes { for j in (i + 1)..<Swift.min(nodes, i + window + 1) {
-            first.append(Float(i)); second.append(Float(j))
-            weights.append(Float(Regularizers.pairWeight(separation: j - i, decay: decay)))
-            let d2 = (0..<3).reduce(0.0) { $0 + pow(templateCoords[3 * i + $1] - templateCoords[3 * j + $1], 2) }
-            reference.append(Float(Foundation.log(Swift.max(d2, 1e-6))))
-        } }
-        guard !first.isEmpty else { throw KernelError("log_distance_loss", "window \(window) selects no pairs") }
-        let nodeMajor = try x.permute([1, 0, 2])                                      // [N,B,3]
-        let diff = try nodeMajor.gather(Tensor(first)) - nodeMajor.gather(Tensor(second))   // [P,B,3]
-        let logD2 = try ((diff * diff).sum(axis: -1) + 1e-6).log()                     // [P,B]
-        let w = Tensor(uncheckedShape: [weights.count, 1], storage: weights)
-        let d = try logD2 - Tensor(uncheckedShape: [reference.count, 1], storage: reference)
-        return try (d * d * w).sum() / Float(Double(weights.reduce(0, +)) * Double(x.shape[0]))
+    /// All N(N − 1)/2 residue pairs, unweighted.
+    public func allPairs() -> LogDistancePairs {
+        var pairs: [(Int, Int)] = []
+        for i in 0..<nodes { for j in (i + 1)..<nodes { pairs.append((i, j)) } }
+        return pairSet(pairs, weights: nil)
     }
+
+    private func pairSet(_ pairs: [(Int, Int)], weights: [Float]?) -> LogDistancePairs {
+        let reference = pairs.map { i, j in
+            Float(Foundation.log(Swift.max((0..<3).reduce(0.0) { $0 + pow(templateCoords[3 * i + $1] - templateCoords[3 * j + $1], 2) }, 1e-6)))
+        }
+        return LogDistancePairs(first: Tensor(pairs.map { Float($0.0) }), second: Tensor(pairs.map { Float($0.1) }),
+                                weights: weights.map { Tensor(uncheckedShape: [$0.count, 1], storage: $0) },
+                                reference: Tensor(uncheckedShape: [reference.count, 1], storage: reference))
+    }
+
+    /// Σ_p w_p·(log d_p² − log d₀ₚ²)² / (P·B) for coords [B,N,3] over `pairs` (d₀ the template's distances; d² gets
+    /// 1e-6 so coinciding residues stay finite): a mean over pairs and batch, so its per-particle sum is P times it.
+    public func logDistance(_ x: Tensor, over pairs: LogDistancePairs) throws -> Tensor {
+        try check(x, "log_distance_loss")
+        let nodeMajor = try x.permute([1, 0, 2])                                                        // [N,B,3]
+        let diff = try nodeMajor.gather(pairs.first) - nodeMajor.gather(pairs.second)                   // [P,B,3]
+        let d = try ((diff * diff).sum(axis: -1) + 1e-6).log() - pairs.reference                        // [P,B]
+        let squares = try pairs.weights.map { try d * d * $0 } ?? (d * d)
+        return try squares.sum() / Float(Double(pairs.count) * Double(x.shape[0]))
+    }
+
+    /// The windowed term over `windowPairs(window:decay:)`.
+    public func logDistance(_ x: Tensor, window: Int, decay: Double) throws -> Tensor {
+        try logDistance(x, over: try windowPairs(window: window, decay: decay))
+    }
+
+    /// The all-pairs term: (log d² − log d₀²)² unweighted, averaged over every pair and the batch.
+    public func allPairsLogDistance(_ x: Tensor) throws -> Tensor { try logDistance(x, over: allPairs()) }
 
     /// Σ relu(min − d)² over residue pairs at least 3 apart in sequence, averaged over the batch (the fused
     /// `Tensor.clashPenalty`).

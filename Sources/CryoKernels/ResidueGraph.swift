@@ -46,7 +46,7 @@ public struct ResidueGraph: Sendable {
     }
 
     /// The residue graph of `structure`. With N, C and O atoms (read with atoms: "backbone"), hydrogen bonds
-    /// follow DSSP's electrostatic criterion (E < −0.5 kcal/mol), the amide H taken from the file when present
+    /// follow DSSP's electrostatic criterion (E < −0.5 kcal/mol; prolines accept but never donate), the amide H taken from the file when present
     /// and otherwise placed 1 Å from N opposite the previous residue's C=O. With Cα atoms only, a Cα proxy is
     /// used instead (i→i+4 pairs closer than 6.6 Å as helical bonds, pairs ≥ 3 apart closer than 5.3 Å as
     /// sheet contacts) and `hydrogenBondMethod` says so. Peptide edges join consecutive residues of a chain
@@ -72,12 +72,13 @@ public struct ResidueGraph: Sendable {
         return ResidueGraph(nodes: residues.count, pairs: pairs, hydrogenBondMethod: method)
     }
 
-    /// DSSP hydrogen bonds (donor N–H of i to acceptor C=O of j, |i − j| > 1), candidates from a Cα grid.
+    /// DSSP hydrogen bonds (donor N–H of i to acceptor C=O of j, |i − j| > 1; proline never donates), candidates
+    /// from a Cα grid.
     static func dsspBonds(_ r: [Residue]) -> [(Int, Int, Int8)] {
         let grid = SpatialGrid(points: r.flatMap { [$0.ca.x, $0.ca.y, $0.ca.z] }, cell: 9)
         var bonds: [(Int, Int, Int8)] = []
         for i in 0..<r.count {
-            guard let n = r[i].n else { continue }
+            guard let n = r[i].n, !r[i].isProline else { continue }
             var h = r[i].h
             if h == nil, i > 0, r[i - 1].chain == r[i].chain, let c = r[i - 1].c, let o = r[i - 1].o {
                 let co = c - o
@@ -139,23 +140,26 @@ struct Residue {
     var chain: String
     var ca: Point3
     var n: Point3?, c: Point3?, o: Point3?, h: Point3?
+    /// Proline's ring takes the amide hydrogen: it never donates a backbone hydrogen bond (as in DSSP).
+    var isProline: Bool
 
     /// Residues (those with a Cα) of `structure`'s model, in file order.
     static func group(_ s: Structure, model: Int) -> [Residue] {
         var result: [Residue] = []
-        var current: (key: String, atoms: [String: Point3], chain: String)?
+        var current: (key: String, atoms: [String: Point3], chain: String, name: String)?
         let coords = s.models[model]
         func flush() {
             guard let c = current, let ca = c.atoms["CA"] else { return }
             // C-terminal carbonyl oxygens are named OT1/OXT by CHARMM and the PDB.
             let oxygen = c.atoms["O"] ?? c.atoms["OT1"] ?? c.atoms["OXT"]
-            result.append(Residue(chain: c.chain, ca: ca, n: c.atoms["N"], c: c.atoms["C"], o: oxygen, h: c.atoms["H"] ?? c.atoms["HN"]))
+            result.append(Residue(chain: c.chain, ca: ca, n: c.atoms["N"], c: c.atoms["C"], o: oxygen, h: c.atoms["H"] ?? c.atoms["HN"],
+                                  isProline: c.name == "PRO"))
         }
         for (i, atom) in s.atoms.enumerated() {
             let key = "\(atom.chain)|\(atom.residueNumber)|\(atom.insertionCode)"
             if current?.key != key {
                 flush()
-                current = (key, [:], atom.chain)
+                current = (key, [:], atom.chain, atom.residueName.uppercased())
             }
             current?.atoms[atom.name] = Point3(x: coords[3 * i], y: coords[3 * i + 1], z: coords[3 * i + 2])
         }

@@ -11,7 +11,14 @@ public enum ResidueTable {
 
     /// Common non-standard names mapped to the standard residue they modify.
     static let aliases: [String: String] = ["MSE": "MET", "HSD": "HIS", "HSE": "HIS", "HSP": "HIS", "HIE": "HIS",
-                                            "HID": "HIS", "HIP": "HIS", "CYX": "CYS", "ASH": "ASP", "GLH": "GLU", "LYN": "LYS"]
+                                            "HID": "HIS", "HIP": "HIS", "CYX": "CYS", "ASH": "ASP", "GLH": "GLU", "LYN": "LYS",
+                                            "CSO": "CYS", "CME": "CYS", "SEP": "SER", "TPO": "THR", "PTR": "TYR", "HYP": "PRO",
+                                            "MLY": "LYS", "KCX": "LYS"]
+
+    /// The first of `residueNames` that neither the table nor its aliases know, if any.
+    public static func unknownName(in residueNames: [String]) -> String? {
+        residueNames.first { entries[aliases[$0] ?? $0] == nil }
+    }
 
     /// Weights and widths for `residueNames`; nil if any name is missing from the table.
     public static func lookup(_ residueNames: [String]) -> (weights: [Float], sigmas: [Float])? {

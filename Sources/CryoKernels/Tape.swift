@@ -19,6 +19,8 @@ public final class Tape: @unchecked Sendable {
         let inputs: [Int]
         let vjp: ((Tensor) throws -> [Tensor?])?
         let shape: [Int]
+        /// Where the op recorded itself (nil for leaves).
+        var site: RecordingSite? = nil
         /// The profiler label current when the op ran (only while profiling).
         var label: String? = nil
     }
@@ -55,12 +57,15 @@ public final class Tape: @unchecked Sendable {
     }
 
     /// Records `output = op(inputs)` with its VJP if a tape is active and an input requires a gradient.
-    /// Every differentiable op calls this once after computing its output.
-    static func recordIfNeeded(_ output: Tensor, inputs: [Tensor], vjp: @escaping (Tensor) throws -> [Tensor?]) {
+    /// Every differentiable op calls this once after computing its output; the call's file and line identify the op
+    /// (`RecordingSite`), so a helper shared by several ops passes its caller's line on.
+    static func recordIfNeeded(_ output: Tensor, inputs: [Tensor], file: String = #fileID, line: Int = #line,
+                               vjp: @escaping (Tensor) throws -> [Tensor?]) {
         guard inputs.contains(where: { $0.requiresGrad }), let tape = Tape.active else { return }
         let indices = inputs.map { tape.nodeIndex(of: $0) }
         guard indices.contains(where: { $0 >= 0 }) else { return }
-        tape.nodes.append(Node(inputs: indices, vjp: vjp, shape: output.shape, label: Profiler.active == nil ? nil : Profiler.label))
+        tape.nodes.append(Node(inputs: indices, vjp: vjp, shape: output.shape, site: RecordingSite(file: file, line: line),
+                               label: Profiler.active == nil ? nil : Profiler.label))
         output.requiresGrad = true
         output.isLeaf = false
         output.tapeID = tape.id
@@ -120,4 +125,14 @@ public func valueAndGradient(wrt params: [Tensor], _ f: () throws -> Tensor) thr
     for p in params { p.asParameter() }
     let (value, tape) = try Tape.record(f)
     return (value, try tape.gradients(of: value, wrt: params))
+}
+
+/// Where a differentiable op records itself: the file (`#fileID`, "CryoKernels/MatMul.swift") and line of its
+/// `Tape.recordIfNeeded` call, or of the call into a recording helper that several ops share (the unary functions).
+/// The registry of differentiable ops is the set of these sites in the source; the gradient-check test requires
+/// every one of them to be recorded by a passing finite-difference check.
+public struct RecordingSite: Hashable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public var description: String { "\(file):\(line)" }
 }

@@ -27,11 +27,14 @@ enum LossBuiltins {
                 let x = try batched(a)
                 return .tensor(try Regularizers(template: try templateCoordinates(a, nodes: x.shape[1])).centroidDrift(x))
             },
-            builtin("log_distance_loss", topic: topic, [required("coords"), required("like"), optional("window", .number(8)), optional("decay", .number(4))],
-                    doc: "Weighted (log d² − log d₀²)² over pairs within window in sequence, weights exp(1 − |i−j|/decay); window ≥ N gives all pairs.",
+            builtin("log_distance_loss", topic: topic, [required("coords"), required("like"), optional("window", .number(8)), optional("decay", .number(4)),
+                                                        optional("all_pairs", .bool(false))],
+                    doc: "(log d² − log d₀²)² against the template's distances d₀, averaged over residue pairs and the batch: the pairs at most window apart in sequence, weighted exp(1 − |i−j|/decay); all_pairs: true takes every pair, unweighted (window and decay unused).",
                     example: "log_distance_loss(x, like: s, window: 8, decay: 4)") { a in
                 let x = try batched(a)
-                return .tensor(try Regularizers(template: try templateCoordinates(a, nodes: x.shape[1])).logDistance(x, window: try a.int("window"), decay: try a.number("decay")))
+                let r = try Regularizers(template: try templateCoordinates(a, nodes: x.shape[1]))
+                if try a.bool("all_pairs") { return .tensor(try r.allPairsLogDistance(x)) }
+                return .tensor(try r.logDistance(x, window: try a.int("window"), decay: try a.number("decay")))
             },
             builtin("clash_loss", topic: topic, [required("coords"), optional("min", .number(4))],
                     doc: "Σ relu(min − d)² over residue pairs ≥ 3 apart in sequence (fused, pairs found by a sweep along x), averaged over the batch.", example: "clash_loss(x, min: 4.0)") { a in

@@ -22,63 +22,56 @@ enum PoseBuiltins {
                                           optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15)), optional("pixel", .null),
                                           optional("sigma", .string("residue")), optional("weights", .string("residue")),
                                           optional("coarse_to_fine", .bool(true)), optional("keep", .number(16)), optional("conformations", .null),
-                                          optional("shifts", .null)],
-                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. Returns {rotations, argmin, loss, support, confidence (spread, degrees; large = unreliable), coarse_renders, full_renders}.",
-                    example: "let est = esl(data.images, like: s, ctf: data, grid: 1); median(angular_error(est.rotations, data.rotations))") { a in
-                var images = try a.tensor("images")
+                                          optional("shifts", .null), optional("max_shift", .number(0))],
+                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. Returns {rotations, argmin, loss, support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), coarse_renders, full_renders}.",
+                    example: "let est = esl(data.images, like: s, ctf: data, grid: 1, max_shift: 8); median(angular_error(est.rotations, data.rotations))") { a in
+                let images = try a.tensor("images")
                 guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }
+                let batch = images.shape[0]
                 let structure = try a.structure("like")
                 guard structure.count > 0 else { throw ScriptFailure(message: "esl: the structure has no atoms") }
                 var pixel = try a.optionalNumber("pixel")
                 if pixel == nil, case .record(let r) = a["ctf"], case .number(let p)? = r["pixel"] { pixel = p }
                 guard let pixel else { throw ScriptFailure(message: "esl: give pixel: (Å), or a dataset as ctf:") }
                 let ctf = a.isNull("ctf") ? nil : try DatasetValue.ctfParameters(a["ctf"], count: nil, op: "esl")
+                if let ctf, ctf.count != batch, ctf.count != 1 { throw ScriptFailure(message: "esl: got \(ctf.count) CTFs for \(batch) images") }
                 let geometry = try Projector.Geometry(
                     size: images.shape[1], pixel: Float(pixel),
                     sigma: try a.atomValues("sigma", count: structure.count, template: structure, residue: { $0.sigma }, unit: 1.5),
                     weight: try a.atomValues("weights", count: structure.count, template: structure, residue: { $0.electrons }, unit: 1))
+                var origins: [Float]?
                 if !a.isNull("shifts") {
-                    let origins = try a.tensor("shifts")
-                    guard origins.shape == [images.shape[0], 2] else { throw a.fail("shifts", "RELION origins [\(images.shape[0]),2] (Å)", a["shifts"]) }
-                    images = try ImageCentring.centre(images, origins: origins.storage, pixel: Float(pixel))
+                    let given = try a.tensor("shifts")
+                    guard given.shape == [batch, 2] else { throw a.fail("shifts", "RELION origins [\(batch),2] (Å)", a["shifts"]) }
+                    origins = given.storage
                 }
-                let level = try a.int("grid")
-                let grid = try SO3Grid.level(level)
-                let lifting = try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0"))
+                let maxShift = try a.number("max_shift")
+                let estimator = try PoseEstimator(level: try a.int("grid"), coarseToFine: try a.bool("coarse_to_fine"), keep: try a.int("keep"),
+                                                  lifting: try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0")),
+                                                  search: maxShift > 0 ? try ShiftSearch(size: images.shape[1], pixel: Float(pixel), maxShift: maxShift) : nil)
                 // One structure for every image, or (conformations:) one per image, each scored alone.
-                var jobs: [(images: Tensor, coords: [Double], ctf: [CTFParameters]?)] = [(images, Superposition.centred(structure.models[0]), ctf)]
+                var structures = [Superposition.centred(structure.models[0])], assignment = [Int](repeating: 0, count: batch)
                 if !a.isNull("conformations") {
                     let conformations = try a.tensor("conformations")
-                    guard conformations.shape == [images.shape[0], structure.count, 3] else {
-                        throw a.fail("conformations", "conformations [\(images.shape[0]),\(structure.count),3] (one per image)", a["conformations"])
+                    guard conformations.shape == [batch, structure.count, 3] else {
+                        throw a.fail("conformations", "conformations [\(batch),\(structure.count),3] (one per image)", a["conformations"])
                     }
-                    if let ctf, ctf.count != images.shape[0] { throw ScriptFailure(message: "esl: got \(ctf.count) CTFs for \(images.shape[0]) images") }
                     let per = structure.count * 3
-                    jobs = try (0..<images.shape[0]).map { b in
-                        (try images.slice(axis: 0, start: b, end: b + 1),
-                         Superposition.centred(conformations.storage[(b * per)..<((b + 1) * per)].map(Double.init)), ctf.map { [$0[b]] })
-                    }
+                    structures = (0..<batch).map { b in Superposition.centred(conformations.storage[(b * per)..<((b + 1) * per)].map(Double.init)) }
+                    assignment = Array(0..<batch)
                 }
-                var estimates: [PoseScoring.Estimate] = [], renders = (coarse: 0, full: 0)
-                for job in jobs {
-                    if try a.bool("coarse_to_fine"), level >= 1 {
-                        let outcome = try CoarseToFinePoseSearch.estimate(images: job.images, coords: job.coords, geometry: geometry, ctf: job.ctf,
-                                                                          level: level, keep: try a.int("keep"), lifting: lifting)
-                        estimates += outcome.estimates
-                        renders = (renders.coarse + outcome.coarseRenders, renders.full + outcome.fullRenders)
-                    } else {
-                        let losses = try PoseScoring.losses(images: job.images, coords: job.coords, geometry: geometry, ctf: job.ctf, grid: grid.rotations)
-                        estimates += PoseScoring.estimate(losses: losses, batch: job.images.shape[0], grid: grid.rotations, lifting: lifting)
-                        renders.full += grid.count
-                    }
-                }
+                let outcome = try estimator.estimate(rows: Array(0..<batch), images: { try images.gather(Tensor($0.map(Float.init))) }, structures: structures,
+                                                     assignment: assignment, geometry: geometry, ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } },
+                                                     origins: origins)
+                let estimates = outcome.estimates
                 return .record(Record([
                     ("rotations", .tensor(Rotation.tensor(estimates.map(\.rotation)))),
                     ("argmin", .tensor(Rotation.tensor(estimates.map(\.argmin)))),
                     ("loss", .tensor(Tensor(estimates.map { Float($0.loss) }))),
                     ("support", .tensor(Tensor(estimates.map { Float($0.support) }))),
                     ("confidence", .tensor(Tensor(estimates.map { Float($0.spread) }))),
-                    ("coarse_renders", .number(Double(renders.coarse))), ("full_renders", .number(Double(renders.full))),
+                    ("shifts", .tensor(try Tensor(shape: [batch, 2], storage: estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] }))),
+                    ("coarse_renders", .number(Double(outcome.coarseRenders))), ("full_renders", .number(Double(outcome.fullRenders))),
                 ]))
             },
             builtin("esl_loss", topic: topic, [required("losses"), optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15))],

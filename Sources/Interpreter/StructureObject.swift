@@ -60,7 +60,9 @@ extension Arguments {
         case .string("residue"):
             guard let template, template.count == count, template.hasResidueNames,
                   let table = ResidueTable.lookup(template.atoms.map(\.residueName)) else {
-                interpreter.warn("\(callee): no residue names for all \(count) atoms; using \(name) \(unit) for every atom")
+                let unknown = template.flatMap { $0.hasResidueNames ? ResidueTable.unknownName(in: $0.atoms.map(\.residueName)) : nil }
+                let why = unknown.map { "residue \"\($0)\" is not in the paper's residue table" } ?? "no residue names for all \(count) atoms"
+                interpreter.warn("\(callee): \(why); using \(name) \(unit) for every atom")
                 return [Float](repeating: unit, count: count)
             }
             return zip(table.weights, table.sigmas).map { residue(ResidueTableEntry(electrons: $0, sigma: $1)) }

@@ -5,9 +5,6 @@ import Foundation
 enum TrainingBuiltins {
     static let topic = "training"
 
-    /// Regulariser weight keys accepted in `reg: {...}`.
-    static let regularizerKeys = ["bond", "centroid", "angle", "log_distance", "all_pairs", "clash", "latent", "window", "decay", "clash_min"]
-
     static var all: [Builtin] {
         [
             builtin("train_autodecoder", topic: topic, [
@@ -18,8 +15,10 @@ enum TrainingBuiltins {
                 optional("sigma", .string("residue")), optional("weights", .string("residue")), optional("quiet", .bool(false)),
                 optional("keep_best", .bool(true)), optional("latent_init", .number(0.1)), optional("latents", .null),
                 optional("normalize", .string("particle")), optional("centre", .string("centroid")), optional("map", .null), optional("truth", .null),
-                optional("validate", .number(0)), optional("select", .null), optional("plots", .null)],
-                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template; returns poses and pose_error_median/p90 per epoch): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers (reg: {bond, centroid, angle, log_distance, all_pairs, clash, latent}). normalize: \"particle\" (default) sums the squared error over each image's pixels and each regulariser over its bonds, angles, pairs or latent components (per-particle energies, averaged over the batch); \"pixel\" uses the pixel MSE and means over bonds (a chain prior 19× stronger for AdK at D = 64). Choosing the returned epoch: validate: f holds out a seeded fraction f of the images from the decoder (their latents are still fitted, the decoder frozen) and records their mean data term after each epoch as validation_history; select: \"last\", \"validation\" (lowest held-out data term), \"loss\", \"bond\" (lowest bond RMS), \"spread\" (largest latent spread) or \"oracle\" picks the returned epoch without ground truth (README: \"Choosing the epoch without ground truth\"); picks gives the epoch every rule would choose. keep_best is the ORACLE: with ground truth (simulations) it returns the epoch of lowest mean RMSD to the truth, as the paper keeps its best validation checkpoint; real data has none, and with it rmsd_selected and selected_epoch report the select rule's figure beside the oracle's rmsd_mean and best_epoch. plots: a folder for loss.png, bond_rms.png, validation.png, latent_spread.png (and rmsd.png with ground truth), rewritten after every epoch. Returns {latents, conformations, history, rmsd_history, bond_rms_history (per epoch, the RMS deviation in Å of the decoded consecutive-Cα distances from the template's: a chain check without ground truth), validation_history, latent_spread_history (mean per-dimension standard deviation of the latents), best_epoch (the returned epoch), selected_epoch, picks, rmsd_selected, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: Docs/METHOD.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\". centre: \"centroid\" (default: poses rotate the template about its centroid, as simulations render) or \"map\" with map: read_mrc(consensus map) or {box, pixel} (a template fitted into the consensus map rotates about the map's box centre, as RELION's poses do); a warning names any template that does not fit inside the image box. truth: the ground-truth conformations (a multi-model structure or [K,N,3]) indexed by the dataset's conformation labels (rlnClassNumber in a STAR file), where the dataset record carries none.",
+                optional("validate", .number(0)), optional("select", .null), optional("plots", .null), optional("data", .null),
+                optional("max_shift", .number(0)), optional("refine", .number(3)), optional("refine_shifts", .bool(false)), optional("research", .null),
+                optional("centroids", .number(0))],
+                    doc: "Trains model (gnn, mlp(like:), or {decode, params, latent}) as an autodecoder on dataset with known poses (or poses: \"esl\": the data term is the ESL expectation Σβ·L over each image's candidates best rotations, found by coarse-to-fine ESL (grid:, keep:) on the template and again every research: k epochs (default 10; 0 never) against each image's own decoded conformation, or with centroids: K against the nearest of K k-means centroids of the conformations; max_shift: r (Å) scores each candidate at its best in-plane shift within r of the box centre by FFT cross-correlation (the dataset's shifts are then unknown to training and serve only as the truth); refine: n (default 3; 0 none) gradient steps per batch on each image's rotation (tangent space of SO(3)) and, with max_shift, its origin, beyond the grid; returns poses, shifts, pose_error_median/p90 and shift_error_median/p90 (Å) per epoch. With known poses, refine_shifts: true refines the given shifts by refine: steps per batch and returns shifts): per-image latents, template (like:) + displacement, Gaussian projection, CTF, learnable scale/offset, image MSE + regularisers. reg: {key: weight, …} overrides the built-in terms' weights (reference weights in brackets; each term is a mean over its per-particle terms): " + LossTerm.documentation + ". " + ScriptLossTerms.documentation + " normalize: \"particle\" (default) sums the squared error over each image's pixels and each regulariser over its bonds, angles, pairs or latent components (per-particle energies, averaged over the batch); \"pixel\" uses the pixel MSE and means over bonds (a chain prior 19× stronger for AdK at D = 64). Choosing the returned epoch: validate: f holds out a seeded fraction f of the images from the decoder (their latents are still fitted, the decoder frozen) and records their mean data term after each epoch as validation_history; select: \"last\", \"validation\" (lowest held-out data term), \"loss\", \"bond\" (lowest bond RMS), \"spread\" (largest latent spread) or \"oracle\" picks the returned epoch without ground truth (README: \"Choosing the epoch without ground truth\"); picks gives the epoch every rule would choose. keep_best is the ORACLE: with ground truth (simulations) it returns the epoch of lowest mean RMSD to the truth, as the paper keeps its best validation checkpoint; real data has none, and with it rmsd_selected and selected_epoch report the select rule's figure beside the oracle's rmsd_mean and best_epoch. plots: a folder for loss.png, bond_rms.png, validation.png, latent_spread.png (and rmsd.png with ground truth), rewritten after every epoch. Returns {latents, conformations, history, rmsd_history, bond_rms_history (per epoch, the RMS deviation in Å of the decoded consecutive-Cα distances from the template's: a chain check without ground truth), validation_history, latent_spread_history (mean per-dimension standard deviation of the latents), best_epoch (the returned epoch), selected_epoch, picks, rmsd_selected, rmsd_last, rmsd_mean, rmsd_median, rmsd_p90, rmsd_template, rmsd_unaligned (centred, no superposition: Docs/METHOD.md's metric), rmsd_unaligned_template, frac_within_3A, latent_pc1_corr, seconds}. schedule: \"warmup\" (linear over warmup epochs) or \"one_cycle\". centre: \"centroid\" (default: poses rotate the template about its centroid, as simulations render) or \"map\" with map: read_mrc(consensus map) or {box, pixel} (a template fitted into the consensus map rotates about the map's box centre, as RELION's poses do); a warning names any template that does not fit inside the image box. truth: the ground-truth conformations (a multi-model structure or [K,N,3]) indexed by the dataset's conformation labels (rlnClassNumber in a STAR file), where the dataset record carries none.",
                     example: "let r = train_autodecoder(model, data, like: s, epochs: 60, batch: 32, lr: 1e-3)") { a in
                 try trainAutodecoder(a)
             },
@@ -89,7 +88,6 @@ enum TrainingBuiltins {
         settings.seed = UInt64(bitPattern: Int64(try a.int("seed")))
         settings.checkpoint = a.isNull("checkpoint") ? nil : try a.string("checkpoint")
         settings.resume = a.isNull("resume") ? nil : try a.string("resume")
-        settings.weights = try regularizerWeights(try a.record("reg"))
         settings.keepBest = try a.bool("keep_best")
         settings.validate = try a.number("validate")
         settings.select = a.isNull("select") ? (settings.validate > 0 ? .validation : .last) : try EpochSelection(name: try a.string("select"))
@@ -101,16 +99,54 @@ enum TrainingBuiltins {
         settings.normalization = normalization
         settings.initialLatents = a.isNull("latents") ? nil : try a.tensor("latents")
         settings.rotationCentre = try rotationCentre(a)
+        var scriptConstants: ScriptLossTerms.Constants?
+        let constants = {
+            if let scriptConstants { return scriptConstants }
+            let placed = AutodecoderTrainer.placed(template.models[0], centre: settings.rotationCentre)
+            let made = ScriptLossTerms.Constants(template: try Tensor(shape: [nodes, 3], storage: placed.map(Float.init)),
+                                                 graph: GraphObject(try ResidueGraph.build(template)))
+            scriptConstants = made
+            return made
+        }
+        settings.regularization = try ScriptLossTerms.regularization(a, constants: constants, nodes: nodes)
+        settings.dataTerm = try ScriptLossTerms.dataTerm(a, constants: constants)
         warnIfTemplateLeavesBox(a, template: template, centre: settings.rotationCentre, dataset: dataset, sigma: geometry.sigma)
         var initialPoseErrors: [Double]?
+        let maxShift = try a.number("max_shift"), refineSteps = try a.int("refine")
+        guard maxShift >= 0, refineSteps >= 0 else { throw ScriptFailure(message: "train_autodecoder: max_shift and refine must not be negative, got \(maxShift) and \(refineSteps)") }
+        var initialShiftErrors: [Double]?
         if poseMode == "esl" {
+            if maxShift > 0, settings.dataTerm != nil {
+                throw ScriptFailure(message: "train_autodecoder: max_shift: searches shifts with the built-in pose score; a script data term (data:) is scored at the dataset's shifts, so give one or the other")
+            }
+            let shiftSearch = maxShift > 0 ? try ShiftSearch(size: dataset.size, pixel: dataset.pixel, maxShift: maxShift) : nil
             let search = try eslCandidates(a, dataset: dataset, template: template.models[0], centre: settings.rotationCentre, geometry: geometry, ctf: settings.applyCTF,
-                                           quiet: try a.bool("quiet"))
+                                           search: shiftSearch, quiet: try a.bool("quiet"))
             let truthRotations = truth == nil ? nil : dataset.rotations
+            let truthOrigins = truth == nil || shiftSearch == nil ? nil : dataset.shifts
             initialPoseErrors = truthRotations.map { zip(search.poses, $0).map { $0.angle(to: $1) } }
+            initialShiftErrors = truthOrigins.map { t in (0..<dataset.count).map { i in Double(hypotf(search.origins[2 * i] - t[2 * i], search.origins[2 * i + 1] - t[2 * i + 1])) } }
             dataset.rotations = search.poses
-            settings.unknownPoses = try UnknownPoses(candidates: search.candidates, perImage: search.perImage, images: dataset.count,
-                                                     lifting: try SupportLifting(), gridSize: SO3Grid.sizes[try a.int("grid")], truth: truthRotations)
+            if shiftSearch != nil { dataset.shifts = search.origins }
+            var unknown = try UnknownPoses(candidates: search.candidates, perImage: search.perImage, images: dataset.count,
+                                           lifting: try SupportLifting(), gridSize: SO3Grid.sizes[try a.int("grid")], truth: truthRotations)
+            unknown.truthOrigins = truthOrigins
+            unknown.search = shiftSearch
+            unknown.refinement = refineSteps > 0 ? try PoseRefinement(steps: refineSteps, rotations: true, origins: shiftSearch != nil, shiftBound: shiftSearch.map { _ in maxShift }) : nil
+            let interval = a.isNull("research") ? 10 : try a.int("research")
+            if interval > 0 {
+                unknown.research = try CandidateResearch(interval: interval, centroids: try a.int("centroids"),
+                                                         estimator: try PoseEstimator(level: try a.int("grid"), keep: try a.int("keep"), lifting: try SupportLifting()))
+            }
+            settings.unknownPoses = unknown
+        } else {
+            for (key, given) in [("max_shift", maxShift > 0), ("research", !a.isNull("research")), ("centroids", try a.int("centroids") != 0)] where given {
+                throw ScriptFailure(message: "train_autodecoder: \(key): applies to poses: \"esl\"; with known poses the shifts are given (refine_shifts: true refines them)")
+            }
+            if try a.bool("refine_shifts") {
+                guard refineSteps > 0 else { throw ScriptFailure(message: "train_autodecoder: refine_shifts: true needs refine: ≥ 1 steps") }
+                settings.shiftRefinement = try PoseRefinement(steps: refineSteps, rotations: false, origins: true)
+            }
         }
         let trainer = try AutodecoderTrainer(decode: shapedDecode, modelName: name, parameters: parameters, latentDimension: latentDimension,
                                              template: template.models[0], geometry: geometry, dataset: dataset, truth: truth, settings: settings)
@@ -141,13 +177,19 @@ enum TrainingBuiltins {
             ("picks", .record(Record(EpochSelection.allCases.compactMap { rule in result.picks[rule].map { (rule.rawValue, .number(Double($0))) } }))),
             ("rmsd_selected", result.rmsdHistory.indices.contains(result.selectedEpoch - 1) ? .number(result.rmsdHistory[result.selectedEpoch - 1]) : .null),
         ]
-        if let poses = result.poses {
-            fields += [("poses", .tensor(Rotation.tensor(poses))),
+        if let poses = result.poses, let origins = result.origins {
+            fields += [("poses", .tensor(Rotation.tensor(poses))), ("shifts", .tensor(try Tensor(shape: [dataset.count, 2], storage: origins))),
                        ("pose_error_median", .list(result.poseErrorMedian.map { .number($0) })),
-                       ("pose_error_p90", .list(result.poseErrorP90.map { .number($0) }))]
+                       ("pose_error_p90", .list(result.poseErrorP90.map { .number($0) })),
+                       ("shift_error_median", .list(result.shiftErrorMedian.map { .number($0) })),
+                       ("shift_error_p90", .list(result.shiftErrorP90.map { .number($0) }))]
             if let initial = initialPoseErrors {
                 fields += [("pose_error_initial_median", .number(ReconstructionMetrics.percentile(initial, 50))),
                            ("pose_error_initial_p90", .number(ReconstructionMetrics.percentile(initial, 90)))]
+            }
+            if let initial = initialShiftErrors {
+                fields += [("shift_error_initial_median", .number(ReconstructionMetrics.percentile(initial, 50))),
+                           ("shift_error_initial_p90", .number(ReconstructionMetrics.percentile(initial, 90)))]
             }
         }
         if let truth {
@@ -217,37 +259,34 @@ enum TrainingBuiltins {
         }
     }
 
-    /// Unknown poses: coarse-to-fine ESL of every image (centred by its origin) against the template (in chunks of 256 images) gives each
-    /// image a starting pose (the barycentre) and its `candidates` best rotations for the ESL data term.
+    /// Unknown poses: coarse-to-fine ESL of every image against the template (`PoseEstimator`) gives each image a starting
+    /// pose (the barycentre), origin and its `candidates` best rotations for the ESL data term. Without a shift search the
+    /// images are centred by their given origins, which are kept.
     private static func eslCandidates(_ a: Arguments, dataset: ParticleDataset, template: [Double], centre: [Double]?, geometry: Projector.Geometry,
-                                      ctf: Bool, quiet: Bool) throws -> (poses: [Rotation], candidates: [Rotation], perImage: Int) {
+                                      ctf: Bool, search: ShiftSearch?, quiet: Bool) throws -> (poses: [Rotation], origins: [Float], candidates: [Rotation], perImage: Int) {
         guard dataset.hasImages else { throw ScriptFailure(message: "train_autodecoder: the dataset has no images") }
-        let level = try a.int("grid"), wanted = try a.int("candidates"), keep = try a.int("keep")
+        let wanted = try a.int("candidates")
         guard wanted >= 2 else { throw ScriptFailure(message: "train_autodecoder: candidates must be at least 2, got \(wanted)") }
-        let coords = AutodecoderTrainer.placed(template, centre: centre)
-        var poses: [Rotation] = [], lists: [[Rotation]] = []
+        let level = try a.int("grid")
+        guard level >= 1 else { throw ScriptFailure(message: "train_autodecoder: coarse-to-fine needs grid level 1 or 2 (level 0 is the coarsest), got \(level)") }
+        let estimator = try PoseEstimator(level: level, keep: try a.int("keep"), lifting: try SupportLifting(), search: search)
         // Under MPI each rank searches its own images; the poses and candidate lists are then gathered.
-        let shard = DataShard(total: dataset.count)
-        let bar = ProgressBar("ESL poses", total: shard.rows.count)
-        for start in stride(from: shard.rows.lowerBound, to: shard.rows.upperBound, by: 256) {
-            let end = Swift.min(shard.rows.upperBound, start + 256)
-            // The search scores centred images: each is moved by its RELION origin first.
-            let centred = try ImageCentring.centre(try dataset.imageRows(Array(start..<end)), origins: Array(dataset.shifts[(2 * start)..<(2 * end)]),
-                                                   pixel: dataset.pixel)
-            let outcome = try CoarseToFinePoseSearch.estimate(images: centred, coords: coords, geometry: geometry,
-                                                              ctf: ctf ? Array(dataset.ctf[start..<end]) : nil, level: level, keep: keep, lifting: try SupportLifting())
-            poses += outcome.estimates.map(\.rotation)
-            lists += outcome.candidates
-            if !quiet { bar.update(end - shard.rows.lowerBound) }
-        }
+        let rows = Array(DataShard(total: dataset.count).rows)
+        let bar = ProgressBar("ESL poses", total: rows.count)
+        let outcome = try estimator.estimate(rows: rows, images: { try dataset.imageRows($0) }, structures: [AutodecoderTrainer.placed(template, centre: centre)],
+                                             assignment: [Int](repeating: 0, count: rows.count), geometry: geometry, ctf: ctf ? { dataset.ctf[$0] } : nil,
+                                             origins: search == nil ? rows.flatMap { [dataset.shifts[2 * $0], dataset.shifts[2 * $0 + 1]] } : nil,
+                                             progress: { if !quiet { bar.update($0) } })
         var fewest = [Float](repeating: 0, count: World.size)
-        fewest[World.rank] = Float(lists.map(\.count).min() ?? Int.max)
+        fewest[World.rank] = Float(outcome.candidates.map(\.count).min() ?? Int.max)
         try World.sum(&fewest)
         let perImage = Swift.min(wanted, Int(fewest.min() ?? 0))
         let rotationFloats = { (rs: [Rotation]) in rs.flatMap { $0.m.map(Float.init) } }
-        let allPoses = try World.gather(rotationFloats(poses)), allCandidates = try World.gather(rotationFloats(lists.flatMap { $0.prefix(perImage) }))
+        let allPoses = try World.gather(rotationFloats(outcome.estimates.map(\.rotation)))
+        let allCandidates = try World.gather(rotationFloats(outcome.candidates.flatMap { $0.prefix(perImage) }))
+        let allOrigins = try World.gather(outcome.estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] })
         let unpack = { (values: [Float]) in stride(from: 0, to: values.count, by: 9).map { Rotation(m: values[$0..<($0 + 9)].map(Double.init)) } }
-        return (unpack(allPoses), unpack(allCandidates), perImage)
+        return (unpack(allPoses), allOrigins, unpack(allCandidates), perImage)
     }
 
     /// Ground truth per image from `truth:` (or the dataset's `truth` [K,N,3]) and its `conformation` labels, if present.
@@ -270,27 +309,6 @@ enum TrainingBuiltins {
             guard k >= 0, k < truth.shape[0] else { throw ScriptFailure(message: "train_autodecoder: conformation label \(k) has no truth entry") }
             return truth.storage[(k * per)..<((k + 1) * per)].map(Double.init)
         }
-    }
-
-    private static func regularizerWeights(_ r: Record) throws -> AutodecoderTrainer.Weights {
-        var w = AutodecoderTrainer.Weights()
-        for (key, value) in r.fields {
-            guard case .number(let x) = value else { throw ScriptFailure(message: "train_autodecoder: reg.\(key) must be a number") }
-            switch key {
-            case "bond": w.bond = Float(x)
-            case "centroid": w.centroid = Float(x)
-            case "angle": w.angle = Float(x)
-            case "log_distance": w.logDistance = Float(x)
-            case "all_pairs": w.allPairs = Float(x)
-            case "clash": w.clash = Float(x)
-            case "latent": w.latent = Float(x)
-            case "window": w.window = Int(x)
-            case "decay": w.decay = x
-            case "clash_min": w.clashMinimum = Float(x)
-            default: throw ScriptFailure(message: "train_autodecoder: unknown regulariser '\(key)' (known: \(regularizerKeys.joined(separator: ", ")))")
-            }
-        }
-        return w
     }
 
     private static func trainGeneric(_ a: Arguments) throws -> Value {

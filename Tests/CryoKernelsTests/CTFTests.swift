@@ -47,18 +47,12 @@ final class CTFTests: XCTestCase {
         }
     }
 
-    func testAllPassFilterIsIdentityAndCTFGradient() throws {
+    /// (The CTF's and the low-pass filter's gradients are checked with every other op's in GradientCheckTests.)
+    func testAllPassFilterIsIdentity() throws {
         var g = SeededGenerator(seed: 22)
         let images = Tensor.randn([2, 8, 8], using: &g)
         let identity = FourierFilter.apply(images.storage, batch: 2, size: 8, filter: { _ in [Float](repeating: 1, count: 8 * 5) })
         for (a, b) in zip(identity, images.storage) { XCTAssertEqual(a, b, accuracy: 1e-5) }
-        let params = [CTFParameters(defocusU: 5000), CTFParameters(defocusU: 9000, defocusV: 8000, astigmatismAngle: 20, bFactor: 50)]
-        let report = try GradientCheck.check([images], epsilon: 1e-2, tolerance: 1e-2) { xs in
-            try FourierFilter.applyCTF(xs[0], parameters: params, pixel: 2)
-        }
-        XCTAssertTrue(report.passed, "\(report)")
-        let lowPass = try GradientCheck.check([images]) { xs in try FourierFilter.lowPass(xs[0], pixel: 2, resolution: 8) }
-        XCTAssertTrue(lowPass.passed, "\(lowPass)")
     }
 
     func testDownsamplePreservesIntegratedDensityAndMatchesCoarseProjection() throws {

@@ -174,11 +174,10 @@ final class ESLTests: XCTestCase {
         let k = 24
         let candidates = search.candidates.flatMap { $0.prefix(k) }
         let poses = try UnknownPoses(candidates: candidates, perImage: k, images: 4, lifting: lifting, gridSize: SO3Grid.sizes[1], truth: truth)
-        let dataset = try ParticleDataset(images: images, rotations: truth, shifts: [Float](repeating: 0, count: 8), ctf: ctf, pixel: 2.5, size: 48,
-                                          conformation: nil, op: "test")
         let structure = try Tensor(uncheckedShape: [1, 80, 3], storage: coords.map(Float.init)).broadcast(to: [4, 80, 3])
-        let (value, estimates) = try poses.dataTerm(picked: [0, 1, 2, 3], coords: structure, images: images, shifts: Tensor.zeros([4, 2]),
-                                                    dataset: dataset, geometry: geometry, applyCTF: true)
+        var state = TrainingPoses(rotations: truth, origins: [Float](repeating: 0, count: 8), candidates: candidates, perImage: k)
+        let value = try poses.dataTerm(picked: [0, 1, 2, 3], coords: structure, images: images, poses: &state, ctf: ctf, geometry: geometry)
+        let estimates = state.rotations
         var expected = 0.0
         for i in 0..<4 {
             let scores = try PoseScoring.losses(images: try images.slice(axis: 0, start: i, end: i + 1), coords: coords, geometry: geometry,

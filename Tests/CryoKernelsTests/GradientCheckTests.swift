@@ -1,7 +1,7 @@
 import XCTest
 @testable import CryoKernels
 
-/// Finite-difference checks of every op in `DifferentiableOps.all`, including broadcasting and repeated inputs.
+/// Finite-difference checks of every differentiable op (`DifferentiableOpRegistry`), including broadcasting and repeated inputs.
 final class GradientCheckTests: XCTestCase {
     private var generator = SeededGenerator(seed: 42)
 
@@ -72,8 +72,17 @@ final class GradientCheckTests: XCTestCase {
         let adjacency = SparseMatrix(size: 4, entries: [(0, 1, 0.5), (1, 0, 0.5), (0, 1, 0.25), (1, 2, 0.7), (3, 2, -1.2), (3, 3, 2)])
         let lifting = try SupportLifting()
         let (candidateCoords, scores) = try candidateScores()
+        var g = SeededGenerator(seed: 12)
+        let rotations = Rotation.tensor([Rotation.random(using: &g), Rotation.random(using: &g)])
+        let geometry = try Projector.Geometry(size: 16, pixel: 1.2, sigma: [1.5, 2.0, 1.7], weight: [1, 2, 0.5])
+        let ctf = [CTFParameters(defocusU: 5000), CTFParameters(defocusU: 9000, defocusV: 8000, astigmatismAngle: 20, bFactor: 50)]
         return [
             ("esl_candidate_scores", [candidateCoords], scores),
+            ("project", [Tensor.randn([2, 3, 3], std: 3, using: &g), Tensor.randn([2, 2], std: 1, using: &g)],
+             { try Projector.project(coords: $0[0], rotations: rotations, shifts: $0[1], geometry: geometry) }),
+            ("project", [Tensor.randn([3, 3], std: 3, using: &g)], { try Projector.project(coords: $0[0], rotations: rotations, geometry: geometry) }),
+            ("ctf", [Tensor.randn([2, 8, 8], using: &g)], { try FourierFilter.applyCTF($0[0], parameters: ctf, pixel: 2) }),
+            ("low_pass", [Tensor.randn([2, 8, 8], using: &g)], { try FourierFilter.lowPass($0[0], pixel: 2, resolution: 8) }),
             ("add", [rand([3, 4]), rand([4])], { try $0[0] + $0[1] }),
             ("add", [rand([2, 1, 3]), rand([4, 1])], { try $0[0] + $0[1] }),
             ("sub", [rand([3, 4]), rand([3, 1])], { try $0[0] - $0[1] }),
@@ -139,22 +148,32 @@ final class GradientCheckTests: XCTestCase {
             ("matmul", [rand([3, 4]), rand([2, 4, 2])], { try Tensor.matmul($0[0], $0[1]) }),
             ("matmul", [rand([4]), rand([4, 3])], { try Tensor.matmul($0[0], $0[1]) }),
             ("matmul", [rand([3, 3])], { try Tensor.matmul($0[0], $0[0]) }),
+            // Drawn last, so the inputs of the cases above stay those they were tuned on.
+            ("pow_scalar", [rand([2, 3])], { $0[0].pow(2) }),
+            ("pow_scalar", [rand([2, 3])], { try $0[0].pow(1) * $0[0] }),
+            ("sum_to_shape", [rand([2, 3, 4])], { try $0[0].sum(toShape: [3, 4]) }),   // leading axes only: one pass
         ]
     }
 
+    /// Every case passes, and together the passing cases record every op of the registry (`DifferentiableOpRegistry`:
+    /// each place in the source where an op records itself), so an op added without a check fails here.
     func testEveryDifferentiableOpMatchesFiniteDifferences() throws {
-        var covered = Set<String>()
+        var covered = Set<RecordingSite>()
         // The fused ESL scores lie near 2 (random images), so Float rounding of the losses alone puts about 3e-3
         // into their central differences; the composed-ops comparison in ESLTests checks them to 1e-3.
-        let tolerance: [String: Double] = ["esl_candidate_scores": 1e-2]
+        let tolerance: [String: Double] = ["esl_candidate_scores": 1e-2, "project": 1e-2, "ctf": 1e-2, "low_pass": 1e-2]
         for (name, inputs, f) in try cases() {
             let report = try GradientCheck.check(inputs, epsilon: 1e-2, tolerance: tolerance[name] ?? 2e-3, f)
             XCTAssertTrue(report.passed, "\(name): \(report)")
-            covered.insert(name)
+            XCTAssertFalse(report.sites.isEmpty, "\(name) recorded nothing")
+            if report.passed { covered.formUnion(report.sites) }
         }
-        print("gradient-checked ops (\(covered.count)): \(covered.sorted().joined(separator: " "))")
-        let missing = Set(DifferentiableOps.all).subtracting(covered)
-        XCTAssertTrue(missing.isEmpty, "ops without a gradient check: \(missing.sorted())")
+        let registry = try DifferentiableOpRegistry.sites()
+        XCTAssertGreaterThan(registry.count, 40, "the registry must find the ops in \(DifferentiableOpRegistry.folder.path)")
+        print("gradient-checked recording sites: \(covered.intersection(registry).count) of \(registry.count)")
+        let missing = registry.subtracting(covered), unknown = covered.subtracting(registry)
+        XCTAssertTrue(missing.isEmpty, "ops without a passing gradient check: \(missing.map(\.description).sorted())")
+        XCTAssertTrue(unknown.isEmpty, "recorded at sites the registry does not know: \(unknown.map(\.description).sorted())")
     }
 
     func testCheckCatchesAWrongGradient() throws {

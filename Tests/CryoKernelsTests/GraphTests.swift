@@ -46,8 +46,8 @@ final class GraphTests: XCTestCase {
         return c + along + across
     }
 
-    /// An ideal α-helix (φ −57°, ψ −47°) with N, CA, C, O atoms.
-    private func helix(_ residues: Int) -> Structure {
+    /// An ideal α-helix (φ −57°, ψ −47°) with N, CA, C, O atoms; residues in `prolines` (0-based) are named PRO.
+    private func helix(_ residues: Int, prolines: Set<Int> = []) -> Structure {
         var atoms: [Structure.Atom] = [], coords: [Double] = []
         var n = SIMD3<Double>(0, 0, 0), ca = SIMD3<Double>(1.458, 0, 0), c = SIMD3<Double>(2.009, 1.42, 0)
         for r in 0..<residues {
@@ -60,7 +60,7 @@ final class GraphTests: XCTestCase {
             let nextN = place(n, ca, c, length: 1.329, angle: 116.2, torsion: -47)
             let o = place(nextN, ca, c, length: 1.231, angle: 120.5, torsion: 180)
             for (name, p) in [("N", n), ("CA", ca), ("C", c), ("O", o)] {
-                atoms.append(Structure.Atom(name: name, residueName: "ALA", residueNumber: r + 1))
+                atoms.append(Structure.Atom(name: name, residueName: prolines.contains(r) ? "PRO" : "ALA", residueNumber: r + 1))
                 coords += [p.x, p.y, p.z]
             }
         }
@@ -84,6 +84,20 @@ final class GraphTests: XCTestCase {
         let peptideOnly = g.keeping(kinds: [0])
         XCTAssertEqual(peptideOnly.src.count, 30)
         XCTAssertEqual(try ResidueGraph.build(s, hydrogenBonds: false).src.count, 30)
+    }
+
+    /// Proline's amide nitrogen carries no hydrogen, so DSSP never lets it donate; it still accepts.
+    func testProlineAcceptsButNeverDonates() throws {
+        func hydrogenBonds(_ s: Structure) throws -> Set<[Int]> {
+            let g = try ResidueGraph.build(s)
+            return Set((0..<g.src.count).filter { g.kind[$0] == 1 }.map { [Int(g.src[$0]), Int(g.dst[$0])].sorted() })
+        }
+        let plain = try hydrogenBonds(helix(16))
+        let withProline = try hydrogenBonds(helix(16, prolines: [8]))
+        XCTAssertTrue(plain.contains([4, 8]) && plain.contains([8, 12]))
+        XCTAssertFalse(withProline.contains([4, 8]), "proline 8 donated to the C=O of residue 4")
+        XCTAssertTrue(withProline.contains([8, 12]), "residue 12 no longer donates to proline 8's C=O")
+        XCTAssertEqual(plain.subtracting(withProline).allSatisfy { $0.contains(8) }, true)
     }
 
     func testNormalisedAdjacencyIsSymmetricAndSelfLoopTwo() throws {

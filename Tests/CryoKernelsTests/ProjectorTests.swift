@@ -50,23 +50,6 @@ final class ProjectorTests: XCTestCase {
         for i in 0..<32 { for j in 0..<31 { XCTAssertEqual(moved.storage[i * 32 + j], base.storage[i * 32 + j + 1], accuracy: 1e-6) } }
     }
 
-    func testGradientsWithRespectToCoordinatesAndShifts() throws {
-        var g = SeededGenerator(seed: 12)
-        let rotations = Rotation.tensor([Rotation.random(using: &g), Rotation.random(using: &g)])
-        let geo = try Projector.Geometry(size: 16, pixel: 1.2, sigma: [1.5, 2.0, 1.7], weight: [1, 2, 0.5])
-        let batched = Tensor.randn([2, 3, 3], std: 3, using: &g)
-        let shifts = Tensor.randn([2, 2], std: 1, using: &g)
-        let report = try GradientCheck.check([batched, shifts], epsilon: 1e-2, tolerance: 1e-2) { xs in
-            try Projector.project(coords: xs[0], rotations: rotations, shifts: xs[1], geometry: geo)
-        }
-        XCTAssertTrue(report.passed, "batched coords and shifts: \(report)")
-        let shared = Tensor.randn([3, 3], std: 3, using: &g)
-        let sharedReport = try GradientCheck.check([shared], epsilon: 1e-2, tolerance: 1e-2) { xs in
-            try Projector.project(coords: xs[0], rotations: rotations, geometry: geo)
-        }
-        XCTAssertTrue(sharedReport.passed, "shared coords: \(sharedReport)")
-    }
-
     func testBadInputsThrow() throws {
         let geo = try geometry(2)
         XCTAssertThrowsError(try Projector.project(coords: Tensor.zeros([3, 3]), rotations: Rotation.tensor([.identity]), geometry: geo))

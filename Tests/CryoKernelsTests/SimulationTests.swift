@@ -24,6 +24,10 @@ final class SimulationTests: XCTestCase {
             XCTAssertGreaterThan((r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).squareRoot(), j == i + 2 ? 5.0 : 3.8, "residues \(i) and \(j) too close")
         } }
         XCTAssertNotNil(ResidueTable.lookup(s.atoms.map(\.residueName)))
+        // Modified residues read as the residue they modify; an unknown name is reported, not guessed.
+        XCTAssertEqual(ResidueTable.lookup(["CSO", "MSE"])?.sigmas, ResidueTable.lookup(["CYS", "MET"])?.sigmas)
+        XCTAssertEqual(ResidueTable.unknownName(in: ["ALA", "CSO", "XYZ", "QQQ"]), "XYZ")
+        XCTAssertNil(ResidueTable.unknownName(in: ["GLY", "HSD"]))
         XCTAssertThrowsError(try ToyProtein.make(residues: 5, seed: 0))
     }
 

@@ -102,13 +102,38 @@ final class TrainingTests: XCTestCase {
             .run(report: { _ in }, shouldContinue: { calls += 1; return calls < 25 }))
         let shapes = try trainer(s, data, truth, geometry, epochs: 3).modelParameters.map(\.shape) + [[160, 4], [1], [1]]
         let saved = try Checkpoint.read(folder + "/run.ckpt", expecting: shapes, model: "gcn")
-        XCTAssertEqual(saved.header.bestEpoch, saved.header.rmsdHistory.indices.min { saved.header.rmsdHistory[$0] < saved.header.rmsdHistory[$1] }.map { $0 + 1 })
+        let rmsd = saved.header.progress.history.rmsd
+        XCTAssertEqual(saved.header.progress.keptEpoch, rmsd.indices.min { rmsd[$0] < rmsd[$1] }.map { $0 + 1 })
         XCTAssertEqual(saved.bestValues?.map(\.count), shapes.map { $0.reduce(1, *) }, "the best epoch's values travel with the checkpoint")
         let resumed = try trainer(s, data, truth, geometry, epochs: 3, checkpoint: folder + "/run.ckpt", resume: folder + "/run.ckpt")
             .run(report: { _ in }, shouldContinue: { true })
         XCTAssertEqual(resumed.epoch, straight.epoch)
         XCTAssertEqual(resumed.conformations.storage, straight.conformations.storage, "the returned state differs after resuming")
         XCTAssertEqual(resumed.rmsdHistory, straight.rmsdHistory)
+    }
+
+    /// The header is the run's `TrainingProgress` flat beside the model and shapes, with the keys checkpoints had before
+    /// that value existed, so older checkpoints (without the keys added since) still resume.
+    func testCheckpointHeaderIsTheProgressUnderTheOlderKeys() throws {
+        var progress = TrainingProgress(heldOut: 3)
+        (progress.epoch, progress.step, progress.lossSum) = (2, 5, 1.5)
+        progress.history.loss = [4, 3]
+        progress.history.rmsd = [2.5, 2]
+        progress.history.poseErrorMedian = [30, 20]
+        (progress.keptEpoch, progress.keptBy, progress.keptRMSD) = (2, "oracle", 2)
+        let header = Checkpoint.Header(model: "gcn", progress: progress, adamStep: 7, shapes: [[2, 3]])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: try JSONEncoder().encode(header)) as? [String: Any])
+        XCTAssertEqual(Set(json.keys), ["version", "model", "adamStep", "shapes", "epoch", "step", "lossSum", "history", "rmsdHistory",
+                                        "bondDeviationHistory", "validationHistory", "latentSpreadHistory", "poseErrorMedianHistory",
+                                        "poseErrorP90History", "shiftErrorMedianHistory", "shiftErrorP90History", "heldOut", "bestEpoch",
+                                        "keptBy", "bestRMSD"])
+        XCTAssertEqual(try JSONDecoder().decode(Checkpoint.Header.self, from: try JSONEncoder().encode(header)).progress, progress)
+        let older = #"{"version":1,"model":"mlp","epoch":1,"step":0,"lossSum":0,"history":[9],"rmsdHistory":[3],"bestEpoch":1,"adamStep":4,"shapes":[[1]]}"#
+        let read = try JSONDecoder().decode(Checkpoint.Header.self, from: Data(older.utf8))
+        XCTAssertEqual(read.progress.keptBy, "oracle", "before the selection rules only the oracle kept an epoch")
+        XCTAssertEqual(read.progress.heldOut, 0)
+        XCTAssertEqual(read.progress.history.loss, [9])
+        XCTAssertEqual(read.progress.history.bondRMS, [])
     }
 
     func testBadInputsAreClearErrors() throws {
@@ -157,39 +182,39 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(cycle.factor(epoch: 100, totalEpochs: 100), 1.0 / 25 / 1e4, accuracy: 1e-12)
         XCTAssertThrowsError(try LearningRateSchedule(name: "cosine", warmupEpochs: 1))
     }
-    /// `.particle` weighs the data term by D² (summed squared error per image) and each mean-type regulariser by its
-    /// number of terms; `.pixel` leaves the means as they are.
+    /// `.particle` weighs the data term by D² (summed squared error per image) and every `LossTerm` by its count of
+    /// terms per particle; `.pixel` leaves the means as they are. Each built-in term's count is pinned here.
     func testNormalizationsWeighTheTermsAsDocumented() throws {
         let (s, dataset, _, geometry) = try problem()
         let decoder = try GCNDecoder(graph: try ResidueGraph.build(s), latent: 4, hidden: 8, layers: 3, seed: 5)
         var generator = SeededGenerator(seed: 9)
         let latents = Tensor.randn([dataset.count, 4], std: 1, using: &generator)
-        func loss(_ normalization: AutodecoderTrainer.Normalization, bond: Float = 0, logDistance: Float = 0) throws -> Double {
+        func loss(_ normalization: AutodecoderTrainer.Normalization, _ weights: [String: Double] = [:]) throws -> Double {
             var settings = AutodecoderTrainer.Settings()
             settings.normalization = normalization
-            settings.weights.bond = bond
-            settings.weights.centroid = 0
-            settings.weights.logDistance = logDistance
-            settings.weights.window = 5
+            for (key, value) in ["bond": 0, "centroid": 0, "window": 5, "clash_min": 7].merging(weights, uniquingKeysWith: { $1 }) {
+                try settings.regularization.set(key, value)
+            }
             let trainer = try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
                                                  template: s.models[0], geometry: geometry, dataset: dataset, truth: nil, settings: settings)
-            var poses = dataset.rotations
+            var poses = TrainingPoses(rotations: dataset.rotations, origins: dataset.shifts)
             return Double(try trainer.loss(indices: Tensor((0..<8).map(Float.init)), latents: latents, scale: Tensor([0.1]), offset: Tensor([0]),
                                            rotations: Rotation.tensor(dataset.rotations), poses: &poses).storage[0])
         }
-        let pixels = Double(geometry.size * geometry.size)
+        let pixels = Double(geometry.size * geometry.size), n = Double(s.count)
         let imageMSE = try loss(.pixel)
-        let bond = try loss(.pixel, bond: 1) - imageMSE
-        let logDistance = try loss(.pixel, logDistance: 1) - imageMSE
-        XCTAssertGreaterThan(bond, 1e-3, "the decoded conformations should stretch some bonds")
-        XCTAssertGreaterThan(logDistance, 1e-4)
         XCTAssertEqual(try loss(.particle), pixels * imageMSE, accuracy: 1e-4 * pixels * imageMSE)
-        XCTAssertEqual(try loss(.particle, bond: 1) - pixels * imageMSE, Double(s.count - 1) * bond, accuracy: 1e-2 * Double(s.count) * bond)
-        var pairWeight = 0.0
-        for i in 0..<s.count {
-            for j in (i + 1)..<min(s.count, i + 6) { pairWeight += exp(1 - Double(j - i) / 4) }
+        let windowPairs = Double((1...5).reduce(0) { $0 + s.count - $1 })   // pairs at most 5 apart
+        let counts = ["bond": n - 1, "centroid": 1, "angle": n - 2, "log_distance": windowPairs, "all_pairs": n * (n - 1) / 2, "clash": 1, "latent": 4]
+        XCTAssertEqual(Set(counts.keys), Set(LossTerm.builtins.map(\.key)), "every built-in term has its count checked")
+        // A large weight makes each term dominate the data term, so the difference is well above Float rounding.
+        let weight = 100.0
+        for term in LossTerm.builtins {
+            let count = try XCTUnwrap(counts[term.key])
+            let mean = (try loss(.pixel, [term.key: weight]) - imageMSE) / weight
+            XCTAssertGreaterThan(mean, 1e-4, "\(term.key): the decoded conformations must give the term something to measure")
+            let particle = (try loss(.particle, [term.key: weight]) - pixels * imageMSE) / weight
+            XCTAssertEqual(particle, count * mean, accuracy: 1e-3 * count * mean, term.key)
         }
-        XCTAssertEqual(try Regularizers(template: s.models[0]).logDistancePairWeight(window: 5, decay: 4), pairWeight, accuracy: 1e-9 * pairWeight)
-        XCTAssertEqual(try loss(.particle, logDistance: 1) - pixels * imageMSE, pairWeight * logDistance, accuracy: 1e-2 * pairWeight * logDistance)
     }
 }

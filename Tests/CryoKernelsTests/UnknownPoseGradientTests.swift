@@ -42,7 +42,8 @@ final class UnknownPoseGradientTests: XCTestCase {
         // well below it); scaled by 1000 the largest derivatives are
         // about 10, so both a wrong derivative and a missing one (e.g. treating β as constant) show.
         let report = try GradientCheck.check([coords], epsilon: 3e-2, tolerance: 1e-2) { xs in
-            try poses.dataTerm(picked: [0, 1], coords: xs[0], images: targets, shifts: shifts, dataset: dataset, geometry: geometry, applyCTF: true).0 * 1000
+            var state = TrainingPoses(rotations: truth, origins: shifts.storage, candidates: candidates, perImage: perImage)
+            return try poses.dataTerm(picked: [0, 1], coords: xs[0], images: targets, poses: &state, ctf: ctf, geometry: geometry) * 1000
         }
         print("unknown-pose data term, gradient with respect to coordinates: \(report)")
         XCTAssertTrue(report.passed, "\(report)")

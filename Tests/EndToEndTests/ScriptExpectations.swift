@@ -12,9 +12,12 @@ enum ScriptExpectations {
         "adk_known_poses.cryo": adkKnownPoses,
         "adk_unknown_poses.cryo": adkUnknownPoses,
         "analyze.cryo": analyze,
+        "calibration_recipe.cryo": calibrationRecipe,
         "custom_layer.cryo": customLayer,
+        "custom_regularizer.cryo": customRegularizer,
         "epoch_selection.cryo": epochSelection,
         "esl_poses.cryo": eslPoses,
+        "fair_comparison.cryo": fairComparison,
         "make_relion_project.cryo": makeRelionProject,
         "quickstart.cryo": quickstart,
         "relion_known_poses.cryo": relionKnownPoses,
@@ -23,6 +26,58 @@ enum ScriptExpectations {
         "snr_sweep.cryo": snrSweep,
         "tour.cryo": tour,
     ]
+
+    /// The calibration's recipe: every model's RMSD at both latent scales below 1.5 × the template's.
+    private static func calibrationRecipe(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        guard let templateRow = c.row("template"), let template = c.number(templateRow, 1, "template RMSD") else { return }
+        c.expect("template RMSD", template, in: 1...10)
+        for model in ["GCN, reference (no first residual, Glorot convolutions)", "GCN, calibration (no first residual, Linear convolutions)",
+                      "GCN, first-layer residual, Linear convolutions (CryoScript before)", "matched MLP"] {
+            guard let row = c.row(model) else { continue }
+            for (column, scale) in [(1, "0.01"), (2, "0.1")] {
+                let figures = c.numbers(row, column, "\(model) at latent scale \(scale)") ?? []
+                c.expect(figures.count == 2, "\(model) at latent scale \(scale): expected unaligned and Kabsch RMSD, got \(figures)")
+                for value in figures { trained("\(model) RMSD at latent scale \(scale)", value, template: template, &c) }
+            }
+        }
+    }
+
+    /// The contact-map example: its term passes the gradient check and every row trains both models to figures in
+    /// range (a name, then GCN RMSD, bond RMS, ms/step and MLP RMSD, bond RMS, ms/step).
+    private static func customRegularizer(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("gradient check of the contact-map term") {
+            c.expect(line.text.contains("passed: true"), "the contact-map term's gradient check did not pass: \(line.text)")
+        }
+        guard let template = c.output.number(after: "template (no training) RMSD") else { return c.missing("the template RMSD") }
+        c.expect("template RMSD", template, in: 1...10)
+        let rows = c.output.lines(startingWith: "reference") + c.output.lines(startingWith: "+ ")
+        c.expect(rows.count == 4, "\(rows.count) comparison rows, expected 4 (reference, angle, log_distance, contact map)")
+        for row in rows {
+            let figures = Array(row.numbers.suffix(6))
+            guard figures.count == 6 else { c.expect(false, "expected 6 figures in \(row.text)"); continue }
+            trained("GCN RMSD (\(row.text.prefix(20)))", figures[0], template: template, &c)
+            trained("MLP RMSD (\(row.text.prefix(20)))", figures[3], template: template, &c)
+            for bond in [figures[1], figures[4]] { c.expect("bond RMS", bond, in: 0...5) }
+            for ms in [figures[2], figures[5]] { c.expect("ms per step", ms, in: 1e-3...1e6) }
+        }
+    }
+
+    /// The fair comparison's grid: every run's RMSD in range, the oracle epoch never worse than the truth-free one,
+    /// and one summary row per model.
+    private static func fairComparison(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        guard let template = c.output.number(after: "template RMSD") else { return c.missing("the template RMSD") }
+        c.expect("template RMSD", template, in: 1...10)
+        for model in ["gcn", "mlp"] {
+            for bond in ["0.001", "0.1"] {
+                guard let row = c.row(model, bond, "0.01"), let truthFree = c.number(row, 4, "\(model) bond \(bond) truth-free RMSD"),
+                      let oracle = c.number(row, 6, "\(model) bond \(bond) oracle RMSD") else { continue }
+                trained("\(model) bond \(bond) truth-free RMSD", truthFree, template: template, &c)
+                c.expect(oracle <= truthFree + 1e-9, "\(model) bond \(bond): the oracle's epoch (\(oracle) Å) is worse than the truth-free one (\(truthFree) Å)")
+            }
+        }
+        let summaries = c.output.tableRows.filter { $0.count >= 2 && ["gcn", "mlp"].contains($0[0]) && $0[1].contains(",") }
+        c.expect(summaries.count == 2, "\(summaries.count) summary rows, expected one per model")
+    }
 
     /// A trained model's RMSD: finite, positive, below 1.5 × the template's.
     private static func trained(_ what: String, _ value: Double?, template: Double, _ c: inout FigureChecks) {

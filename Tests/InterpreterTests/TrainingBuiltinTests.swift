@@ -89,6 +89,32 @@ final class TrainingBuiltinTests: XCTestCase {
         XCTAssertLessThan(last, 60)
     }
 
+    func testUnknownShiftsAreSearchedAndGivenShiftsRefined() throws {
+        let value = try run("""
+        let shifted = simulate(traj, images: 48, size: 32, pixel: 3, snr: 1, shift: 3, seed: 3)
+        let unknown = train_autodecoder(model, shifted, like: s, epochs: 2, batch: 16, quiet: true, poses: "esl", candidates: 12, max_shift: 9,
+                                        research: 1, centroids: 2, refine: 2)
+        let known = train_autodecoder(gnn(g, kind: "gcn", seed: 1), shifted, like: s, epochs: 1, batch: 16, quiet: true, refine_shifts: true)
+        let est = esl(shifted.images, like: s, ctf: shifted, grid: 1, max_shift: 9)
+        [unknown.shift_error_median, unknown.shift_error_initial_median, shape(unknown.shifts), shape(known.shifts),
+         median(norm(known.shifts - shifted.shifts, axis: 1)), median(norm(est.shifts - shifted.shifts, axis: 1)), unknown.pose_error_median]
+        """)
+        guard case .list(let parts) = value, case .list(let shiftErrors) = parts[0], case .number(let initial) = parts[1],
+              case .list(let unknownShape) = parts[2], case .list(let knownShape) = parts[3], case .number(let refined) = parts[4],
+              case .number(let searched) = parts[5], case .list(let poseErrors) = parts[6] else { return XCTFail("\(value)") }
+        print("train_autodecoder with unknown shifts: initial shift error \(initial) Å, per epoch \(shiftErrors); refined given shifts \(refined) Å; esl \(searched) Å")
+        XCTAssertEqual(shiftErrors.count, 2)
+        XCTAssertEqual(poseErrors.count, 2)
+        func numbers(_ list: [Value]) -> [Double] { list.compactMap { if case .number(let x) = $0 { x } else { nil } } }
+        XCTAssertEqual(numbers(unknownShape), [48, 2])
+        XCTAssertEqual(numbers(knownShape), [48, 2])
+        // Shifts of std 3 Å in 3 Å pixels: found to a fraction of a pixel by the search; given exactly, refining them
+        // against the decoder's first conformations (not yet the truth) keeps them within half a pixel.
+        XCTAssertLessThan(initial, 1.5)
+        XCTAssertLessThan(searched, 1.5)
+        XCTAssertLessThan(refined, 1.5)
+    }
+
     func testStreamedImagesTrainLikeImagesInMemory() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-stream-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -130,6 +156,11 @@ final class TrainingBuiltinTests: XCTestCase {
         assertError("train_autodecoder(model, data, like: s, epochs: 1, schedule: \"cosine\")", "schedule must be \"warmup\" or \"one_cycle\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", grid: 0)", "coarse-to-fine needs grid level 1 or 2")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", candidates: 1)", "candidates must be at least 2")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, max_shift: 6)", "max_shift: applies to poses: \"esl\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, research: 2)", "research: applies to poses: \"esl\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", max_shift: -1)", "must not be negative")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", max_shift: 60)", "more than the 32-pixel box allows")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, refine_shifts: true, refine: 0)", "needs refine: ≥ 1 steps")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, normalize: \"mean\")", "\"particle\" or \"pixel\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, select: \"best\")", "select must be one of")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, validate: 1)", "validate must be a fraction in [0, 1)")

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Re-search rounds of pose-marginalised training (Docs/METHOD.md, "Poses under heterogeneity"): every `interval`
+/// epochs each image's candidate rotations are chosen again by ESL (`estimator`, coarse-to-fine by default)
+/// against its own current decoded conformation, or, with `centroids` K > 0, against the nearest of K k-means
+/// centroids of the current conformations (K shared structures: cheaper, coarser). The images are centred by their
+/// current origins (the estimator then usually searches no shifts: the training steps' search tracks them); the
+/// image's pose estimate becomes the new search's, so a pose the search against the template missed can be found later.
+public struct CandidateResearch: Sendable {
+    public let interval: Int, centroids: Int
+    public let estimator: PoseEstimator
+
+    /// Validated settings: a positive interval, K ≥ 0.
+    public init(interval: Int, centroids: Int, estimator: PoseEstimator) throws {
+        guard interval >= 1 else { throw KernelError("research", "research must be a number of epochs ≥ 1 (or 0 for none), got \(interval)") }
+        guard centroids >= 0 else { throw KernelError("centroids", "centroids must be 0 (each image's own conformation) or a number of clusters, got \(centroids)") }
+        self.interval = interval
+        self.centroids = centroids
+        self.estimator = estimator
+    }
+
+    /// Whether a round runs before epoch `epoch` (0-based): after every `interval` epochs, never before the first.
+    public func isDue(epoch: Int) -> Bool { epoch > 0 && epoch % interval == 0 }
+}
+
+extension AutodecoderTrainer {
+    /// One re-search round over this rank's images: their current conformations (or the centroids of those) scored
+    /// by `research.estimator`; each image keeps its `perImage` best rotations (padded with its previous
+    /// candidates if the search scored fewer), and its pose and origin become the search's.
+    func researchCandidates(_ state: State, _ unknown: UnknownPoses, _ research: CandidateResearch) throws {
+        let rows = Array(shard.rows)
+        guard !rows.isEmpty else { return }
+        let predicted = try conformations(try state.latents.gather(Tensor(rows.map(Float.init))))
+        let per = nodes * 3
+        var structures = rows.indices.map { i in predicted.storage[(i * per)..<((i + 1) * per)].map(Double.init) }
+        var assignment = Array(rows.indices)
+        if research.centroids > 0 {
+            let clusters = try KMeans.fit(predicted.storage, dimension: per, k: Swift.min(research.centroids, rows.count), seed: settings.seed)
+            structures = clusters.centres
+            assignment = clusters.labels
+        }
+        // The images are centred by their current origins (searched during training, or given).
+        let outcome = try research.estimator.estimate(
+            rows: rows, images: { try self.dataset.imageRows($0) }, structures: structures, assignment: assignment, geometry: geometry,
+            ctf: settings.applyCTF ? { self.dataset.ctf[$0] } : nil, origins: rows.flatMap { [state.poses.origins[2 * $0], state.poses.origins[2 * $0 + 1]] })
+        let k = unknown.perImage
+        for (n, i) in rows.enumerated() {
+            let found = outcome.candidates[n].prefix(k)
+            let previous = state.poses.candidates[(i * k)..<((i + 1) * k)].filter { r in !found.contains { $0.m == r.m } }
+            let chosen = Array(found) + previous.prefix(k - found.count)
+            state.poses.candidates.replaceSubrange((i * k)..<((i + 1) * k), with: chosen)
+            state.poses.rotations[i] = outcome.estimates[n].rotation
+            let origin = outcome.estimates[n].origin
+            (state.poses.origins[2 * i], state.poses.origins[2 * i + 1]) = (Float(origin.x), Float(origin.y))
+        }
+    }
+}

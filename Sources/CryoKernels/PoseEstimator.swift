@@ -1,0 +1,103 @@
+import Foundation
+
+/// Pose estimation of many images by ESL, in one place: how the images are grouped (one structure for all, one
+/// conformation per image, or a few shared centroids), the chunks they are scored in, the choice between
+/// coarse-to-fine and the whole grid, the optional in-plane shift search, and the images' given origins. The
+/// `esl` builtin, the trainer's first candidate search and its re-search rounds all call it.
+public struct PoseEstimator: Sendable {
+    /// Grid level (0, 1, 2), coarse-to-fine (levels 1–2 only) or the whole grid, and coarse rotations kept per image.
+    public let level: Int, coarseToFine: Bool, keep: Int
+    public let lifting: SupportLifting
+    /// The shift search (nil: the images are taken as centred by their given origins).
+    public let search: ShiftSearch?
+    /// Images scored together (they share the structure's renderings).
+    public let chunk: Int
+    /// How many best rotations a whole-grid search returns per image (coarse-to-fine returns all it scored).
+    public static let wholeGridCandidates = 64
+
+    /// Validated settings: a grid level that exists, `keep` ≥ 1, `chunk` ≥ 1.
+    public init(level: Int, coarseToFine: Bool = true, keep: Int = 16, lifting: SupportLifting, search: ShiftSearch? = nil, chunk: Int = 256) throws {
+        guard SO3Grid.sizes.indices.contains(level) else { throw KernelError("esl", "grid level must be 0, 1 or 2, got \(level)") }
+        guard keep >= 1 else { throw KernelError("esl", "keep must be at least 1, got \(keep)") }
+        guard chunk >= 1 else { throw KernelError("esl", "the chunk of images must hold at least 1, got \(chunk)") }
+        self.level = level
+        self.coarseToFine = coarseToFine && level >= 1
+        self.keep = keep
+        self.lifting = lifting
+        self.search = search
+        self.chunk = chunk
+    }
+
+    /// Each image's estimate (its origin absolute: the given origin plus what the search found), its scored
+    /// rotations best first, and the renders made (cropped and full-size).
+    public struct Outcome: Sendable {
+        public var estimates: [PoseScoring.Estimate]
+        public var candidates: [[Rotation]]
+        public var coarseRenders = 0, fullRenders = 0
+    }
+
+    /// Estimates for the images `rows` (indices the closures understand), read a chunk at a time by `images`
+    /// (rows → [B,D,D]). Image `rows[i]` is scored against `structures[assignment[i]]` (3N Å each, in the frame the
+    /// poses rotate about), through `ctf(rows[i])` when given; `origins` (two per row, Å, RELION's) centre the images
+    /// before scoring (nil: none). `progress` sees the number of rows done.
+    public func estimate(rows: [Int], images: ([Int]) throws -> Tensor, structures: [[Double]], assignment: [Int], geometry: Projector.Geometry,
+                         ctf: ((Int) -> CTFParameters)?, origins: [Float]?, progress: ((Int) -> Void)? = nil) throws -> Outcome {
+        guard assignment.count == rows.count, assignment.allSatisfy({ structures.indices.contains($0) }) else {
+            throw KernelError("esl", "each of the \(rows.count) images needs one of the \(structures.count) structures")
+        }
+        if let origins, origins.count != 2 * rows.count { throw KernelError("esl", "got \(origins.count / 2) origins for \(rows.count) images") }
+        var estimates = [PoseScoring.Estimate?](repeating: nil, count: rows.count)
+        var candidates = [[Rotation]](repeating: [], count: rows.count)
+        var outcome = Outcome(estimates: [], candidates: [])
+        var done = 0
+        // Positions (into `rows`) of the images of each structure, scored in chunks.
+        var groups: [Int: [Int]] = [:]
+        for (i, s) in assignment.enumerated() { groups[s, default: []].append(i) }
+        for (s, members) in groups.sorted(by: { $0.key < $1.key }) {
+            for start in stride(from: 0, to: members.count, by: chunk) {
+                let part = Array(members[start..<Swift.min(members.count, start + chunk)])
+                var batch = try images(part.map { rows[$0] })
+                let given = origins.map { o in part.flatMap { [o[2 * $0], o[2 * $0 + 1]] } }
+                if let given { batch = try ImageCentring.centre(batch, origins: given, pixel: geometry.pixel) }
+                let found = try estimateChunk(batch, structure: structures[s], geometry: geometry, ctf: ctf.map { c in part.map { c(rows[$0]) } })
+                for (j, i) in part.enumerated() {
+                    let e = found.estimates[j]
+                    let base = given.map { (Double($0[2 * j]), Double($0[2 * j + 1])) } ?? (0, 0)
+                    estimates[i] = PoseScoring.Estimate(rotation: e.rotation, argmin: e.argmin, loss: e.loss, spread: e.spread, support: e.support,
+                                                        origin: (base.0 + e.origin.x, base.1 + e.origin.y))
+                    candidates[i] = found.candidates[j]
+                }
+                outcome.coarseRenders += found.coarseRenders
+                outcome.fullRenders += found.fullRenders
+                done += part.count
+                progress?(done)
+            }
+        }
+        outcome.estimates = estimates.compactMap { $0 }
+        outcome.candidates = candidates
+        return outcome
+    }
+
+    /// One chunk of (centred) images against one structure: coarse-to-fine, or the whole grid.
+    func estimateChunk(_ images: Tensor, structure: [Double], geometry: Projector.Geometry, ctf: [CTFParameters]?) throws -> Outcome {
+        if coarseToFine {
+            return try CoarseToFinePoseSearch.estimate(images: images, coords: structure, geometry: geometry, ctf: ctf, level: level, keep: keep,
+                                                       lifting: lifting, search: search)
+        }
+        let grid = try SO3Grid.level(level).rotations
+        let batch = images.shape[0]
+        var perImage: [[Double]], origins: [[(Float, Float)]]?
+        if let search {
+            let scored = try PoseScoring.shiftSearchedLosses(images: images, coords: structure, geometry: geometry, ctf: ctf, grid: grid, pairs: nil, search: search)
+            (perImage, origins) = (scored.losses.map { $0.map(Double.init) }, scored.origins)
+        } else {
+            let flat = try PoseScoring.losses(images: images, coords: structure, geometry: geometry, ctf: ctf, grid: grid)
+            (perImage, origins) = ((0..<batch).map { b in (0..<grid.count).map { Double(flat[b * grid.count + $0]) } }, nil)
+        }
+        let estimates = PoseScoring.estimates(batch) { b in
+            PoseScoring.estimate(losses: perImage[b], rotations: grid, lifting: lifting, origins: origins?[b])
+        }
+        let candidates = perImage.map { l in Array(l.indices.sorted { l[$0] < l[$1] }.prefix(PoseEstimator.wholeGridCandidates).map { grid[$0] }) }
+        return Outcome(estimates: estimates, candidates: candidates, coarseRenders: 0, fullRenders: grid.count)
+    }
+}

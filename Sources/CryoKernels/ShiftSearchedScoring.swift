@@ -1,0 +1,83 @@
+import CFFTW
+import Foundation
+
+extension PoseScoring {
+    /// Each image's losses and best origins at chosen rotations of a grid, one structure shared by all images:
+    /// `PoseScoring.losses` with every (image, rotation) pair's rendering moved by its best offset within `search`
+    /// of the box centre (`ShiftSearch`). The grid is rendered in chunks, each projection once and transformed once;
+    /// each pair then costs one inverse FFT.
+    /// - Parameters:
+    ///   - pairs: for each image, the grid indices to score (nil: the whole grid for every image).
+    /// - Returns: for each image, the loss of each of its pairs and that pair's origin (x, y Å; RELION's).
+    static func shiftSearchedLosses(images: Tensor, coords: [Double], geometry: Projector.Geometry, ctf: [CTFParameters]?, grid: [Rotation],
+                                    pairs: [[Int]]?, search: ShiftSearch, chunk: Int = 256) throws -> (losses: [[Float]], origins: [[(Float, Float)]]) {
+        let (batch, d) = try FourierFilter.imageBatch(images, op: "esl")
+        guard d == geometry.size, search.size == d else {
+            throw KernelError("esl", "images are \(d) px but the forward model renders \(geometry.size) px and the shift search \(search.size) px")
+        }
+        guard !grid.isEmpty else { throw KernelError("esl", "the rotation grid is empty") }
+        guard coords.count / 3 == geometry.sigma.count, !coords.isEmpty else {
+            throw KernelError("esl", "the structure has \(coords.count / 3) atoms but the forward model \(geometry.sigma.count)")
+        }
+        let ctfs: [CTFParameters]? = try ctf.map { c in
+            guard c.count == batch || c.count == 1 else { throw KernelError("esl", "got \(c.count) CTFs for \(batch) images") }
+            return c.count == batch ? c : Array(repeating: c[0], count: batch)
+        }
+        let targets = try CandidateScoring.Targets(images: images, ctf: ctfs, geometry: geometry, spectra: true, op: "esl")
+        // Each image's pairs as (grid index, position in its list), sorted by grid index.
+        let wanted: [[(Int, Int)]] = (0..<batch).map { b in
+            guard let pairs else { return grid.indices.map { ($0, $0) } }
+            return pairs[b].enumerated().map { ($1, $0) }.sorted { $0.0 < $1.0 }
+        }
+        for list in wanted where list.contains(where: { $0.0 < 0 || $0.0 >= grid.count }) {
+            throw KernelError("esl", "a rotation index lies outside the grid of \(grid.count)")
+        }
+        // Flat tables: image b's pairs start at `first[b]`.
+        var first = [0]
+        for list in wanted { first.append(first.last! + list.count) }
+        var losses = [Float](repeating: 0, count: first[batch])
+        var origins = [(Float, Float)](repeating: (0, 0), count: first[batch])
+        var cursors = [Int](repeating: 0, count: batch)
+        let template = Tensor(uncheckedShape: [coords.count / 3, 3], storage: coords.map(Float.init))
+        let pixels = d * d, half = d * (d / 2 + 1)
+        for start in stride(from: 0, to: grid.count, by: chunk) {
+            let count = Swift.min(chunk, grid.count - start)
+            // Skip chunks no image needs.
+            guard (0..<batch).contains(where: { cursors[$0] < wanted[$0].count && wanted[$0][cursors[$0]].0 < start + count }) else { continue }
+            let projections = try Projector.project(coords: template, rotations: Rotation.tensor(Array(grid[start..<(start + count)])),
+                                                    geometry: geometry).storage
+            var sums = [Float](repeating: 0, count: count)
+            for q in 0..<count { for k in 0..<pixels { sums[q] += projections[q * pixels + k] } }
+            let spectra = ShiftSearch.spectra(projections, batch: count, size: d)
+            let ends: [Int] = (0..<batch).map { b in
+                var end = cursors[b]
+                while end < wanted[b].count && wanted[b][end].0 < start + count { end += 1 }
+                return end
+            }
+            losses.withUnsafeMutableBufferPointer { l in origins.withUnsafeMutableBufferPointer { o in spectra.withUnsafeBufferPointer { p in
+                let (lossOut, originOut) = (SharedPointer(base: l.baseAddress!), SharedPointer(base: o.baseAddress!))
+                let cursorsNow = cursors
+                Parallel.forRanges(batch, grain: 1) { range in
+                    let scratch = ShiftSearch.Scratch(size: d)
+                    for b in range {
+                        let im = targets.image[b]
+                        targets.spectra.withUnsafeBufferPointer { z in
+                            for (q, position) in wanted[b][cursorsNow[b]..<ends[b]] {
+                                let spectrum = p.baseAddress! + (q - start) * half
+                                let (offset, dot) = search.best(z: z.baseAddress! + b * half, p: spectrum, scratch)
+                                var energy: Float = 0
+                                for k in 0..<half { energy += im.power[k] * (spectrum[k].0 * spectrum[k].0 + spectrum[k].1 * spectrum[k].1) }
+                                let mu = im.dc * sums[q - start] / Float(pixels)
+                                let score = CandidateScoring.Score(dot: dot, sigma: Swift.max(0, energy - Float(pixels) * mu * mu).squareRoot(), mu: mu)
+                                lossOut.base[first[b] + position] = score.loss(size: d)
+                                originOut.base[first[b] + position] = search.originChange(offset)
+                            }
+                        }
+                    }
+                }
+            } } }
+            cursors = ends
+        }
+        return ((0..<batch).map { Array(losses[first[$0]..<first[$0 + 1]]) }, (0..<batch).map { Array(origins[first[$0]..<first[$0 + 1]]) })
+    }
+}

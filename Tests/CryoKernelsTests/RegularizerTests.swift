@@ -1,0 +1,62 @@
+import XCTest
+@testable import CryoKernels
+
+/// The built-in loss terms: every row of `LossTerm.builtins` against finite differences, and the log-distance terms'
+/// values against a direct sum over pairs.
+final class RegularizerTests: XCTestCase {
+    /// A 10-residue template and a batch of two noisy copies of it (so every term has something to measure), with
+    /// latents [2,4].
+    private func problem() throws -> (template: [Double], regularizers: Regularizers, coords: Tensor, latents: Tensor) {
+        var g = SeededGenerator(seed: 5)
+        let template = (0..<30).map { _ in g.normal() * 3 }
+        let coords = try Tensor(shape: [2, 10, 3], storage: (0..<60).map { Float(template[$0 % 30] + g.normal() * 0.5) })
+        return (template, try Regularizers(template: template), coords, Tensor.randn([2, 4], using: &g))
+    }
+
+    func testEveryBuiltinTermMatchesFiniteDifferences() throws {
+        let (template, regularizers, coords, latents) = try problem()
+        // clash_min 6 Å so the noisy copies have clashing pairs; window 3 and decay 2 so the window is not the chain.
+        let context = LossTerm.Context(regularizers: regularizers, nodes: 10, latentDimension: 4,
+                                       options: ["clash_min": 6, "window": 3, "decay": 2])
+        for builtin in LossTerm.builtins {
+            let (_, value) = try builtin.make(context)
+            let report = try GradientCheck.check([coords, latents], epsilon: 1e-2, tolerance: 2e-2) { xs in
+                try value(LossTerm.Batch(coords: xs[0], latents: xs[1], images: [0, 1]))
+            }
+            XCTAssertTrue(report.passed, "\(builtin.key): \(report)")
+            XCTAssertGreaterThan(try value(LossTerm.Batch(coords: coords, latents: latents, images: [0, 1])).item(), 1e-4, builtin.key)
+        }
+        let report = try GradientCheck.check([coords], epsilon: 1e-2, tolerance: 2e-2) { try regularizers.bond($0[0], target: 3.8) }
+        XCTAssertTrue(report.passed, "bond to 3.8 Å: \(report)")
+        XCTAssertEqual(try regularizers.bond(try Tensor(shape: [1, 10, 3], storage: template.map(Float.init))).item(), 0, accuracy: 1e-6)
+    }
+
+    /// The windowed term is Σ w·(log d² − log d₀²)² over the pairs within the window divided by their number (not by
+    /// the sum of the weights); the all-pairs term is the plain mean over every pair.
+    func testLogDistanceTermsAverageOverPairs() throws {
+        let (template, regularizers, coords, _) = try problem()
+        func squaredLogRatio(_ b: Int, _ i: Int, _ j: Int) -> Double {
+            func d2(_ c: (Int) -> Double) -> Double { (0..<3).reduce(0) { $0 + pow(c(3 * i + $1) - c(3 * j + $1), 2) } }
+            let x = d2 { Double(coords.storage[b * 30 + $0]) } + 1e-6
+            return pow(log(x) - log(d2 { template[$0] }), 2)
+        }
+        var windowed = 0.0, windowPairs = 0, all = 0.0, allPairs = 0
+        for b in 0..<2 { for i in 0..<10 { for j in (i + 1)..<10 {
+            all += squaredLogRatio(b, i, j)
+            if b == 0 { allPairs += 1 }
+            if j - i <= 3 {
+                windowed += exp(1 - Double(j - i) / 2) * squaredLogRatio(b, i, j)
+                if b == 0 { windowPairs += 1 }
+            }
+        } } }
+        XCTAssertEqual(allPairs, 45)
+        XCTAssertEqual(try regularizers.windowPairs(window: 3, decay: 2).count, windowPairs)
+        XCTAssertEqual(try regularizers.windowPairs(window: 50, decay: 2).count, 45)
+        XCTAssertEqual(regularizers.allPairs().count, 45)
+        let expectedWindowed = windowed / Double(2 * windowPairs), expectedAll = all / Double(2 * allPairs)
+        XCTAssertEqual(Double(try regularizers.logDistance(coords, window: 3, decay: 2).item()), expectedWindowed, accuracy: 1e-4 * expectedWindowed)
+        XCTAssertEqual(Double(try regularizers.allPairsLogDistance(coords).item()), expectedAll, accuracy: 1e-4 * expectedAll)
+        XCTAssertThrowsError(try regularizers.logDistance(coords, window: 0, decay: 2))
+        XCTAssertThrowsError(try regularizers.logDistance(coords, window: 3, decay: 0))
+    }
+}

@@ -1,0 +1,84 @@
+import XCTest
+@testable import CryoKernels
+
+/// Pose-marginalised training with unknown shifts, local refinement and re-search rounds: the histories are
+/// recorded, the poses improve on the template search, and a run resumes bit-identically with its poses.
+final class UnknownPoseTrainingTests: XCTestCase {
+    /// The first 64 images of `TrainingTests.problem()`'s data with origins of std 3 Å (at 3 Å/px), and an ESL trainer whose candidates come
+    /// from a shift-searching coarse-to-fine search against the template, as `train_autodecoder(poses: "esl",
+    /// max_shift:)` sets it up.
+    private func trainer(epochs: Int, research: Int?, centroids: Int = 0, checkpoint: String? = nil, resume: String? = nil) throws
+        -> (AutodecoderTrainer, initialPoseError: Double, initialShiftError: Double) {
+        let (s, all, allTruth, geometry) = try TrainingTests.problem()
+        var data = try all.subset(Array(0..<64))
+        let truth = Array(allTruth.prefix(64))
+        var g = SeededGenerator(seed: 8)
+        data.shifts = (0..<(2 * data.count)).map { _ in Float(g.normal() * 3) }
+        // The images re-rendered at those origins: the same particles, moved.
+        data.images = try ImageCentring.centre(try data.imageRows(Array(0..<data.count)), origins: data.shifts.map { -$0 }, pixel: data.pixel)
+        let search = try ShiftSearch(size: data.size, pixel: data.pixel, maxShift: 9)
+        let estimator = try PoseEstimator(level: 1, keep: 8, lifting: try SupportLifting(), search: search)
+        let template = AutodecoderTrainer.placed(s.models[0], centre: nil)
+        let found = try estimator.estimate(rows: Array(0..<data.count), images: { try data.imageRows($0) }, structures: [template],
+                                           assignment: [Int](repeating: 0, count: data.count), geometry: geometry, ctf: { data.ctf[$0] }, origins: nil)
+        let k = 12
+        var unknown = try UnknownPoses(candidates: found.candidates.flatMap { $0.prefix(k) }, perImage: k, images: data.count,
+                                       lifting: try SupportLifting(), gridSize: SO3Grid.sizes[1], truth: data.rotations)
+        unknown.truthOrigins = data.shifts
+        unknown.search = search
+        unknown.refinement = try PoseRefinement(steps: 2, rotations: true, origins: true, shiftBound: 9)
+        unknown.research = try research.map { try CandidateResearch(interval: $0, centroids: centroids, estimator: estimator) }
+        let poseErrors = zip(found.estimates, data.rotations).map { $0.rotation.angle(to: $1) }
+        let shiftErrors = (0..<data.count).map { i -> Double in
+            let (x, y) = (found.estimates[i].origin.x, found.estimates[i].origin.y)
+            return hypot(x - Double(data.shifts[2 * i]), y - Double(data.shifts[2 * i + 1]))
+        }
+        data.rotations = found.estimates.map(\.rotation)
+        data.shifts = found.estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] }
+        let decoder = try GCNDecoder(graph: try ResidueGraph.build(s), latent: 4, hidden: 8, layers: 3, seed: 5)
+        var settings = AutodecoderTrainer.Settings()
+        settings.epochs = epochs
+        settings.batch = 16
+        settings.learningRate = 3e-3
+        settings.schedule = .warmup(epochs: 1)
+        settings.checkpoint = checkpoint
+        settings.resume = resume
+        settings.unknownPoses = unknown
+        let trainer = try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
+                                             template: s.models[0], geometry: geometry, dataset: data, truth: truth, settings: settings)
+        return (trainer, ReconstructionMetrics.percentile(poseErrors, 50), ReconstructionMetrics.percentile(shiftErrors, 50))
+    }
+
+    func testShiftsAreFoundAndPosesImproveWithRefinementAndResearch() throws {
+        let (trainer, initialPose, initialShift) = try trainer(epochs: 3, research: 2)
+        let result = try trainer.run(report: { _ in }, shouldContinue: { true })
+        print("unknown poses and shifts: pose error median \(initialPose)° → \(result.poseErrorMedian), shift error median \(initialShift) Å → \(result.shiftErrorMedian)")
+        XCTAssertEqual(result.poseErrorMedian.count, 3)
+        XCTAssertEqual(result.shiftErrorP90.count, 3)
+        // Origins of std 3 Å (about 4 Å from the centre on average) are found to within a pixel (3 Å), and the
+        // poses end no worse than the template search left them.
+        XCTAssertLessThan(initialShift, 3)
+        XCTAssertLessThan(try XCTUnwrap(result.shiftErrorMedian.last), 3)
+        XCTAssertLessThan(try XCTUnwrap(result.poseErrorMedian.last), initialPose + 1)
+        XCTAssertEqual(result.origins?.count, 128)
+        XCTAssertEqual(result.poses?.count, 64)
+    }
+
+    func testResumeWithUnknownPosesIsBitIdentical() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-pose-ckpt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let straight = try trainer(epochs: 3, research: 2, centroids: 3).0.run(report: { _ in }, shouldContinue: { true })
+        var calls = 0
+        // Interrupted in the middle of the second epoch, before the re-search round ahead of the third.
+        XCTAssertThrowsError(try trainer(epochs: 3, research: 2, centroids: 3, checkpoint: folder + "/run.ckpt").0
+            .run(report: { _ in }, shouldContinue: { calls += 1; return calls < 7 }))
+        let resumed = try trainer(epochs: 3, research: 2, centroids: 3, checkpoint: folder + "/run.ckpt", resume: folder + "/run.ckpt").0
+            .run(report: { _ in }, shouldContinue: { true })
+        XCTAssertEqual(resumed.latents.storage, straight.latents.storage, "latents differ after resuming")
+        XCTAssertEqual(resumed.poses?.map(\.m), straight.poses?.map(\.m), "poses differ after resuming")
+        XCTAssertEqual(resumed.origins, straight.origins)
+        XCTAssertEqual(resumed.poseErrorMedian, straight.poseErrorMedian)
+        XCTAssertEqual(resumed.shiftErrorMedian, straight.shiftErrorMedian)
+        XCTAssertThrowsError(try CandidateResearch(interval: 0, centroids: 0, estimator: try PoseEstimator(level: 1, lifting: try SupportLifting())))
+    }
+}
