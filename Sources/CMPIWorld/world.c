@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,9 @@
 
 static int joined = 0, world_rank = 0, world_size = 1;
 static double timeout_seconds = 120;
-static volatile double entered_at = 0;          /* monotonic time the current collective started, 0 outside */
-static const char *volatile entered_name = "";
+/* Written by the thread that runs a collective, read by the watchdog thread. */
+static _Atomic double entered_at = 0;           /* monotonic time the current collective started, 0 outside */
+static const char *_Atomic entered_name = "";
 static char last_error[MPI_MAX_ERROR_STRING + 64] = "";
 
 static double now(void) {
@@ -24,10 +26,10 @@ static void *watchdog(void *unused) {
     (void)unused;
     for (;;) {
         usleep(250000);
-        double started = entered_at;
+        double started = atomic_load_explicit(&entered_at, memory_order_acquire);
         if (timeout_seconds > 0 && started > 0 && now() - started > timeout_seconds) {
             fprintf(stderr, "cryorepl: rank %d of %d waited %.0f s in %s: another rank failed or hangs; stopping the whole job\n",
-                    world_rank, world_size, now() - started, entered_name);
+                    world_rank, world_size, now() - started, atomic_load_explicit(&entered_name, memory_order_relaxed));
             fflush(stderr);
             MPI_Abort(MPI_COMM_WORLD, 3);
         }
@@ -57,7 +59,7 @@ const char *cryo_world_error(void) { return last_error; }
 
 /* Records the outcome of an MPI call made inside a collective. */
 static int finish(int code, const char *name) {
-    entered_at = 0;
+    atomic_store_explicit(&entered_at, 0, memory_order_release);
     if (code == MPI_SUCCESS) return 0;
     char text[MPI_MAX_ERROR_STRING];
     int length = 0;
@@ -67,8 +69,8 @@ static int finish(int code, const char *name) {
 }
 
 static void enter(const char *name) {
-    entered_name = name;
-    entered_at = now();
+    atomic_store_explicit(&entered_name, name, memory_order_relaxed);
+    atomic_store_explicit(&entered_at, now(), memory_order_release);
 }
 
 int cryo_world_allreduce_float(float *values, long count) {

@@ -101,7 +101,13 @@ enum Operators {
         case (.bool(let x), .bool(let y)): return x == y
         case (.number(let x), .number(let y)): return x == y
         case (.string(let x), .string(let y)): return x == y
-        case (.list(let x), .list(let y)): return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+        case (.list(let x), .list(let y)):
+            // Lists share storage when one was built from the other ([x, x]): equal without a walk that could take
+            // 2^depth steps.
+            if x.withUnsafeBufferPointer({ a in y.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress && a.count == b.count } }) {
+                return true
+            }
+            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
         case (.record(let x), .record(let y)):
             return x.keys.sorted() == y.keys.sorted() && x.keys.allSatisfy { k in equal(x[k] ?? .null, y[k] ?? .null) }
         case (.tensor(let x), .tensor(let y)): return x.shape == y.shape && x.storage == y.storage

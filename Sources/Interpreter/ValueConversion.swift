@@ -13,6 +13,7 @@ enum ValueConversion {
             if items.allSatisfy({ if case .number = $0 { return true } else { return false } }) {
                 return Tensor(items.map { if case .number(let x) = $0 { return Float(x) } else { return 0 } })
             }
+            _ = try elementCount(leadingShape(value), op: "tensor")  // before building 2^depth rows of [x, x]
             let rows = try items.map(tensor)
             guard let first = rows.first, rows.allSatisfy({ $0.shape == first.shape }) else {
                 throw ScriptFailure(message: "nested list is not rectangular")
@@ -23,6 +24,21 @@ enum ValueConversion {
             return Tensor((lo..<max(lo, hi)).map { Float($0) })
         default:
             throw ScriptFailure(message: "cannot make a tensor from a \(value.typeName)")
+        }
+    }
+
+    /// The shape a nested list would have if it is rectangular, read along its first elements.
+    private static func leadingShape(_ value: Value) -> [Int] {
+        var shape: [Int] = [], current = value
+        while true {
+            switch current {
+            case .list(let items):
+                shape.append(items.count)
+                guard let first = items.first else { return shape }
+                current = first
+            case .tensor(let t): return shape + t.shape
+            default: return shape
+            }
         }
     }
 

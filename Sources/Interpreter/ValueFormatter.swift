@@ -17,30 +17,65 @@ public enum ValueFormatter {
         return repr(v)
     }
 
-    /// The REPL's echo of a value: strings quoted, containers recursive.
+    /// The most characters `repr` writes; a value that would need more (a list nested in itself a few dozen
+    /// times reads as 2^depth items) ends in "…".
+    static let maximumLength = 1 << 20
+
+    /// The REPL's echo of a value: strings quoted, containers recursive, at most `maximumLength` characters.
     public static func repr(_ v: Value) -> String {
+        var text = ""
+        write(v, into: &text, limit: maximumLength)
+        return text
+    }
+
+    /// Appends `v`'s repr to `text`, stopping with "…" once `text` holds `limit` characters.
+    private static func write(_ v: Value, into text: inout String, limit: Int) {
+        guard text.utf8.count < limit else { return }
+        switch v {
+        case .list(let items):
+            text += "["
+            for (i, item) in items.prefix(20).enumerated() {
+                if i > 0 { text += ", " }
+                guard text.utf8.count < limit else { text += "…"; break }
+                write(item, into: &text, limit: limit)
+            }
+            text += (items.count > 20 ? ", … (\(items.count) items)" : "") + "]"
+        case .record(let r):
+            text += "{"
+            for (i, (key, value)) in r.fields.enumerated() {
+                if i > 0 { text += ", " }
+                guard text.utf8.count < limit else { text += "…"; break }
+                text += key + ": "
+                write(value, into: &text, limit: limit)
+            }
+            text += "}"
+        default:
+            text += leaf(v)
+        }
+    }
+
+    /// The repr of a value that holds no other values.
+    private static func leaf(_ v: Value) -> String {
         switch v {
         case .null: return "nil"
         case .bool(let b): return b ? "true" : "false"
         case .number(let x): return number(x)
         case .string(let s): return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
-        case .list(let items):
-            let shown = items.count > 20 ? Array(items.prefix(20)) : items
-            return "[" + shown.map(repr).joined(separator: ", ") + (items.count > 20 ? ", … (\(items.count) items)" : "") + "]"
-        case .record(let r): return "{" + r.fields.map { "\($0.0): \(repr($0.1))" }.joined(separator: ", ") + "}"
         case .tensor(let t): return t.description
         case .range(let lo, let hi): return "\(lo)..\(hi)"
         case .function(let f): return "<fn \(f.name)(\(f.parameters.map(\.name).joined(separator: ", ")))>"
         case .builtin(let b): return "<builtin \(b.signature)>"
         case .object(let o): return o.summary
+        case .list, .record: return ""
         }
     }
 
     /// A short form for error messages (at most ~40 characters; tensors by shape).
     public static func brief(_ v: Value) -> String {
         if case .tensor(let t) = v { return "of shape \(formatShape(t.shape))" }
-        let text = repr(v)
+        var text = ""
+        write(v, into: &text, limit: 64)
         return text.count > 40 ? String(text.prefix(37)) + "…" : text
     }
 }

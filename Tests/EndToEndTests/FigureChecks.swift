@@ -42,6 +42,15 @@ struct FigureChecks {
         return row
     }
 
+    /// The table row whose first cell starts with `prefix`, or nil after recording that it is missing.
+    mutating func row(startingWith prefix: String) -> [String]? {
+        guard let row = output.tableRows.first(where: { $0.first?.hasPrefix(prefix) ?? false }) else {
+            missing("a table row starting with \(prefix)")
+            return nil
+        }
+        return row
+    }
+
     /// The numbers of `row`'s cell at `column` (nil after recording a missing cell).
     mutating func numbers(_ row: [String], _ column: Int, _ what: String) -> [Double]? {
         guard column < row.count else {

@@ -150,7 +150,7 @@ enum ScriptExpectations {
             c.expect("SNR", line.number(after: "SNR"), equals: 0.03)
             c.expect("images", line.number(before: "images"), equals: 64)
         }
-        guard let esl = c.row("ESL-marginalised"), let template = c.number(esl, 1, "template RMSD") else { return }
+        guard let esl = c.row(startingWith: "ESL-marginalised"), let template = c.number(esl, 1, "template RMSD") else { return }
         c.expect("template RMSD", template, in: 2...8)
         trained("GCN RMSD with ESL poses", c.number(esl, 2, "GCN"), template: template, &c)
         trained("MLP RMSD with ESL poses", c.number(esl, 3, "MLP"), template: template, &c)
@@ -163,22 +163,36 @@ enum ScriptExpectations {
             c.expect("\(model) median shift error (Å)", shifts?.first, in: 0...10)
             if let shifts, shifts.count == 2 { c.expect(shifts[0] <= shifts[1], "\(model): median shift error \(shifts[0]) Å above p90 \(shifts[1]) Å") }
         }
+        for (column, model) in [(6, "GCN"), (7, "MLP")] {
+            shiftErrors("\(model) shift error", c.numbers(esl, column, "\(model) shift errors"), &c)
+        }
         if let truth = c.row("the truth") {
             c.expect("template RMSD of the known-pose row", c.number(truth, 1, "template"), equals: template)
             trained("GCN RMSD with the true poses", c.number(truth, 2, "GCN"), template: template, &c)
             trained("MLP RMSD with the true poses", c.number(truth, 3, "MLP"), template: template, &c)
-            c.expect("GCN pose error with the true poses", c.number(truth, 4, "GCN pose error"), equals: 0)
-            c.expect("MLP pose error with the true poses", c.number(truth, 5, "MLP pose error"), equals: 0)
+            for (column, what) in [(4, "GCN pose"), (5, "MLP pose"), (6, "GCN shift"), (7, "MLP shift")] {
+                c.expect("\(what) error with the true poses and shifts", c.number(truth, column, "\(what) error"), equals: 0)
+            }
         }
-        if let line = c.line("poses from coarse-to-fine ESL on the template") {
-            let median = line.number(after: "median"), p90 = line.number(after: "p90")
-            poseErrors("ESL on the template", [median, p90].compactMap { $0 }, &c)
-            c.expect("ESL on the template: median pose error", median, in: 0...60)
+        for model in ["GCN", "MLP"] {
+            guard let line = c.line("\(model): before training pose error") else { continue }
+            let errors = line.numbers(after: "pose error")
+            poseErrors("\(model) poses before training", Array(errors.prefix(2)), &c)
+            c.expect("\(model) median pose error before training", errors.first, in: 0...60)
+            shiftErrors("\(model) shifts before training", Array(line.numbers(after: "shift error").prefix(2)), &c)
         }
         if let line = c.line("gap to known poses") {
             c.expect("GCN gap to known poses", line.number(after: "GCN"), in: -template...template)
             c.expect("GCN / template with unknown poses", line.number(after: "unknown poses ="), in: 0.01...1.5)
         }
+    }
+
+    /// A shift error pair (median, p90) in Å for shifts of std 3 Å: both in [0, 15] and median ≤ p90.
+    private static func shiftErrors(_ what: String, _ values: [Double]?, _ c: inout FigureChecks) {
+        guard let values, values.count == 2 else { return c.missing("\(what) median / p90") }
+        c.expect("\(what) median (Å)", values[0], in: 0...15)
+        c.expect("\(what) p90 (Å)", values[1], in: 0...15)
+        c.expect(values[0] <= values[1], "\(what): median \(values[0]) Å above p90 \(values[1]) Å")
     }
 
     private static func analyze(_ c: inout FigureChecks, _: [String: ScriptOutput]) {

@@ -41,7 +41,9 @@ final class FuzzCorpusTests: XCTestCase {
             let kind = Self.kind(outcome)
             guard expected.hasPrefix(kind) else { XCTFail("\(name): expected \(expected), got \(outcome)"); continue }
             let fragment = expected.dropFirst(kind.count).drop { $0 == ":" || $0 == " " }
-            XCTAssertTrue(Self.message(outcome).contains(fragment), "\(name): expected '\(fragment)' in \(outcome)")
+            if !fragment.isEmpty {
+                XCTAssertTrue(Self.message(outcome).contains(fragment), "\(name): expected '\(fragment)' in \(outcome)")
+            }
         }
     }
 
