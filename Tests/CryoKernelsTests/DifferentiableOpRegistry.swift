@@ -12,12 +12,14 @@ enum DifferentiableOpRegistry {
             .appendingPathComponent("Sources/CryoKernels")
     }
 
-    /// Every recording site in the source. Lines that pass `line: line` on (inside a shared helper) and declarations
-    /// and comments are not sites.
+    /// Every recording site in the source (all subfolders; `#fileID` names a file by module and file name only).
+    /// Lines that pass `line: line` on (inside a shared helper) and declarations and comments are not sites.
     static func sites() throws -> Set<RecordingSite> {
         var sites = Set<RecordingSite>()
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".swift") {
-            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+        let paths = FileManager.default.subpaths(atPath: folder.path) ?? []
+        for path in paths where path.hasSuffix(".swift") {
+            let name = (path as NSString).lastPathComponent
+            let text = try String(contentsOf: folder.appendingPathComponent(path), encoding: .utf8)
             for (index, line) in text.components(separatedBy: "\n").enumerated() {
                 let code = line.trimmingCharacters(in: .whitespaces)
                 guard !code.hasPrefix("//"), !code.contains("line: line"), !code.contains("func ") || code.contains("{ unary(") else { continue }
