@@ -1,13 +1,14 @@
 import XCTest
 @testable import CryoKernels
 
-/// Pose-marginalised training with unknown shifts, local refinement and re-search rounds: the histories are
-/// recorded, the poses improve on the template search, and a run resumes bit-identically with its poses.
+/// Pose-marginalised training with unknown shifts, local refinement, re-search rounds and the local phase: the
+/// histories are recorded, the poses improve on the template search, a refined pose takes its image's worst-scored
+/// candidate slot, and a run resumes bit-identically with its poses.
 final class UnknownPoseTrainingTests: XCTestCase {
     /// The first 64 images of `TrainingTests.problem()`'s data with origins of std 3 Å (at 3 Å/px), and an ESL trainer whose candidates come
     /// from a shift-searching coarse-to-fine search against the template, as `train_autodecoder(poses: "esl",
     /// max_shift:)` sets it up.
-    private func trainer(epochs: Int, research: Int?, centroids: Int = 0, checkpoint: String? = nil, resume: String? = nil) throws
+    private func trainer(epochs: Int, research: Int?, centroids: Int = 0, local: Int? = nil, checkpoint: String? = nil, resume: String? = nil) throws
         -> (AutodecoderTrainer, initialPoseError: Double, initialShiftError: Double) {
         let (s, all, allTruth, geometry) = try TrainingTests.problem()
         var data = try all.subset(Array(0..<64))
@@ -28,6 +29,7 @@ final class UnknownPoseTrainingTests: XCTestCase {
         unknown.search = search
         unknown.refinement = try PoseRefinement(steps: 2, rotations: true, origins: true, shiftBound: 9)
         unknown.research = try research.map { try CandidateResearch(interval: $0, centroids: centroids, estimator: estimator) }
+        unknown.local = try local.map { try LocalCandidates(start: $0, spacing: SO3Grid.mesh[1] / 2 * .pi / 180) }
         let poseErrors = zip(found.estimates, data.rotations).map { $0.rotation.angle(to: $1) }
         let shiftErrors = (0..<data.count).map { i -> Double in
             let (x, y) = (found.estimates[i].origin.x, found.estimates[i].origin.y)
@@ -62,6 +64,68 @@ final class UnknownPoseTrainingTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(result.poseErrorMedian.last), initialPose + 1)
         XCTAssertEqual(result.origins?.count, 128)
         XCTAssertEqual(result.poses?.count, 64)
+    }
+
+    func testRefinedPoseTakesTheWorstScoredCandidateSlot() throws {
+        let trainer = try trainer(epochs: 1, research: nil).0
+        let state = try trainer.start()
+        let picked = Array(0..<16), k = state.poses.perImage
+        let unknown = try XCTUnwrap(trainer.settings.unknownPoses)
+        let before = state.poses.candidates
+        // The scores the step sees: the conformations before its update, every candidate at its best shift.
+        let coords = try trainer.conformations(try state.latents.gather(Tensor(picked.map(Float.init))))
+        let (losses, _) = try CandidateScoring.scored(coords: coords, images: try trainer.targets(picked), rotations: picked.flatMap { before[($0 * k)..<(($0 + 1) * k)] },
+                                                      shifts: [Float](repeating: 0, count: 32), ctf: picked.map { trainer.dataset.ctf[$0] },
+                                                      geometry: trainer.geometry, search: unknown.search)
+        let worst = UnknownPoses.worst(losses)
+        _ = try trainer.step(state, images: picked)
+        for (n, i) in picked.enumerated() {
+            for q in 0..<k {
+                let slot = i * k + q
+                if q == worst[n] {
+                    XCTAssertEqual(state.poses.candidates[slot].m, state.poses.rotations[i].m, "image \(i): the refined pose is not in its worst slot")
+                } else {
+                    XCTAssertEqual(state.poses.candidates[slot].m, before[slot].m, "image \(i): candidate \(q) changed")
+                }
+            }
+            XCTAssertGreaterThan(losses.storage[n * k + worst[n]], try XCTUnwrap(losses.storage[(n * k)..<((n + 1) * k)].min()))
+        }
+    }
+
+    func testLocalCandidatesSurroundThePose() throws {
+        let delta = 4.2 * Double.pi / 180
+        let local = try LocalCandidates(start: 0, spacing: delta)
+        let pose = Rotation.exp((0.3, -1.1, 0.7))
+        let set = local.around(pose)
+        XCTAssertEqual(set.count, LocalCandidates.count)
+        XCTAssertEqual(set[0].m, pose.m)
+        for r in set.dropFirst() { XCTAssertEqual(r.angle(to: pose), delta * 180 / .pi, accuracy: 1e-9) }
+        // Opposite neighbours are 2δ apart, neighbours on different axes √2·δ.
+        XCTAssertEqual(set[1].angle(to: set[2]), 2 * delta * 180 / .pi, accuracy: 1e-9)
+        XCTAssertEqual(set[1].angle(to: set[3]), 2 * asin(sin(delta / 2) * 2.0.squareRoot()) * 180 / .pi, accuracy: 1e-6)
+        XCTAssertFalse(local.isActive(epoch: -1))
+        XCTAssertTrue(local.isActive(epoch: 0))
+        XCTAssertThrowsError(try LocalCandidates(start: -1, spacing: delta))
+        XCTAssertThrowsError(try LocalCandidates(start: 0, spacing: 0))
+    }
+
+    func testLocalPhaseKeepsImprovingAndResumesBitIdentically() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-local-ckpt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (make, initialPose, _) = try trainer(epochs: 4, research: 2, local: 3)
+        let straight = try make.run(report: { _ in }, shouldContinue: { true })
+        print("local phase from epoch 4: pose error median \(initialPose)° → \(straight.poseErrorMedian), shift error median → \(straight.shiftErrorMedian)")
+        XCTAssertLessThan(try XCTUnwrap(straight.poseErrorMedian.last), initialPose + 1)
+        XCTAssertLessThan(try XCTUnwrap(straight.shiftErrorMedian.last), 3)
+        var calls = 0
+        // Interrupted in the middle of the fourth epoch, the first of the local phase.
+        XCTAssertThrowsError(try trainer(epochs: 4, research: 2, local: 3, checkpoint: folder + "/run.ckpt").0
+            .run(report: { _ in }, shouldContinue: { calls += 1; return calls < 15 }))
+        let resumed = try trainer(epochs: 4, research: 2, local: 3, checkpoint: folder + "/run.ckpt", resume: folder + "/run.ckpt").0
+            .run(report: { _ in }, shouldContinue: { true })
+        XCTAssertEqual(resumed.latents.storage, straight.latents.storage, "latents differ after resuming")
+        XCTAssertEqual(resumed.poses?.map(\.m), straight.poses?.map(\.m), "poses differ after resuming")
+        XCTAssertEqual(resumed.poseErrorMedian, straight.poseErrorMedian)
     }
 
     func testResumeWithUnknownPosesIsBitIdentical() throws {

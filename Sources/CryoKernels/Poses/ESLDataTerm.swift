@@ -7,8 +7,9 @@ import Foundation
 /// again against its own conformation every `research.interval` epochs (deviations recorded in the README); J, γ
 /// and Q^η are those of the grid they come from, so the measure is the full-grid measure whenever its support lies
 /// among the candidates. Optionally each candidate is scored at its best in-plane shift (`search`), and each
-/// image's pose is refined beyond the grid after every step (`refinement`), the refined rotation taking the
-/// image's first candidate slot.
+/// image's pose is refined beyond the grid after every step (`refinement`), the refined rotation taking the slot of
+/// the image's worst-scored candidate (so the rest of the measure is kept). In the local phase (`local`) the
+/// candidates are the local set around each image's current pose instead.
 public struct UnknownPoses: Sendable {
     /// The first candidate rotations, `perImage` per image, image-major (best first).
     public let candidates: [Rotation]
@@ -25,6 +26,8 @@ public struct UnknownPoses: Sendable {
     public var refinement: PoseRefinement?
     /// Re-search rounds (nil: the first candidates are kept).
     public var research: CandidateResearch?
+    /// The local phase at the end of training (nil: none).
+    public var local: LocalCandidates?
 
     /// Validates that every image has `perImage` candidates.
     public init(candidates: [Rotation], perImage: Int, images: Int, lifting: SupportLifting, gridSize: Int, truth: [Rotation]?) throws {
@@ -47,8 +50,7 @@ public struct UnknownPoses: Sendable {
     /// barycentre and the β-weighted mean of its candidates' origins (with a search), then is refined.
     func dataTerm(picked: [Int], coords: Tensor, images targets: Tensor, poses: inout TrainingPoses, ctf: [CTFParameters]?,
                   geometry: Projector.Geometry) throws -> Tensor {
-        let k = perImage, b = picked.count
-        let rotations = picked.flatMap { i in poses.candidates[(i * k)..<((i + 1) * k)] }
+        let (rotations, k) = candidates(picked, poses), b = picked.count
         let given: [Float] = picked.flatMap { i -> [Float] in [poses.origins[2 * i], poses.origins[2 * i + 1]] }
         let (losses, origins) = try CandidateScoring.scored(coords: coords, images: targets, rotations: rotations,
                                                             shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
@@ -65,20 +67,35 @@ public struct UnknownPoses: Sendable {
             }
             estimatedOrigins += [Float(origin.0), Float(origin.1)]
         }
-        try update(&poses, picked: picked, estimates: estimates, origins: estimatedOrigins, coords: coords, images: targets, ctf: ctf, geometry: geometry)
+        try update(&poses, picked: picked, estimates: estimates, origins: estimatedOrigins, worst: UnknownPoses.worst(losses), coords: coords,
+                   images: targets, ctf: ctf, geometry: geometry)
         return expected
+    }
+
+    /// The candidate rotations of images `picked` (image-major) and how many each has: their stored candidates, or in
+    /// the local phase (`poses.local`) the local set around each one's current pose.
+    func candidates(_ picked: [Int], _ poses: TrainingPoses) -> (rotations: [Rotation], perImage: Int) {
+        if poses.local, let local { return (picked.flatMap { local.around(poses.rotations[$0]) }, LocalCandidates.count) }
+        let k = perImage
+        return (picked.flatMap { i in poses.candidates[(i * k)..<((i + 1) * k)] }, k)
+    }
+
+    /// Each image's worst-scored candidate (the highest of its row of `losses` [B,K]): the slot a refined rotation takes.
+    static func worst(_ losses: Tensor) -> [Int] {
+        let k = losses.shape[1]
+        return (0..<losses.shape[0]).map { b in (0..<k).max { losses.storage[b * k + $0] < losses.storage[b * k + $1] } ?? 0 }
     }
 
     /// Stores the batch's pose estimates and origins (2 per image) into `poses`, after refining them (`refinement`,
     /// against the images `targets` seen as the detached conformations `coords`), the refined rotation taking each
-    /// image's first candidate slot.
-    func update(_ poses: inout TrainingPoses, picked: [Int], estimates: [Rotation], origins: [Float], coords: Tensor, images targets: Tensor,
-                ctf: [CTFParameters]?, geometry: Projector.Geometry) throws {
+    /// image's candidate slot `worst` (outside the local phase, whose candidates follow the pose).
+    func update(_ poses: inout TrainingPoses, picked: [Int], estimates: [Rotation], origins: [Float], worst: [Int], coords: Tensor,
+                images targets: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry) throws {
         var (estimates, origins) = (estimates, origins)
         if let refinement {
             (estimates, origins, _) = try refinement.refine(coords: coords.detached(), images: targets, ctf: ctf, geometry: geometry,
                                                             rotations: estimates, origins: origins)
-            for (n, i) in picked.enumerated() { poses.candidates[i * perImage] = estimates[n] }
+            if !poses.local { for (n, i) in picked.enumerated() { poses.candidates[i * perImage + worst[n]] = estimates[n] } }
         }
         for (n, i) in picked.enumerated() {
             poses.rotations[i] = estimates[n]

@@ -154,8 +154,8 @@ public final class AutodecoderTrainer {
             // Start from the template itself: an untrained decoder's output for a zero latent (a fixed pattern of
             // ~1 Å) would otherwise blur every image's pose measure before the first step (measured: median pose
             // error 22° → 39° at SNR 0.03), so it is subtracted once, as a constant.
-            let idle = try decode(Tensor.zeros([1, latentDimension])).detached()
-            start = try start - idle.reshape([1, nodes, 3])
+            let idle = try decode(Tensor.zeros([1, latentDimension])).detached().reshape([1, nodes, 3])
+            start = try start - (settings.unknownPoses?.search != nil ? AutodecoderTrainer.meanFree(idle) : idle)
         }
         self.template = start
         self.decode = decode
@@ -197,10 +197,22 @@ public final class AutodecoderTrainer {
         let m = latents.shape[0]
         for start in stride(from: 0, to: m, by: 256) {
             let z = try latents.slice(axis: 0, start: start, end: Swift.min(m, start + 256)).detached()
-            out += try (decode(z) + template).storage
+            out += try decoded(z).storage
         }
         return Tensor(uncheckedShape: [m, nodes, 3], storage: out)
     }
+
+    /// The conformations [B,N,3] (Å) of latents `z` [B,L]: the template plus the decoder's displacements, recorded when
+    /// `z` or the decoder is. With searched shifts each displacement is made mean-free (beyond Docs/METHOD.md): a
+    /// rigid translation of a conformation and its image's origin are then the same thing, and left free the decoder
+    /// drifts in translation while the origins follow it.
+    func decoded(_ z: Tensor) throws -> Tensor {
+        let displacement = try decode(z)
+        return try (settings.unknownPoses?.search != nil ? AutodecoderTrainer.meanFree(displacement) : displacement) + template
+    }
+
+    /// `x` [B,N,3] less its mean over the N atoms of each row.
+    static func meanFree(_ x: Tensor) throws -> Tensor { try x - x.mean(axis: 1, keepDims: true) }
 
     /// Runs training from the start or from `settings.resume`: epochs of steps, each epoch closed by
     /// `evaluateEpoch` (histories, the kept epoch) and followed by a checkpoint and the plots (rank 0). `report` sees
@@ -212,8 +224,11 @@ public final class AutodecoderTrainer {
         let startDate = Date()
         var imagesDone = 0
         while progress.epoch < settings.epochs {
-            if progress.step == 0, let unknown = settings.unknownPoses, let research = unknown.research, research.isDue(epoch: progress.epoch) {
-                try researchCandidates(state, unknown, research)
+            if let unknown = settings.unknownPoses {
+                state.poses.local = unknown.local?.isActive(epoch: progress.epoch) ?? false
+                if progress.step == 0, !state.poses.local, let research = unknown.research, research.isDue(epoch: progress.epoch) {
+                    try researchCandidates(state, unknown, research)
+                }
             }
             try trainEpoch(state, &progress, shouldContinue: shouldContinue) { now, images in
                 imagesDone += images

@@ -45,13 +45,12 @@ extension UnknownPoses {
     /// The ESL data term with a script's losses in place of the fused scores (`dataTerm(picked:coords:images:…)`):
     /// every image's conformation rendered at its current candidates (`poses`) and origin through its CTF and
     /// standardised, each image standardised and repeated for its candidates, L [B,K] from `loss`, then the mean over
-    /// the batch of Σβ·L and each image's barycentre (shifts are not searched here). The renderings are taped as
-    /// [B·K,D,D] tensors, so this costs far more than the fused op.
+    /// the batch of Σβ·L, each image's barycentre and its worst-scored candidate (shifts are not searched here). The
+    /// renderings are taped as [B·K,D,D] tensors, so this costs far more than the fused op.
     func dataTerm(picked: [Int], coords: Tensor, latents: Tensor, images targets: Tensor, poses: TrainingPoses, dataset: ParticleDataset,
-                  geometry: Projector.Geometry, applyCTF: Bool, loss: ImageLoss) throws -> (Tensor, [Rotation]) {
-        let k = perImage, b = picked.count, d = geometry.size
+                  geometry: Projector.Geometry, applyCTF: Bool, loss: ImageLoss) throws -> (Tensor, [Rotation], worst: [Int]) {
+        let (rotations, k) = candidates(picked, poses), b = picked.count, d = geometry.size
         let rows = Tensor((0..<(b * k)).map { Float($0 / k) })
-        let rotations = picked.flatMap { i in poses.candidates[(i * k)..<((i + 1) * k)] }
         let origins = Tensor(uncheckedShape: [b * k, 2], storage: picked.flatMap { i in (0..<k).flatMap { _ in [poses.origins[2 * i], poses.origins[2 * i + 1]] } })
         var rendered = try Projector.project(coords: try coords.gather(rows), rotations: Rotation.tensor(rotations), shifts: origins, geometry: geometry)
         if applyCTF { rendered = try FourierFilter.applyCTF(rendered, parameters: picked.flatMap { i in Array(repeating: dataset.ctf[i], count: k) }, pixel: geometry.pixel) }
@@ -67,6 +66,6 @@ extension UnknownPoses {
             let l = (0..<k).map { Double(losses.storage[i * k + $0]) }
             return SupportLifting.barycentre(Array(rotations[(i * k)..<((i + 1) * k)]), lifting.measure(l, gridSize: gridSize))
         }
-        return (expected, poses)
+        return (expected, poses, UnknownPoses.worst(losses))
     }
 }

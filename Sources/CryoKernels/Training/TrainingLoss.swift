@@ -17,10 +17,10 @@ extension AutodecoderTrainer {
         if let unknown = settings.unknownPoses {
             if let loss = settings.dataTerm {
                 let images = try targets(picked)
-                let (value, estimates) = try unknown.dataTerm(picked: picked, coords: coords, latents: latents, images: images, poses: poses,
+                let (value, estimates, worst) = try unknown.dataTerm(picked: picked, coords: coords, latents: latents, images: images, poses: poses,
                                                               dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF, loss: loss)
                 try unknown.update(&poses, picked: picked, estimates: estimates, origins: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] },
-                                   coords: coords, images: images, ctf: ctf, geometry: geometry)
+                                   worst: worst, coords: coords, images: images, ctf: ctf, geometry: geometry)
                 return ("script data term (ESL expectation)", value)
             }
             let value = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), poses: &poses, ctf: ctf, geometry: geometry)
@@ -48,7 +48,7 @@ extension AutodecoderTrainer {
     /// batch's images are stored into `poses`.
     func loss(indices: Tensor, latents: Tensor, scale: Tensor, offset: Tensor, rotations: Tensor, poses: inout TrainingPoses) throws -> Tensor {
         let z = try latents.gather(indices)
-        let coords = try decode(z) + template
+        let coords = try decoded(z)
         let (name, data) = try dataTerm(indices: indices, latents: z, coords: coords, scale: scale, offset: offset, rotations: rotations, poses: &poses)
         var total = try weighted(data, by: dataWeight, name: name)
         let batch = LossTerm.Batch(coords: coords, latents: z, images: indices.storage.map { Int($0) })

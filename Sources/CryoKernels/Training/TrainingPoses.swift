@@ -7,6 +7,9 @@ public struct TrainingPoses: Sendable {
     /// Per image: the pose estimate, its origin (2 per image, Å, x then y) and `perImage` candidates (image-major).
     public var rotations: [Rotation], origins: [Float], candidates: [Rotation]
     public let perImage: Int
+    /// Whether the candidates in use are the local set around each pose (`LocalCandidates`) rather than `candidates`:
+    /// set by the trainer for each epoch, so not checkpointed.
+    public var local = false
     public init(rotations: [Rotation], origins: [Float], candidates: [Rotation] = [], perImage: Int = 0) {
         (self.rotations, self.origins, self.candidates, self.perImage) = (rotations, origins, candidates, perImage)
     }
