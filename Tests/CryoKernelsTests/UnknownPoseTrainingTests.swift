@@ -100,9 +100,9 @@ final class UnknownPoseTrainingTests: XCTestCase {
         XCTAssertEqual(set.count, LocalCandidates.count)
         XCTAssertEqual(set[0].m, pose.m)
         for r in set.dropFirst() { XCTAssertEqual(r.angle(to: pose), delta * 180 / .pi, accuracy: 1e-9) }
-        // Opposite neighbours are 2δ apart, neighbours on different axes √2·δ.
+        // Opposite neighbours are 2δ apart; neighbours on different axes θ with cos(θ/2) = cos²(δ/2) (quaternions).
         XCTAssertEqual(set[1].angle(to: set[2]), 2 * delta * 180 / .pi, accuracy: 1e-9)
-        XCTAssertEqual(set[1].angle(to: set[3]), 2 * asin(sin(delta / 2) * 2.0.squareRoot()) * 180 / .pi, accuracy: 1e-6)
+        XCTAssertEqual(set[1].angle(to: set[3]), 2 * acos(cos(delta / 2) * cos(delta / 2)) * 180 / .pi, accuracy: 1e-6)
         XCTAssertFalse(local.isActive(epoch: -1))
         XCTAssertTrue(local.isActive(epoch: 0))
         XCTAssertThrowsError(try LocalCandidates(start: -1, spacing: delta))
