@@ -93,10 +93,7 @@ enum TrainingBuiltins {
         settings.select = a.isNull("select") ? (settings.validate > 0 ? .validation : .last) : try EpochSelection(name: try a.string("select"))
         settings.plots = a.isNull("plots") ? nil : try a.string("plots")
         settings.latentInit = Float(try a.number("latent_init"))
-        guard let normalization = AutodecoderTrainer.Normalization(rawValue: try a.string("normalize")) else {
-            throw a.fail("normalize", "\"particle\" or \"pixel\"", a["normalize"])
-        }
-        settings.normalization = normalization
+        settings.normalization = try a.choice("normalize", AutodecoderTrainer.Normalization.self)
         settings.initialLatents = a.isNull("latents") ? nil : try a.tensor("latents")
         settings.rotationCentre = try rotationCentre(a)
         var scriptConstants: ScriptLossTerms.Constants?
