@@ -9,8 +9,8 @@ enum AnalysisBuiltins {
         [
             builtin("analyze", topic: topic, [required("result"), required("dataset"), required("like"), optional("k", .number(8)),
                                               optional("out", .string("out/analysis")), optional("seed", .number(0)), optional("model", .null),
-                                              optional("cluster", .string("latent"))],
-                    doc: "Analyses a train_autodecoder result on its dataset (template like:): latent PCA (explained variance, PC1–PC2 scatter with the k-means centres), a t-SNE map when the latent dimension is above 2, k k-means states (k-means++ seeded by seed, Lloyd iterations; cluster: \"latent\" clusters the latents, \"conformation\" the 8 leading principal components of the decoded conformations) with their conformations in states.pdb and states.cif (B-factor: per-residue RMSF) and their particles in state_NN.star (datasets read with read_star: every original column kept), traversals of 10 steps along PC1 and PC2 between the 5th and 95th percentiles (.pdb, .dcd and a ChimeraX .cxc coloured by displacement), the RMSF plot, the Cα distance difference of the two most different states, and out/index.html. Conformations at latent points are decoded by model: when given, else those of the nearest particle. Returns {explained_variance, state_sizes, labels, state_rmsd [k,k] Å, rmsf, ari (against dataset.conformation binned into k; nil without labels), report, files, state_stars}.",
+                                              optional("cluster", .string("latent")), optional("truth", .null)],
+                    doc: "Analyses a train_autodecoder result on its dataset (template like:): latent PCA (explained variance, PC1–PC2 scatter with the k-means centres), a t-SNE map when the latent dimension is above 2, k k-means states (k-means++ seeded by seed, Lloyd iterations; cluster: \"latent\" clusters the latents, \"conformation\" the 8 leading principal components of the decoded conformations) with their conformations in states.pdb and states.cif (B-factor: per-residue RMSF) and their particles in state_NN.star (datasets read with read_star: every original column kept), traversals of 10 steps along PC1 and PC2 between the 5th and 95th percentiles (.pdb, .dcd and a ChimeraX .cxc coloured by displacement), the RMSF plot, the Cα distance difference of the two most different states, and out/index.html. Conformations at latent points are decoded by model: when given, else those of the nearest particle. With true frames (dataset.conformation) the states are scored against them: ari, the adjusted Rand index against the frames binned into k, and eta2, the share of the frame index's variance the states explain; with the true conformations too (truth: a multi-model structure or [K,N,3] indexed by the frames, or the dataset's truth) ari_truth and eta2_truth score the same k-means (k, seed, cluster rule; latent: in as many principal components of the true conformations as the latent has dimensions) run on the particles' true conformations, a ground-truth reference for what this clustering can reach. Returns {explained_variance, state_sizes, labels, state_rmsd [k,k] Å, rmsf, ari, eta2, ari_truth, eta2_truth (nil when not computable), report, files, state_stars}.",
                     example: "let a = analyze(r, data, like: s, k: 8, out: \"out/analysis\", model: gcn)") { a in
                 try analyze(a)
             },
@@ -39,9 +39,14 @@ enum AnalysisBuiltins {
         let writeSubset: (([Int], String) throws -> Void)? = dataset.metadata == nil ? nil : { rows, path in
             try ParticleSTARWriter.write(path, dataset: try dataset.subset(rows, op: "analyze"), stack: nil)
         }
+        // True conformations only for a template that fits the result (LatentAnalysis.run names a misfit).
+        let fits = conformations.count == latents.shape[0] * 3 * template.count
+        let truth = try dataset.conformation.map {
+            LatentAnalysis.Truth(frames: $0, conformations: fits ? try DatasetValue.perImageTruth(a, dataset: dataset, nodes: template.count) : nil)
+        }
         let interpreter = a.interpreter
         let out = try LatentAnalysis.run(latents: latents.storage, dimension: latents.shape[1], conformations: conformations, template: template,
-                                         options: options, decode: decode, truth: dataset.conformation, writeSubset: writeSubset,
+                                         options: options, decode: decode, truth: truth, writeSubset: writeSubset,
                                          log: { interpreter.output($0) })
         func numbers(_ xs: [Double]) -> Value { .list(xs.map { .number($0) }) }
         let k = options.states
@@ -49,7 +54,10 @@ enum AnalysisBuiltins {
             ("explained_variance", numbers(out.explainedVariance)), ("state_sizes", numbers(out.stateSizes.map(Double.init))),
             ("labels", .tensor(Tensor(out.labels.map(Float.init)))),
             ("state_rmsd", .tensor(try Tensor(shape: [k, k], storage: out.stateRMSD.map(Float.init)))),
-            ("rmsf", .tensor(Tensor(out.rmsf.map(Float.init)))), ("ari", out.ari.map { .number($0) } ?? .null),
+            ("rmsf", .tensor(Tensor(out.rmsf.map(Float.init)))),
+            ("ari", out.agreement.map { .number($0.ari) } ?? .null), ("eta2", out.agreement.map { .number($0.frameVarianceExplained) } ?? .null),
+            ("ari_truth", out.truthAgreement.map { .number($0.ari) } ?? .null),
+            ("eta2_truth", out.truthAgreement.map { .number($0.frameVarianceExplained) } ?? .null),
             ("report", .string(out.files.first { $0.0 == "report" }?.1 ?? "")),
             ("files", .record(Record(out.files.map { ($0.0, .string($0.1)) }))), ("state_stars", .list(out.stateFiles.map { .string($0) })),
         ]))

@@ -117,6 +117,15 @@ public struct Arguments {
         return s
     }
 
+    /// One of an enumeration's spellings (its raw values), for options such as `normalize: "pixel"`.
+    public func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T where T.RawValue == String {
+        guard let value = T(rawValue: try string(name)) else {
+            let spellings = T.allCases.map { "\"\($0.rawValue)\"" }
+            throw fail(name, spellings.dropLast().joined(separator: ", ") + (spellings.count > 1 ? " or " : "") + spellings.last!, self[name])
+        }
+        return value
+    }
+
     /// A bool.
     public func bool(_ name: String) throws -> Bool {
         guard case .bool(let b) = self[name] else { throw fail(name, "true or false", self[name]) }

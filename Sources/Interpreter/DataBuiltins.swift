@@ -23,8 +23,9 @@ enum DataBuiltins {
                                                optional("pixel", .number(2)), optional("sigma", .string("residue")), optional("weights", .string("residue")),
                                                optional("snr", .number(0.1)), optional("defocus", .list([.number(10000), .number(25000)])),
                                                optional("shift", .number(0)), optional("astigmatism", .number(0)), optional("optics", .null),
-                                               optional("ctf", .bool(true)), optional("seed", .number(0)), optional("like", .null)],
-                    doc: "Simulated particles: random conformation, uniform pose, shift (std, Å; RELION origins, the particle drawn at box centre − shift), defocus (range, Å), astigmatism (dfU − dfV uniform in [0, a] Å at a random angle), optics groups (a list of {voltage, cs, amplitude}; image i in group i mod count; default one group 300 kV, 2.7 mm, 0.1), CTF, noise at snr. Returns {images, clean, truth [K,N,3], rotations, shifts, ctf, conformation, pixel, size, snr, noise_sigma}.",
+                                               optional("ctf", .bool(true)), optional("seed", .number(0)), optional("like", .null),
+                                               optional("centre", .string("each")), optional("render", .string("integrated"))],
+                    doc: "Simulated particles: random conformation (centre: \"each\" centres every conformation on its own centroid; \"first\" moves all by the first one's centroid, so the images also carry the centroid's motion), uniform pose, shift (std, Å; RELION origins, the particle drawn at box centre − shift), defocus (range, Å), astigmatism (dfU − dfV uniform in [0, a] Å at a random angle), optics groups (a list of {voltage, cs, amplitude}; image i in group i mod count; default one group 300 kV, 2.7 mm, 0.1), CTF, noise at snr; render: \"integrated\" (each atom's Gaussian integrated over the pixels, as training renders) or \"point\" (sampled at pixel centres, as the PyTorch calibration draws). Returns {images, clean, truth [K,N,3], rotations, shifts, ctf, conformation, pixel, size, snr, noise_sigma}.",
                     example: "let data = simulate(traj, images: 2000, size: 64, pixel: 2, snr: 0.01, seed: 1)") { a in
                 let conformations = try a.conformations("conformations")
                 var template: Structure?
@@ -38,11 +39,13 @@ enum DataBuiltins {
                 guard defocus.count == 2 || defocus.count == 1, defocus[0] <= defocus[defocus.count - 1] else {
                     throw a.fail("defocus", "[low, high] in Å (or [value])", a["defocus"])
                 }
-                let settings = Simulator.Settings(images: try a.int("images"), size: try a.int("size"), pixel: Float(try a.number("pixel")),
+                var settings = Simulator.Settings(images: try a.int("images"), size: try a.int("size"), pixel: Float(try a.number("pixel")),
                                                   snr: try a.number("snr"), defocus: defocus[0]...defocus[defocus.count - 1],
                                                   shift: try a.number("shift"), astigmatism: try a.number("astigmatism"), applyCTF: try a.bool("ctf"),
                                                   optics: try opticsGroups(a),
                                                   seed: UInt64(bitPattern: Int64(try a.int("seed"))))
+                settings.centring = try a.choice("centre", Simulator.Centring.self)
+                settings.rendering = try a.choice("render", Simulator.Rendering.self)
                 let bar = ProgressBar("simulate", total: settings.images)
                 let interpreter = a.interpreter
                 let (dataset, clean, sigma) = try Simulator.simulate(

@@ -110,6 +110,29 @@ enum DatasetValue {
 /// Particles `rows` of a dataset record as a record of their own: every per-image field (images, streamed or
 /// not, poses, CTFs, labels, optics, STAR rows, a simulation's clean images) subset, the rest kept.
 extension DatasetValue {
+    /// Ground truth per image, 3N Å each: the conformations of `truth:` (or the dataset record's `truth` [K,N,3])
+    /// picked by the dataset's `conformation` labels; nil when either is missing.
+    static func perImageTruth(_ a: Arguments, dataset: ParticleDataset, nodes: Int) throws -> [[Double]]? {
+        guard case .record(let r) = a["dataset"], let labels = dataset.conformation else { return nil }
+        let truth: Tensor
+        if !a.isNull("truth") {
+            let models = try a.conformations("truth")
+            truth = try Tensor(shape: [models.count, nodes, 3], storage: models.flatMap { $0.map(Float.init) })
+        } else if let t = r["truth"], !t.isNull {
+            truth = try ValueConversion.tensor(t)
+        } else {
+            return nil
+        }
+        guard truth.rank == 3, truth.shape[1] == nodes, truth.shape[2] == 3 else {
+            throw ScriptFailure(message: "\(a.callee): dataset.truth has shape \(formatShape(truth.shape)), expected [K,\(nodes),3]")
+        }
+        let per = nodes * 3
+        return try labels.map { k in
+            guard k >= 0, k < truth.shape[0] else { throw ScriptFailure(message: "\(a.callee): conformation label \(k) has no truth entry") }
+            return truth.storage[(k * per)..<((k + 1) * per)].map(Double.init)
+        }
+    }
+
     static func subset(_ value: Value, rows: [Int], op: String) throws -> Value {
         let part = try dataset(value, op: op).subset(rows, op: op)
         guard case .record(let r) = value else { return record(part) }

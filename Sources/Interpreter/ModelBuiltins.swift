@@ -32,9 +32,7 @@ enum ModelBuiltins {
                 let graph = try a.graph("graph"), kind = try a.string("kind"), seed = UInt64(bitPattern: Int64(try a.int("seed")))
                 switch kind {
                 case "gcn":
-                    guard let initialisation = GCNDecoder.Initialisation(rawValue: try a.string("init")) else {
-                        throw a.fail("init", "\"glorot\" or \"linear\"", a["init"])
-                    }
+                    let initialisation = try a.choice("init", GCNDecoder.Initialisation.self)
                     return .object(ModelObject(decoder: try GCNDecoder(graph: graph, latent: try a.int("latent"), hidden: try a.optionalInt("hidden") ?? 10,
                                                                        layers: try a.optionalInt("layers") ?? 10, firstLayerResidual: try a.bool("first_residual"),
                                                                        initialisation: initialisation, seed: seed)))

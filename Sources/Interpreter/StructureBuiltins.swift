@@ -51,9 +51,7 @@ enum StructureBuiltins {
 
     /// The structure at argument `path` with the `atoms` selection, read as mmCIF or as PDB.
     private static func readStructure(_ a: Arguments, mmCIF: Bool, op: String) throws -> Value {
-        guard let selection = PDBFile.Selection(rawValue: try a.string("atoms")) else {
-            throw a.fail("atoms", "\"CA\", \"backbone\" or \"all\"", a["atoms"])
-        }
+        let selection = try a.choice("atoms", PDBFile.Selection.self)
         let path = try a.string("path")
         return .object(StructureObject(mmCIF ? try MMCIFFile.read(path, selection: selection, op: op) : try PDBFile.read(path, selection: selection)))
     }

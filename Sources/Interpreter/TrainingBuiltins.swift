@@ -74,7 +74,7 @@ enum TrainingBuiltins {
             return out.shape == [z.shape[0], nodes, 3] ? out : try out.reshape([z.shape[0], nodes, 3])
         }
         var dataset = try DatasetValue.dataset(a["dataset"], op: "train_autodecoder")
-        let truth = try perImageTruth(a, a["dataset"], dataset: dataset, nodes: nodes)
+        let truth = try DatasetValue.perImageTruth(a, dataset: dataset, nodes: nodes)
         let geometry = try Projector.Geometry(
             size: dataset.size, pixel: dataset.pixel,
             sigma: try a.atomValues("sigma", count: nodes, template: template, residue: { $0.sigma }, unit: 1.5),
@@ -93,10 +93,7 @@ enum TrainingBuiltins {
         settings.select = a.isNull("select") ? (settings.validate > 0 ? .validation : .last) : try EpochSelection(name: try a.string("select"))
         settings.plots = a.isNull("plots") ? nil : try a.string("plots")
         settings.latentInit = Float(try a.number("latent_init"))
-        guard let normalization = AutodecoderTrainer.Normalization(rawValue: try a.string("normalize")) else {
-            throw a.fail("normalize", "\"particle\" or \"pixel\"", a["normalize"])
-        }
-        settings.normalization = normalization
+        settings.normalization = try a.choice("normalize", AutodecoderTrainer.Normalization.self)
         settings.initialLatents = a.isNull("latents") ? nil : try a.tensor("latents")
         settings.rotationCentre = try rotationCentre(a)
         var scriptConstants: ScriptLossTerms.Constants?
@@ -293,28 +290,6 @@ enum TrainingBuiltins {
         let allOrigins = try World.gather(outcome.estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] })
         let unpack = { (values: [Float]) in stride(from: 0, to: values.count, by: 9).map { Rotation(m: values[$0..<($0 + 9)].map(Double.init)) } }
         return (unpack(allPoses), allOrigins, unpack(allCandidates), perImage)
-    }
-
-    /// Ground truth per image from `truth:` (or the dataset's `truth` [K,N,3]) and its `conformation` labels, if present.
-    private static func perImageTruth(_ a: Arguments, _ value: Value, dataset: ParticleDataset, nodes: Int) throws -> [[Double]]? {
-        guard case .record(let r) = value, let labels = dataset.conformation else { return nil }
-        let truth: Tensor
-        if !a.isNull("truth") {
-            let models = try a.conformations("truth")
-            truth = try Tensor(shape: [models.count, nodes, 3], storage: models.flatMap { $0.map(Float.init) })
-        } else if let t = r["truth"], !t.isNull {
-            truth = try ValueConversion.tensor(t)
-        } else {
-            return nil
-        }
-        guard truth.rank == 3, truth.shape[1] == nodes, truth.shape[2] == 3 else {
-            throw ScriptFailure(message: "train_autodecoder: dataset.truth has shape \(formatShape(truth.shape)), expected [K,\(nodes),3]")
-        }
-        let per = nodes * 3
-        return try labels.map { k in
-            guard k >= 0, k < truth.shape[0] else { throw ScriptFailure(message: "train_autodecoder: conformation label \(k) has no truth entry") }
-            return truth.storage[(k * per)..<((k + 1) * per)].map(Double.init)
-        }
     }
 
     private static func trainGeneric(_ a: Arguments) throws -> Value {

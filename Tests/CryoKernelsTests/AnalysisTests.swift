@@ -1,8 +1,8 @@
 import XCTest
 @testable import CryoKernels
 
-/// The latent-analysis kernels: k-means, t-SNE, the adjusted Rand index, the DCD writer and the whole
-/// analysis on a small synthetic result.
+/// The latent-analysis kernels: k-means, t-SNE, the adjusted Rand index, the states' agreement with true frames
+/// and its ground-truth reference, the DCD writer and the whole analysis on a small synthetic result.
 final class AnalysisTests: XCTestCase {
     /// `count` points around each of `centres` (Gaussian, σ = `spread`), row-major, with their cluster labels.
     private func blobs(_ centres: [[Double]], count: Int, spread: Double, seed: UInt64) -> (rows: [Float], labels: [Int]) {
@@ -59,6 +59,59 @@ final class AnalysisTests: XCTestCase {
         XCTAssertThrowsError(try AdjustedRandIndex.score([0, 1], [0]))
     }
 
+    func testStateAgreementScoresKnownLabellings() throws {
+        // Frames 0…3 (mean 1.5, Σ(f − mean)² = 5) in 2 bins {0, 1}, {2, 3}.
+        let matched = try StateAgreement(states: [0, 0, 1, 1], frames: [0, 1, 2, 3], bins: 2)
+        XCTAssertEqual(matched.ari, 1, accuracy: 1e-12)
+        XCTAssertEqual(matched.frameVarianceExplained, 1 - 1.0 / 5, accuracy: 1e-12, "within-state Σ = 4 · 0.25")
+        let crossed = try StateAgreement(states: [0, 1, 0, 1], frames: [0, 1, 2, 3], bins: 2)
+        XCTAssertEqual(crossed.ari, -0.5, accuracy: 1e-12)
+        XCTAssertEqual(crossed.frameVarianceExplained, 1 - 4.0 / 5, accuracy: 1e-12)
+        // Contiguous but unequal segments of the path: the ARI against equal bins is at chance, η² is not.
+        let uneven = try StateAgreement(states: [0, 1, 1, 1], frames: [0, 1, 2, 3], bins: 2)
+        XCTAssertEqual(uneven.ari, 0, accuracy: 1e-12)
+        XCTAssertEqual(uneven.frameVarianceExplained, 1 - 2.0 / 5, accuracy: 1e-12)
+        XCTAssertEqual(try StateAgreement(states: [0, 1], frames: [3, 3], bins: 2).frameVarianceExplained, 1)
+        XCTAssertThrowsError(try StateAgreement(states: [0, 1], frames: [0], bins: 2)) { XCTAssertTrue("\($0)".contains("2 states but 1 frames"), "\($0)") }
+    }
+
+    /// The ground-truth reference is the analysis's own k-means (same k, seed and clustering rule) on the true
+    /// conformations: recomputed here from its parts, equal to the states' score when the decoded conformations are
+    /// the true ones, and below 1 for a path that k-means cuts unevenly.
+    func testGroundTruthReferenceIsTheSameKMeansOnTheTrueConformations() throws {
+        // A 12-atom chain stretched along x by 1 + 0.5 (f/15)² in frame f of 16 (so its frames crowd at the start);
+        // 5 particles per frame, latents (L = 3) that ignore the frame.
+        let n = 12, k = 4
+        let atoms = (0..<n).map { Structure.Atom(name: "CA", residueName: "GLY", residueNumber: $0 + 1) }
+        let base: [Double] = (0..<n).flatMap { [3.8 * Double($0), 0.0, 0.0] }
+        let frames = (0..<80).map { $0 % 16 }
+        let truth = frames.map { f in base.enumerated().map { $0.offset % 3 == 0 ? $0.element * (1 + 0.5 * Double(f * f) / 225) : $0.element } }
+        var g = SeededGenerator(seed: 9)
+        let latents = (0..<(80 * 3)).map { _ in Float(g.normal()) }
+        let conformations = try Tensor(shape: [80, n, 3], storage: truth.flatMap { $0.map(Float.init) })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-analysis-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func analyse(clusterConformations: Bool) throws -> LatentAnalysis.Outcome {
+            try LatentAnalysis.run(latents: latents, dimension: 3, conformations: conformations, template: Structure(atoms: atoms, models: [base], origin: "test"),
+                                   options: LatentAnalysis.Options(states: k, seed: 4, directory: directory, clusterConformations: clusterConformations),
+                                   decode: nil, truth: LatentAnalysis.Truth(frames: frames, conformations: truth), writeSubset: nil, log: { _ in })
+        }
+        let latent = try analyse(clusterConformations: false)
+        let rows = truth.flatMap { $0.map(Float.init) }
+        let expected = try KMeans.fit(PrincipalComponents.project(rows, dimension: 3 * n, components: 3), dimension: 3, k: k, seed: 4).labels
+        XCTAssertEqual(latent.truthAgreement, try StateAgreement(states: expected, frames: frames, bins: k), "k-means in the latent's 3 dimensions of PCs")
+        let reference = try XCTUnwrap(latent.truthAgreement)
+        XCTAssertLessThan(reference.ari, 0.9, "k-means does not cut the uneven path at equal frame bins")
+        for members in Dictionary(grouping: frames.indices, by: { expected[$0] }).values {
+            let run = Set(members.map { frames[$0] })
+            XCTAssertEqual((run.max() ?? 0) - (run.min() ?? 0) + 1, run.count, "each state is a run of consecutive frames: \(run.sorted())")
+        }
+        XCTAssertGreaterThan(reference.frameVarianceExplained, 0.8, "so η² stays high")
+        XCTAssertLessThan(abs(latent.agreement?.ari ?? 1), 0.2, "latents that ignore the frame give chance-level states")
+        let conformation = try analyse(clusterConformations: true)
+        XCTAssertEqual(conformation.truthAgreement, conformation.agreement, "decoded = true conformations: the reference is the states' own score")
+    }
+
     func testDCDWriterRoundTripsAndHasCHARMMsLayout() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-\(UUID().uuidString).dcd").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -95,9 +148,9 @@ final class AnalysisTests: XCTestCase {
         let out = try LatentAnalysis.run(latents: latents, dimension: 3, conformations: try Tensor(shape: [60, n, 3], storage: conformations),
                                          template: Structure(atoms: atoms, models: [base], origin: "test"),
                                          options: LatentAnalysis.Options(states: 2, seed: 1, directory: directory),
-                                         decode: nil, truth: labels, writeSubset: nil, log: { lines.append($0) })
+                                         decode: nil, truth: LatentAnalysis.Truth(frames: labels), writeSubset: nil, log: { lines.append($0) })
         XCTAssertEqual(out.stateSizes, [30, 30])
-        XCTAssertEqual(out.ari ?? 0, 1, accuracy: 1e-12)
+        XCTAssertEqual(out.agreement?.ari ?? 0, 1, accuracy: 1e-12)
         XCTAssertGreaterThan(out.explainedVariance[0], 0.9)
         XCTAssertEqual(out.stateRMSD[1], out.stateRMSD[2])
         XCTAssertGreaterThan(out.stateRMSD[1], 1)

@@ -49,6 +49,53 @@ final class SimulationTests: XCTestCase {
         XCTAssertThrowsError(try ANM.trajectory(s.models[0], frames: 1, modes: 3, amplitude: 4, seed: 0))
     }
 
+    /// A point-sampled atom: the closed form at every pixel centre, about its weight in all, and equal to the
+    /// pixel-integrated rendering where σ is wide against the pixel.
+    func testPointSampledProjectionMatchesClosedForm() throws {
+        let geometry = try Projector.Geometry(size: 32, pixel: 2, sigma: [1.5], weight: [3])
+        let centre: [Float] = [1.3, -2.1, 0.7], origin: [Float] = [0.4, -1.0]
+        let rotation = Rotation.exp((0.3, -0.2, 0.9))
+        let image = try PointSampledProjection.render(coords: Tensor(shape: [1, 1, 3], storage: centre), rotations: [rotation], shifts: origin, geometry: geometry)
+        let (x, y, _) = rotation.apply((Double(centre[0]), Double(centre[1]), Double(centre[2])))
+        let (cx, cy) = (x - Double(origin[0]), y - Double(origin[1]))
+        for (i, j) in [(16, 16), (15, 17), (13, 14), (18, 15)] {
+            let (u, v) = (Double(j - 16) * 2 - cx, Double(i - 16) * 2 - cy)
+            XCTAssertEqual(Double(image.storage[i * 32 + j]), 3 * 4 / (2 * Double.pi * 2.25) * exp(-(u * u + v * v) / 4.5), accuracy: 1e-6)
+        }
+        XCTAssertEqual(image.storage.reduce(0, +), 3, accuracy: 1e-3)
+        let wide = try Projector.Geometry(size: 32, pixel: 1, sigma: [4], weight: [1])
+        let coords = try Tensor(shape: [1, 1, 3], storage: centre)
+        let sampled = try PointSampledProjection.render(coords: coords, rotations: [rotation], shifts: origin, geometry: wide)
+        let integrated = try Projector.project(coords: coords, rotations: Rotation.tensor([rotation]), shifts: Tensor(shape: [1, 2], storage: origin), geometry: wide)
+        XCTAssertLessThan(zip(sampled.storage, integrated.storage).map { abs($0 - $1) }.max()!, 1e-2 * integrated.storage.max()!)
+        XCTAssertThrowsError(try PointSampledProjection.render(coords: coords, rotations: [], shifts: [], geometry: wide))
+    }
+
+    /// `.first` keeps each conformation's offset from the first one's centroid, so each image's centre of mass sits
+    /// at the rotated offset; `.each` draws every conformation about its own centroid.
+    func testSimulatorCentring() throws {
+        let s = try ToyProtein.make(residues: 40, seed: 2)
+        let shifted = s.models[0].enumerated().map { $0.element + [6.0, -3.0, 2.0][$0.offset % 3] }
+        for (centring, rendering) in [(Simulator.Centring.first, Simulator.Rendering.point), (.each, .integrated)] {
+            var settings = Simulator.Settings(images: 12, size: 64, pixel: 2, snr: 1, applyCTF: false, seed: 5)
+            (settings.centring, settings.rendering) = (centring, rendering)
+            let (data, clean, _) = try Simulator.simulate(conformations: [s.models[0], shifted], sigma: Array(repeating: 1.5, count: 40),
+                                                          weight: Array(repeating: 1, count: 40), settings: settings)
+            for i in 0..<12 {
+                var (mass, mx, my) = (0.0, 0.0, 0.0)
+                for p in 0..<(64 * 64) {
+                    let v = Double(clean.storage[i * 64 * 64 + p])
+                    (mass, mx, my) = (mass + v, mx + v * Double(p % 64 - 32) * 2, my + v * Double(p / 64 - 32) * 2)
+                }
+                let label = data.conformation![i]
+                let offset = centring == .first && label == 1 ? (6.0, -3.0, 2.0) : (0.0, 0.0, 0.0)
+                let (x, y, _) = data.rotations[i].apply(offset)
+                XCTAssertEqual(mx / mass, x, accuracy: 0.02, "\(centring) image \(i)")
+                XCTAssertEqual(my / mass, y, accuracy: 0.02, "\(centring) image \(i)")
+            }
+        }
+    }
+
     func testSimulatorKeepsGroundTruthAndSNR() throws {
         let s = try ToyProtein.make(residues: 60, seed: 3)
         let frames = try ANM.trajectory(s.models[0], frames: 4, modes: 2, amplitude: 3, seed: 1)

@@ -214,7 +214,14 @@ enum ScriptExpectations {
             c.expect(sizes.count == 4, "\(sizes.count) k-means states, expected 4")
             c.expect(sizes.reduce(0, +) == 300 && sizes.allSatisfy { $0 > 0 }, "state sizes \(sizes): not 300 particles in non-empty states")
         }
-        c.expect("adjusted Rand index", c.line("ARI against the true frames")?.number(after: "bins:"), in: -0.5...1)
+        if let line = c.line("ARI against the true frames") {
+            c.expect("adjusted Rand index", line.number(after: "bins:"), in: -0.5...1)
+            c.expect("ground-truth adjusted Rand index", line.number(after: "true conformations:"), in: -0.5...1)
+        }
+        if let line = c.line("eta2, share of the true frame's variance") {
+            c.expect("eta2", line.number(after: "states:"), in: 0...1)
+            c.expect("ground-truth eta2", line.number(after: "ground truth:"), in: 0...1)
+        }
         c.expect(c.output.text.contains("report: out/analysis/index.html"), "the report's path was not printed")
     }
 

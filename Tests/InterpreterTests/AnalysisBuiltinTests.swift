@@ -31,12 +31,16 @@ final class AnalysisBuiltinTests: XCTestCase {
         defer { Self.session.output = output }
         guard case .record(let a) = try evaluate("analyze(r, data, like: s, k: 3, out: \"\(folder)\", model: model)") else { return XCTFail("not a record") }
         guard case .list(let variance)? = a["explained_variance"], case .list(let sizes)? = a["state_sizes"], case .number(let ari)? = a["ari"],
-              case .string(let report)? = a["report"], case .list(let stars)? = a["state_stars"] else { return XCTFail("\(a.keys)") }
+              case .string(let report)? = a["report"], case .list(let stars)? = a["state_stars"],
+              case .number(let eta2)? = a["eta2"], case .number(let ariTruth)? = a["ari_truth"], case .number(let eta2Truth)? = a["eta2_truth"]
+        else { return XCTFail("\(a.keys)") }
         let fractions = variance.compactMap { if case .number(let x) = $0 { return x } else { return nil } }
         XCTAssertEqual(fractions.count, 8, "one explained-variance fraction per latent dimension")
         XCTAssertEqual(fractions.reduce(0, +), 1, accuracy: 1e-6)
         XCTAssertEqual(sizes.compactMap { if case .number(let x) = $0 { return Int(x) } else { return nil } }.reduce(0, +), 48)
         XCTAssertTrue(ari.isFinite)
+        XCTAssertTrue([eta2, eta2Truth].allSatisfy { (0...1).contains($0) } && ariTruth.isFinite, "the simulation's truth gives the ground-truth reference")
+        XCTAssertTrue(printed.contains { $0.contains("ground truth, the same k-means on the true conformations") }, "\(printed)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: report))
         XCTAssertTrue(stars.isEmpty, "a simulated dataset has no STAR rows to subset")
         XCTAssertTrue(printed.contains { $0.contains("explained variance") } && printed.contains { $0.contains("no per-state STAR subsets") }, "\(printed)")

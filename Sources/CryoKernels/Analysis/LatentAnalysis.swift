@@ -22,6 +22,14 @@ public enum LatentAnalysis {
         }
     }
 
+    /// Ground truth of a simulation: each particle's frame along the path (0..<F) and, when known, its true
+    /// conformation (3N Å, as the decoded ones).
+    public struct Truth: Sendable {
+        public var frames: [Int]
+        public var conformations: [[Double]]?
+        public init(frames: [Int], conformations: [[Double]]? = nil) { self.frames = frames; self.conformations = conformations }
+    }
+
     /// The numbers and the files written (by role, e.g. "report", "states_pdb", "state_stars").
     public struct Outcome: Sendable {
         public var explainedVariance: [Double] = []
@@ -30,7 +38,11 @@ public enum LatentAnalysis {
         /// Kabsch RMSD (Å) between state conformations, K×K row-major.
         public var stateRMSD: [Double] = []
         public var mostDifferent = (0, 0)
-        public var ari: Double?
+        /// The states against the true frames (nil without them).
+        public var agreement: StateAgreement?
+        /// A ground-truth reference for `agreement`: the same k-means (k, seed, clustering rule) on the particles' true
+        /// conformations, scored against the same frames (nil without true conformations).
+        public var truthAgreement: StateAgreement?
         public var rmsf: [Double] = []
         public var files: [(String, String)] = []
         public var stateFiles: [String] = []
@@ -38,10 +50,11 @@ public enum LatentAnalysis {
 
     /// Runs the analysis. `latents` are M·L values, `conformations` [M, N, 3] Å in one frame (the decoder's),
     /// `template` gives the atoms; `decode` maps latent points to conformations (3N Å each) in the same frame;
-    /// `truth` holds ground-truth frame labels per particle (compared, binned into k, by the adjusted Rand index);
+    /// `truth` holds the particles' ground truth (their states are scored against its frames; with its conformations
+    /// the same clustering of those gives a reference);
     /// `writeSubset(rows, path)` writes the STAR subset of a state (nil: none written); `log` gets printed lines.
     public static func run(latents: [Float], dimension: Int, conformations: Tensor, template: Structure, options: Options,
-                           decode: (([[Double]]) throws -> [[Double]])?, truth: [Int]?,
+                           decode: (([[Double]]) throws -> [[Double]])?, truth: Truth?,
                            writeSubset: (([Int], String) throws -> Void)?, log: (String) -> Void) throws -> Outcome {
         let m = dimension > 0 ? latents.count / dimension : 0
         let n = template.count
@@ -52,7 +65,9 @@ public enum LatentAnalysis {
             throw KernelError("analyze", "the conformations are \(formatShape(conformations.shape)) but \(m) latents and a template of \(n) atoms need [\(m), \(n), 3]; pass the training result and the template it was trained with")
         }
         guard options.states >= 2, options.states <= m else { throw KernelError("analyze", "k = \(options.states) states need 2 ≤ k ≤ \(m) (the particles)") }
-        if let truth, truth.count != m { throw KernelError("analyze", "the dataset has \(truth.count) particles but the result \(m) latents; analyse the dataset the model was trained on") }
+        if let truth, truth.frames.count != m || (truth.conformations.map { $0.count != m || $0.contains { $0.count != 3 * n } } ?? false) {
+            throw KernelError("analyze", "the ground truth holds \(truth.frames.count) frames and \(truth.conformations?.count ?? 0) conformations but the result \(m) latents of \(n) atoms; analyse the dataset the model was trained on")
+        }
         let directory = options.directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
@@ -74,10 +89,7 @@ public enum LatentAnalysis {
         // state's centre is then the mean latent of its particles, so states decode in the latent space either way.
         let kmeans: (labels: [Int], centres: [[Double]])
         if options.clusterConformations {
-            let width = 3 * n, components = Swift.min(8, width)
-            let shapes = PrincipalComponents.fit(conformations.storage, dimension: width, components: components)
-            let rows = (0..<m).flatMap { i in shapes.scores(conformation(i)).map(Float.init) }
-            let fit = try KMeans.fit(rows, dimension: components, k: options.states, seed: options.seed)
+            let fit = try conformationStates(conformations.storage, atoms: n, components: 8, options: options)
             kmeans = (fit.labels, (0..<options.states).map { s -> [Double] in
                 let members = (0..<m).filter { fit.labels[$0] == s }
                 return (0..<dimension).map { a in members.reduce(0.0) { $0 + points[$1][a] } / Double(Swift.max(members.count, 1)) }
@@ -90,9 +102,19 @@ public enum LatentAnalysis {
         out.stateSizes = (0..<options.states).map { s in kmeans.labels.filter { $0 == s }.count }
         log("analyze: \(options.states) k-means states of " + out.stateSizes.map(String.init).joined(separator: ", ") + " particles")
         if let truth {
-            let frames = (truth.max() ?? 0) + 1
-            out.ari = try AdjustedRandIndex.score(kmeans.labels, truth.map { $0 * options.states / frames })
-            log(String(format: "analyze: adjusted Rand index of the states against the true frames in %d bins: %.3f", options.states, out.ari ?? 0))
+            let agreement = try StateAgreement(states: kmeans.labels, frames: truth.frames, bins: options.states)
+            out.agreement = agreement
+            // The reference clusters the true conformations as the states were clustered: in 8 principal components as
+            // the decoded ones, or in as many as the latent has dimensions (an ideal latent's linear coordinates).
+            if let exact = truth.conformations {
+                let fit = try conformationStates(exact.flatMap { $0.map(Float.init) }, atoms: n,
+                                                 components: options.clusterConformations ? 8 : dimension, options: options)
+                out.truthAgreement = try StateAgreement(states: fit.labels, frames: truth.frames, bins: options.states)
+            }
+            let reference = out.truthAgreement.map { String(format: " (ground truth, the same k-means on the true conformations: %.3f)", $0.ari) } ?? ""
+            log(String(format: "analyze: adjusted Rand index of the states against the true frames in %d bins: %.3f", options.states, agreement.ari) + reference)
+            let eta = out.truthAgreement.map { String(format: " (ground truth: %.3f)", $0.frameVarianceExplained) } ?? ""
+            log(String(format: "analyze: share of the true frame's variance explained by the states, eta2: %.3f", agreement.frameVarianceExplained) + eta)
         }
 
         // Figures of the latent space.
@@ -187,6 +209,13 @@ public enum LatentAnalysis {
         return out
     }
 
+    /// k-means (k and seed from `options`) of conformations (rows of 3·`atoms` Å, row-major) in their `components`
+    /// leading principal components.
+    static func conformationStates(_ rows: [Float], atoms: Int, components: Int, options: Options) throws -> KMeans.Result {
+        let width = 3 * atoms, kept = Swift.min(components, width)
+        return try KMeans.fit(PrincipalComponents.project(rows, dimension: width, components: kept), dimension: kept, k: options.states, seed: options.seed)
+    }
+
     /// The HTML report of an outcome.
     static func report(_ out: Outcome, options: Options, m: Int, dimension: Int, decoded: Bool, tsneNote: String, path: String) throws {
         let figures = Dictionary(out.files, uniquingKeysWith: { $1 })
@@ -201,9 +230,14 @@ public enum LatentAnalysis {
             if let file = figures[key] { try page.figure(file, caption: caption) }
         }
         page.heading("States")
-        var summary = "Particles per state: " + out.stateSizes.map(String.init).joined(separator: ", ") + "."
-        if let ari = out.ari { summary += String(format: " Adjusted Rand index against the true frames binned into %d: %.3f.", options.states, ari) }
-        page.paragraph(summary)
+        page.paragraph("Particles per state: " + out.stateSizes.map(String.init).joined(separator: ", ") + ".")
+        if let agreement = out.agreement {
+            page.paragraph("Agreement with the true frames: the adjusted Rand index (ARI) against the frames binned into \(options.states), and η², "
+                           + "the share of the frame index's variance the states explain (no bins). The ground-truth row runs the same k-means "
+                           + "(k, seed, clustering rule) on the particles' true conformations: what this clustering reaches with perfect conformations.")
+            let rows = [("states", agreement)] + (out.truthAgreement.map { [("ground truth: the same k-means on the true conformations", $0)] } ?? [])
+            page.table(header: ["", "ARI", "η²"], rows: rows.map { [$0.0, String(format: "%.3f", $0.1.ari), String(format: "%.3f", $0.1.frameVarianceExplained)] })
+        }
         let k = options.states
         page.table(header: ["RMSD (Å)"] + (1...k).map { "state \($0)" },
                    rows: (0..<k).map { a in ["state \(a + 1) (\(out.stateSizes[a]))"] + (0..<k).map { String(format: "%.2f", out.stateRMSD[a * k + $0]) } })

@@ -89,21 +89,16 @@ public enum FourierFilter {
                 let result = SharedPointer(base: o.baseAddress!)
                 withoutActuallyEscaping(filter) { f in
                     let filterFor = UncheckedSendable(value: f)
-                    Parallel.forRanges(batch, grain: 1) { range in
-                        let w = FFT.Workspace(size: d)
-                        for b in range {
-                            w.real.update(from: x.baseAddress! + b * d * d, count: d * d)
-                            FFT.shared.forward(w)
-                            filterFor.value(b).withUnsafeBufferPointer { h in
-                                for k in 0..<w.spectrumCount {
-                                    let factor = h[k] * scale
-                                    w.spectrum[k].0 *= factor
-                                    w.spectrum[k].1 *= factor
-                                }
+                    FFT.shared.forwardEach(x.baseAddress!, count: batch, size: d) { b, w in
+                        filterFor.value(b).withUnsafeBufferPointer { h in
+                            for k in 0..<w.spectrumCount {
+                                let factor = h[k] * scale
+                                w.spectrum[k].0 *= factor
+                                w.spectrum[k].1 *= factor
                             }
-                            FFT.shared.inverse(w)
-                            (result.base + b * d * d).update(from: w.real, count: d * d)
                         }
+                        FFT.shared.inverse(w)
+                        (result.base + b * d * d).update(from: w.real, count: d * d)
                     }
                 }
             }

@@ -14,25 +14,20 @@ public enum ImageCentring {
         images.storage.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
                 let result = SharedPointer(base: o.baseAddress!)
-                Parallel.forRanges(batch, grain: 1) { range in
-                    let w = FFT.Workspace(size: d)
-                    for b in range {
-                        w.real.update(from: x.baseAddress! + b * d * d, count: d * d)
-                        FFT.shared.forward(w)
-                        let (tx, ty) = (Double(origins[2 * b]), Double(origins[2 * b + 1]))
-                        for i in 0..<d { for j in 0..<columns {
-                            let (sx, sy) = frequency(row: i, column: j, size: d, pixel: pixel)
-                            // Moving by +t multiplies the spectrum by exp(−2πi s·t).
-                            let phase = -2 * Double.pi * (Double(sx) * tx + Double(sy) * ty)
-                            let (c, s) = (Float(cos(phase)), Float(sin(phase)))
-                            let k = i * columns + j
-                            let (re, im) = (w.spectrum[k].0, w.spectrum[k].1)
-                            w.spectrum[k].0 = (re * c - im * s) * scale
-                            w.spectrum[k].1 = (re * s + im * c) * scale
-                        } }
-                        FFT.shared.inverse(w)
-                        (result.base + b * d * d).update(from: w.real, count: d * d)
-                    }
+                FFT.shared.forwardEach(x.baseAddress!, count: batch, size: d) { b, w in
+                    let (tx, ty) = (Double(origins[2 * b]), Double(origins[2 * b + 1]))
+                    for i in 0..<d { for j in 0..<columns {
+                        let (sx, sy) = frequency(row: i, column: j, size: d, pixel: pixel)
+                        // Moving by +t multiplies the spectrum by exp(−2πi s·t).
+                        let phase = -2 * Double.pi * (Double(sx) * tx + Double(sy) * ty)
+                        let (c, s) = (Float(cos(phase)), Float(sin(phase)))
+                        let k = i * columns + j
+                        let (re, im) = (w.spectrum[k].0, w.spectrum[k].1)
+                        w.spectrum[k].0 = (re * c - im * s) * scale
+                        w.spectrum[k].1 = (re * s + im * c) * scale
+                    } }
+                    FFT.shared.inverse(w)
+                    (result.base + b * d * d).update(from: w.real, count: d * d)
                 }
             }
         }

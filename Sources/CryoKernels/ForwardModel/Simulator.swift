@@ -21,6 +21,10 @@ public enum Simulator {
         /// Optics groups (voltage kV, Cs mm, amplitude contrast): image i belongs to group i mod the count.
         public var optics: [(voltage: Double, sphericalAberration: Double, amplitudeContrast: Double)]
         public var seed: UInt64
+        /// Where each conformation sits before it is rotated.
+        public var centring: Centring = .each
+        /// How atoms become pixels.
+        public var rendering: Rendering = .integrated
 
         /// Defaults follow the calibration in Docs/METHOD.md: 300 kV, Cs 2.7 mm, amplitude contrast 0.1, defocus 1–2.5 µm.
         public init(images: Int, size: Int = 64, pixel: Float = 2, snr: Double = 0.1, defocus: ClosedRange<Double> = 10_000...25_000,
@@ -39,7 +43,24 @@ public enum Simulator {
         }
     }
 
-    /// Simulates particles of `conformations` (each 3N values in Å, centred on their own centroid before
+    /// Where conformations sit before rotation.
+    public enum Centring: String, Sendable, CaseIterable {
+        /// Each conformation on its own centroid: the images carry shape only.
+        case each
+        /// All conformations moved by the first one's centroid, keeping their relative positions (a trajectory
+        /// aligned to its first frame, as the PyTorch calibration renders it): images also carry the centroid's motion.
+        case first
+    }
+
+    /// How atoms are drawn on the pixel grid.
+    public enum Rendering: String, Sendable, CaseIterable {
+        /// Each atom's density integrated over every pixel (`Projector`, the training model).
+        case integrated
+        /// Each atom's density sampled at pixel centres (`PointSampledProjection`), as the PyTorch calibration draws.
+        case point
+    }
+
+    /// Simulates particles of `conformations` (each 3N values in Å, centred as `settings.centring` says before
     /// rendering) with per-atom widths and weights. Returns the noisy dataset and the clean images.
     public static func simulate(conformations: [[Double]], sigma: [Float], weight: [Float], settings s: Settings,
                                 progress: ((Int, Int) -> Bool)? = nil) throws -> (dataset: ParticleDataset, clean: Tensor, noiseSigma: Double) {
@@ -50,7 +71,13 @@ public enum Simulator {
         guard !s.optics.isEmpty else { throw KernelError("simulate", "at least one optics group is needed") }
         let geometry = try Projector.Geometry(size: s.size, pixel: s.pixel, sigma: sigma, weight: weight)
         let atoms = first.count / 3
-        let centred = conformations.map { Superposition.centred($0).map(Float.init) }
+        let centred: [[Float]]
+        switch s.centring {
+        case .each: centred = conformations.map { Superposition.centred($0).map(Float.init) }
+        case .first:
+            let c = (0..<3).map { k in stride(from: k, to: first.count, by: 3).reduce(0.0) { $0 + first[$1] } / Double(atoms) }
+            centred = conformations.map { x in x.indices.map { Float(x[$0] - c[$0 % 3]) } }
+        }
         var g = SeededGenerator(seed: s.seed)
         var labels: [Int] = [], rotations: [Rotation] = [], shifts: [Float] = [], ctfs: [CTFParameters] = []
         for i in 0..<s.images {
@@ -73,9 +100,11 @@ public enum Simulator {
         for start in stride(from: 0, to: s.images, by: chunk) {
             let end = Swift.min(s.images, start + chunk)
             let coords = Tensor(uncheckedShape: [end - start, atoms, 3], storage: (start..<end).flatMap { centred[labels[$0]] })
-            var images = try Projector.project(coords: coords, rotations: Rotation.tensor(Array(rotations[start..<end])),
-                                               shifts: Tensor(uncheckedShape: [end - start, 2], storage: Array(shifts[(2 * start)..<(2 * end)])),
-                                               geometry: geometry)
+            let origins = Array(shifts[(2 * start)..<(2 * end)])
+            var images = s.rendering == .point
+                ? try PointSampledProjection.render(coords: coords, rotations: Array(rotations[start..<end]), shifts: origins, geometry: geometry)
+                : try Projector.project(coords: coords, rotations: Rotation.tensor(Array(rotations[start..<end])),
+                                        shifts: Tensor(uncheckedShape: [end - start, 2], storage: origins), geometry: geometry)
             if s.applyCTF { images = try FourierFilter.applyCTF(images, parameters: Array(ctfs[start..<end]), pixel: s.pixel) }
             clean.replaceSubrange((start * d * d)..<(end * d * d), with: images.storage)
             if let progress, !progress(end, s.images) { throw KernelError("simulate", "stopped at image \(end) of \(s.images)") }

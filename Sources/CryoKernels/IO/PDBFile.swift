@@ -4,7 +4,7 @@ import Foundation
 /// writing (multi-model, fixed columns that ChimeraX, PyMOL and gemmi read).
 public enum PDBFile {
     /// Which atoms to keep.
-    public enum Selection: String, Sendable {
+    public enum Selection: String, Sendable, CaseIterable {
         /// Cα only: one node per residue.
         case ca = "CA"
         /// N, Cα, C, O (the C-terminal OT1/OXT too) and amide H when present.

@@ -37,14 +37,8 @@ public enum PoseScoring {
             spectra.withUnsafeMutableBufferPointer { out in
                 let result = SharedPointer(base: out.baseAddress!)
                 projections.withUnsafeBufferPointer { p in
-                    let source = p.baseAddress!
-                    Parallel.forRanges(count, grain: 8) { range in
-                        let w = FFT.Workspace(size: d)
-                        for q in range {
-                            w.real.update(from: source + q * pixels, count: pixels)
-                            FFT.shared.forward(w)
-                            for k in 0..<half { result.base[q * half + k] = w.spectrum[k].0 * w.spectrum[k].0 + w.spectrum[k].1 * w.spectrum[k].1 }
-                        }
+                    FFT.shared.forwardEach(p.baseAddress!, count: count, size: d, grain: 8) { q, w in
+                        for k in 0..<half { result.base[q * half + k] = w.spectrum[k].0 * w.spectrum[k].0 + w.spectrum[k].1 * w.spectrum[k].1 }
                     }
                 }
             }

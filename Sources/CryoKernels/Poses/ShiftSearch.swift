@@ -136,13 +136,8 @@ extension ShiftSearch {
         var out = [fftwf_complex](repeating: (0, 0), count: batch * half)
         rows.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { o in
             let result = SharedPointer(base: o.baseAddress!)
-            Parallel.forRanges(batch, grain: 4) { range in
-                let w = FFT.Workspace(size: d)
-                for b in range {
-                    w.real.update(from: x.baseAddress! + b * d * d, count: d * d)
-                    FFT.shared.forward(w)
-                    (result.base + b * half).update(from: w.spectrum, count: half)
-                }
+            FFT.shared.forwardEach(x.baseAddress!, count: batch, size: d, grain: 4) { b, w in
+                (result.base + b * half).update(from: w.spectrum, count: half)
             }
         } }
         return out

@@ -62,6 +62,19 @@ final class FFT: @unchecked Sendable {
         fftwf_execute_dft_c2r(plans(w.size).inverse, w.spectrum, w.real)
     }
 
+    /// Runs `body(b, workspace)` for each of `count` consecutive D×D images at `images`, spread over the workers
+    /// (`grain` images per task), with image b's unnormalised half spectrum in `workspace.spectrum`.
+    func forwardEach(_ images: UnsafePointer<Float>, count: Int, size d: Int, grain: Int = 1, _ body: (Int, Workspace) -> Void) {
+        Parallel.forRanges(count, grain: grain) { range in
+            let w = Workspace(size: d)
+            for b in range {
+                w.real.update(from: images + b * d * d, count: d * d)
+                forward(w)
+                body(b, w)
+            }
+        }
+    }
+
     /// Inverse transform of a half spectrum of size `d` into a fresh workspace of that size.
     func inverse(spectrum: UnsafePointer<fftwf_complex>, size d: Int) -> Workspace {
         let w = Workspace(size: d)

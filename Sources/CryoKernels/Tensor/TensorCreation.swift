@@ -17,7 +17,7 @@ extension Tensor {
         }
         let steps = ((end - start) / step).rounded(.up)
         guard steps <= Double(1 << 31) else { throw KernelError("arange", "\(start)..<\(end) in steps of \(step) would hold more than 2^31 values") }
-        let n = Swift.max(0, Int(steps))
+        let n = steps > 0 ? Int(steps) : 0
         return Tensor((0..<n).map { Float(start + Double($0) * step) })
     }
 
