@@ -2,10 +2,10 @@ import Foundation
 
 /// The last phase of pose-marginalised training (beyond Docs/METHOD.md): once the re-search rounds have found each
 /// image's basin, its candidates stop being grid rotations and become a small local set around its current pose R:
-/// R itself and R·exp(±δ·e_i) for the three axes, 7 rotations with δ half the grid's mesh by default. The ESL measure
-/// over them moves the pose by up to δ a step and refinement continues from there, so poses improve off the grid's
-/// mesh while each step renders 7 candidates instead of 32. The set follows the pose (nothing is stored), so a
-/// checkpoint needs nothing more.
+/// R itself and R·exp(±δ·e_i) for the three axes, 7 rotations (`train_autodecoder` takes δ as half the grid's
+/// mesh). The ESL measure over them moves the pose by up to δ a step and refinement continues from there, so poses
+/// move off the grid's mesh while each step renders 7 candidates instead of 32. The set follows the pose (nothing is
+/// stored), so a checkpoint needs nothing more.
 public struct LocalCandidates: Sendable {
     /// The first epoch (0-based) of the local phase; re-search rounds stop there.
     public let start: Int
