@@ -40,6 +40,15 @@ enum ScriptExpectations {
                 for value in figures { trained("\(model) RMSD at latent scale \(scale)", value, template: template, &c) }
             }
         }
+        for draw in ["simulate's defaults (each frame centred, pixel-integrated)", "frames moved by frame 0's centroid",
+                     "Gaussians sampled at pixel centres", "the calibration's draw (both)"] {
+            guard let row = c.row(draw) else { continue }
+            for (column, model) in [(1, "GCN"), (2, "MLP")] {
+                let figures = c.numbers(row, column, "\(model) on \(draw)") ?? []
+                c.expect(figures.count == 2, "\(model) on \(draw): expected unaligned and Kabsch RMSD, got \(figures)")
+                for value in figures { trained("\(model) RMSD on \(draw)", value, template: template, &c) }
+            }
+        }
     }
 
     /// The contact-map example: its term passes the gradient check and every row trains both models to figures in
