@@ -110,39 +110,39 @@ final class UnknownPoseTrainingTests: XCTestCase {
     }
 
     func testLocalPhaseKeepsImprovingAndResumesBitIdentically() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-local-ckpt-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         let (make, initialPose, _) = try trainer(epochs: 4, research: 2, local: 3)
         let straight = try make.run(report: { _ in }, shouldContinue: { true })
         print("local phase from epoch 4: pose error median \(initialPose)° → \(straight.poseErrorMedian), shift error median → \(straight.shiftErrorMedian)")
         XCTAssertLessThan(try XCTUnwrap(straight.poseErrorMedian.last), initialPose + 1)
         XCTAssertLessThan(try XCTUnwrap(straight.shiftErrorMedian.last), 3)
-        var calls = 0
         // Interrupted in the middle of the fourth epoch, the first of the local phase.
-        XCTAssertThrowsError(try trainer(epochs: 4, research: 2, local: 3, checkpoint: folder + "/run.ckpt").0
-            .run(report: { _ in }, shouldContinue: { calls += 1; return calls < 15 }))
-        let resumed = try trainer(epochs: 4, research: 2, local: 3, checkpoint: folder + "/run.ckpt", resume: folder + "/run.ckpt").0
-            .run(report: { _ in }, shouldContinue: { true })
-        XCTAssertEqual(resumed.latents.storage, straight.latents.storage, "latents differ after resuming")
-        XCTAssertEqual(resumed.poses?.map(\.m), straight.poses?.map(\.m), "poses differ after resuming")
-        XCTAssertEqual(resumed.poseErrorMedian, straight.poseErrorMedian)
+        try assertResumesBitIdentically(straight, interruptedAfter: 15) {
+            try self.trainer(epochs: 4, research: 2, local: 3, checkpoint: $0, resume: $1).0
+        }
     }
 
-    func testResumeWithUnknownPosesIsBitIdentical() throws {
+    /// Runs the trainer `make(checkpoint, resume)` makes until `shouldContinue` has been asked `steps` times, resumes
+    /// it from its checkpoint, and checks that latents, poses, origins and error histories equal `straight`'s.
+    private func assertResumesBitIdentically(_ straight: AutodecoderTrainer.Result, interruptedAfter steps: Int,
+                                             _ make: (String, String?) throws -> AutodecoderTrainer) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-pose-ckpt-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let straight = try trainer(epochs: 3, research: 2, centroids: 3).0.run(report: { _ in }, shouldContinue: { true })
         var calls = 0
-        // Interrupted in the middle of the second epoch, before the re-search round ahead of the third.
-        XCTAssertThrowsError(try trainer(epochs: 3, research: 2, centroids: 3, checkpoint: folder + "/run.ckpt").0
-            .run(report: { _ in }, shouldContinue: { calls += 1; return calls < 7 }))
-        let resumed = try trainer(epochs: 3, research: 2, centroids: 3, checkpoint: folder + "/run.ckpt", resume: folder + "/run.ckpt").0
-            .run(report: { _ in }, shouldContinue: { true })
+        XCTAssertThrowsError(try make(folder + "/run.ckpt", nil).run(report: { _ in }, shouldContinue: { calls += 1; return calls < steps }))
+        let resumed = try make(folder + "/run.ckpt", folder + "/run.ckpt").run(report: { _ in }, shouldContinue: { true })
         XCTAssertEqual(resumed.latents.storage, straight.latents.storage, "latents differ after resuming")
         XCTAssertEqual(resumed.poses?.map(\.m), straight.poses?.map(\.m), "poses differ after resuming")
         XCTAssertEqual(resumed.origins, straight.origins)
         XCTAssertEqual(resumed.poseErrorMedian, straight.poseErrorMedian)
         XCTAssertEqual(resumed.shiftErrorMedian, straight.shiftErrorMedian)
+    }
+
+    func testResumeWithUnknownPosesIsBitIdentical() throws {
+        let straight = try trainer(epochs: 3, research: 2, centroids: 3).0.run(report: { _ in }, shouldContinue: { true })
+        // Interrupted in the middle of the second epoch, before the re-search round ahead of the third.
+        try assertResumesBitIdentically(straight, interruptedAfter: 7) {
+            try self.trainer(epochs: 3, research: 2, centroids: 3, checkpoint: $0, resume: $1).0
+        }
         XCTAssertThrowsError(try CandidateResearch(interval: 0, centroids: 0, estimator: try PoseEstimator(level: 1, lifting: try SupportLifting())))
     }
 }
