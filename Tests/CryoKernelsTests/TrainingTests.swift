@@ -19,10 +19,12 @@ final class TrainingTests: XCTestCase {
 
     private func problem() throws -> (Structure, ParticleDataset, [[Double]], Projector.Geometry) { try Self.problem() }
 
-    /// A GCN trainer for `problem()`'s data (batch 16, lr 3e-3, one warm-up epoch).
+    /// A GCN trainer for `problem()`'s data (batch 16, lr 3e-3, one warm-up epoch), with known poses unless
+    /// `unknownPoses` is given.
     static func trainer(_ s: Structure, _ data: ParticleDataset, _ truth: [[Double]]?, _ geometry: Projector.Geometry,
                         epochs: Int, checkpoint: String? = nil, resume: String? = nil, keepBest: Bool = true,
-                        validate: Double = 0, select: EpochSelection = .last, plots: String? = nil) throws -> AutodecoderTrainer {
+                        validate: Double = 0, select: EpochSelection = .last, plots: String? = nil,
+                        unknownPoses: UnknownPoses? = nil) throws -> AutodecoderTrainer {
         let decoder = try GCNDecoder(graph: try ResidueGraph.build(s), latent: 4, hidden: 8, layers: 3, seed: 5)
         var settings = AutodecoderTrainer.Settings()
         settings.epochs = epochs
@@ -35,6 +37,7 @@ final class TrainingTests: XCTestCase {
         settings.validate = validate
         settings.select = select
         settings.plots = plots
+        settings.unknownPoses = unknownPoses
         return try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
                                       template: s.models[0], geometry: geometry, dataset: data, truth: truth, settings: settings)
     }

@@ -37,17 +37,8 @@ final class UnknownPoseTrainingTests: XCTestCase {
         }
         data.rotations = found.estimates.map(\.rotation)
         data.shifts = found.estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] }
-        let decoder = try GCNDecoder(graph: try ResidueGraph.build(s), latent: 4, hidden: 8, layers: 3, seed: 5)
-        var settings = AutodecoderTrainer.Settings()
-        settings.epochs = epochs
-        settings.batch = 16
-        settings.learningRate = 3e-3
-        settings.schedule = .warmup(epochs: 1)
-        settings.checkpoint = checkpoint
-        settings.resume = resume
-        settings.unknownPoses = unknown
-        let trainer = try AutodecoderTrainer(decode: decoder.decode, modelName: "gcn", parameters: decoder.parameters, latentDimension: 4,
-                                             template: s.models[0], geometry: geometry, dataset: data, truth: truth, settings: settings)
+        let trainer = try TrainingTests.trainer(s, data, truth, geometry, epochs: epochs, checkpoint: checkpoint, resume: resume,
+                                                unknownPoses: unknown)
         return (trainer, ReconstructionMetrics.percentile(poseErrors, 50), ReconstructionMetrics.percentile(shiftErrors, 50))
     }
 
