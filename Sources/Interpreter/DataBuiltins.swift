@@ -53,8 +53,8 @@ enum DataBuiltins {
                     sigma: try a.atomValues("sigma", count: n, template: template, residue: { $0.sigma }, unit: 1.5),
                     weight: try a.atomValues("weights", count: n, template: template, residue: { $0.electrons }, unit: 1),
                     settings: settings, progress: { done, total in bar.update(done); return !interpreter.shouldInterrupt() })
-                // Ground truth as rendered: each conformation centred on its own centroid, [K,N,3].
-                let truth = conformations.flatMap { Superposition.centred($0).map(Float.init) }
+                // Ground truth as rendered (placed as `centre:` says), [K,N,3].
+                let truth = Simulator.placed(conformations, centring: settings.centring).flatMap { $0 }
                 return DatasetValue.record(dataset, extra: [("clean", .tensor(clean)), ("truth", .tensor(try Tensor(shape: [conformations.count, n, 3], storage: truth))),
                                                             ("snr", .number(settings.snr)), ("noise_sigma", .number(sigma))])
             },

@@ -76,6 +76,8 @@ final class SimulationTests: XCTestCase {
     func testSimulatorCentring() throws {
         let s = try ToyProtein.make(residues: 40, seed: 2)
         let shifted = s.models[0].enumerated().map { $0.element + [6.0, -3.0, 2.0][$0.offset % 3] }
+        let placed = Simulator.placed([s.models[0], shifted], centring: .first)
+        XCTAssertEqual(Double(placed[1][0] - placed[0][0]), 6, accuracy: 1e-4, "the ground truth keeps the offset it is drawn with")
         for (centring, rendering) in [(Simulator.Centring.first, Simulator.Rendering.point), (.each, .integrated)] {
             var settings = Simulator.Settings(images: 12, size: 64, pixel: 2, snr: 1, applyCTF: false, seed: 5)
             (settings.centring, settings.rendering) = (centring, rendering)

@@ -60,6 +60,18 @@ public enum Simulator {
         case point
     }
 
+    /// `conformations` (each 3N values in Å, all of the same N ≥ 1) where `centring` puts them before rotation: the
+    /// coordinates the simulator renders, and so the ground truth of its images.
+    public static func placed(_ conformations: [[Double]], centring: Centring) -> [[Float]] {
+        switch centring {
+        case .each: return conformations.map { Superposition.centred($0).map(Float.init) }
+        case .first:
+            let first = conformations[0], atoms = Double(first.count / 3)
+            let c = (0..<3).map { k in stride(from: k, to: first.count, by: 3).reduce(0.0) { $0 + first[$1] } / atoms }
+            return conformations.map { x in x.indices.map { Float(x[$0] - c[$0 % 3]) } }
+        }
+    }
+
     /// Simulates particles of `conformations` (each 3N values in Å, centred as `settings.centring` says before
     /// rendering) with per-atom widths and weights. Returns the noisy dataset and the clean images.
     public static func simulate(conformations: [[Double]], sigma: [Float], weight: [Float], settings s: Settings,
@@ -71,13 +83,7 @@ public enum Simulator {
         guard !s.optics.isEmpty else { throw KernelError("simulate", "at least one optics group is needed") }
         let geometry = try Projector.Geometry(size: s.size, pixel: s.pixel, sigma: sigma, weight: weight)
         let atoms = first.count / 3
-        let centred: [[Float]]
-        switch s.centring {
-        case .each: centred = conformations.map { Superposition.centred($0).map(Float.init) }
-        case .first:
-            let c = (0..<3).map { k in stride(from: k, to: first.count, by: 3).reduce(0.0) { $0 + first[$1] } / Double(atoms) }
-            centred = conformations.map { x in x.indices.map { Float(x[$0] - c[$0 % 3]) } }
-        }
+        let centred = placed(conformations, centring: s.centring)
         var g = SeededGenerator(seed: s.seed)
         var labels: [Int] = [], rotations: [Rotation] = [], shifts: [Float] = [], ctfs: [CTFParameters] = []
         for i in 0..<s.images {
