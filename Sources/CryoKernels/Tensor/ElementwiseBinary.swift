@@ -13,6 +13,8 @@ extension Tensor {
     static func combine<C: Combiner>(_ a: Tensor, _ b: Tensor, op: String, _ f: C) throws -> Tensor {
         let shape = try Broadcasting.shape(a.shape, b.shape, op: op)
         let n = shape.reduce(1, *)
+        // An empty result (a zero-length axis): nothing to compute, and the block paths below would divide by 0.
+        if n == 0 { return Tensor(uncheckedShape: shape, storage: []) }
         let an = a.count, bn = b.count
         let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
             let o = SharedPointer(base: buffer.baseAddress!)
