@@ -66,8 +66,7 @@ public enum Simulator {
         switch centring {
         case .each: return conformations.map { Superposition.centred($0).map(Float.init) }
         case .first:
-            let first = conformations[0], atoms = Double(first.count / 3)
-            let c = (0..<3).map { k in stride(from: k, to: first.count, by: 3).reduce(0.0) { $0 + first[$1] } / atoms }
+            let c = Superposition.centroid(conformations[0])
             return conformations.map { x in x.indices.map { Float(x[$0] - c[$0 % 3]) } }
         }
     }
