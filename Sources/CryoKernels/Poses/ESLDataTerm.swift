@@ -28,6 +28,10 @@ public struct UnknownPoses: Sendable {
     public var research: CandidateResearch?
     /// The local phase at the end of training (nil: none).
     public var local: LocalCandidates?
+    /// Whether the trainer removes each decoder displacement's infinitesimal rigid rotation (a rotation of the
+    /// conformation and of its pose are the same thing; see `RigidFreeDisplacements`). True by default; false keeps
+    /// it, as before issue 18's gauge fix (translation is removed with a shift search either way).
+    public var removesRotation = true
 
     /// Validates that every image has `perImage` candidates.
     public init(candidates: [Rotation], perImage: Int, images: Int, lifting: SupportLifting, gridSize: Int, truth: [Rotation]?) throws {

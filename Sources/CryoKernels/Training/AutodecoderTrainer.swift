@@ -105,6 +105,8 @@ public final class AutodecoderTrainer {
     let modelParameters: [Tensor]
     let latentDimension: Int
     let template: Tensor           // [1,N,3] centred
+    /// The rigid motions removed from every displacement (nil: none; known poses).
+    let gauge: RigidFreeDisplacements?
     let nodes: Int
     let geometry: Projector.Geometry
     let dataset: ParticleDataset
@@ -149,13 +151,16 @@ public final class AutodecoderTrainer {
         }
         keeper = truth != nil && settings.keepBest ? .oracle : settings.select
         let centred = AutodecoderTrainer.placed(template, centre: settings.rotationCentre)
+        let gauge = try RigidFreeDisplacements(template: centred, translation: settings.unknownPoses?.search != nil,
+                                               rotation: settings.unknownPoses?.removesRotation ?? false)
+        self.gauge = gauge
         var start = Tensor(uncheckedShape: [1, nodes, 3], storage: centred.map(Float.init))
         if settings.unknownPoses != nil {
             // Start from the template itself: an untrained decoder's output for a zero latent (a fixed pattern of
             // ~1 Å) would otherwise blur every image's pose measure before the first step (measured: median pose
             // error 22° → 39° at SNR 0.03), so it is subtracted once, as a constant.
             let idle = try decode(Tensor.zeros([1, latentDimension])).detached().reshape([1, nodes, 3])
-            start = try start - (settings.unknownPoses?.search != nil ? AutodecoderTrainer.meanFree(idle) : idle)
+            start = try start - (gauge.map { try $0(idle) } ?? idle)
         }
         self.template = start
         self.decode = decode
@@ -203,16 +208,14 @@ public final class AutodecoderTrainer {
     }
 
     /// The conformations [B,N,3] (Å) of latents `z` [B,L]: the template plus the decoder's displacements, recorded when
-    /// `z` or the decoder is. With searched shifts each displacement is made mean-free (beyond Docs/METHOD.md): a
-    /// rigid translation of a conformation and its image's origin are then the same thing, and left free the decoder
-    /// drifts in translation while the origins follow it.
+    /// `z` or the decoder is. With unknown poses each displacement has its rigid part removed (beyond Docs/METHOD.md;
+    /// see `RigidFreeDisplacements`): its mean with searched shifts (a rigid translation of a conformation and its
+    /// image's origin are the same thing) and its infinitesimal rotation with searched poses (as are a rigid rotation
+    /// and the pose); left free, the decoder drifts along them while the origins and poses follow it.
     func decoded(_ z: Tensor) throws -> Tensor {
         let displacement = try decode(z)
-        return try (settings.unknownPoses?.search != nil ? AutodecoderTrainer.meanFree(displacement) : displacement) + template
+        return try (gauge.map { try $0(displacement) } ?? displacement) + template
     }
-
-    /// `x` [B,N,3] less its mean over the N atoms of each row.
-    static func meanFree(_ x: Tensor) throws -> Tensor { try x - x.mean(axis: 1, keepDims: true) }
 
     /// Runs training from the start or from `settings.resume`: epochs of steps, each epoch closed by
     /// `evaluateEpoch` (histories, the kept epoch) and followed by a checkpoint and the plots (rank 0). `report` sees
