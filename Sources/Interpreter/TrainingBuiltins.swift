@@ -113,6 +113,10 @@ enum TrainingBuiltins {
         guard maxShift >= 0, refineSteps >= 0 else { throw ScriptFailure(message: "train_autodecoder: max_shift and refine must not be negative, got \(maxShift) and \(refineSteps)") }
         var initialShiftErrors: [Double]?
         if poseMode == "esl" {
+            let gauge = try a.string("gauge")
+            guard gauge == "rigid" || gauge == "translation" else {
+                throw ScriptFailure(message: "train_autodecoder: gauge: must be \"rigid\" or \"translation\", got \"\(gauge)\"")
+            }
             if maxShift > 0, settings.dataTerm != nil {
                 throw ScriptFailure(message: "train_autodecoder: max_shift: searches shifts with the built-in pose score; a script data term (data:) is scored at the dataset's shifts, so give one or the other")
             }
@@ -139,10 +143,6 @@ enum TrainingBuiltins {
             guard localStart >= 0 else { throw ScriptFailure(message: "train_autodecoder: local: must be an epoch ≥ 1 (or 0 for none), got \(localStart)") }
             if localStart > 0 {
                 unknown.local = try LocalCandidates(start: localStart - 1, spacing: SO3Grid.mesh[try a.int("grid")] / 2 * Double.pi / 180)
-            }
-            let gauge = try a.string("gauge")
-            guard gauge == "rigid" || gauge == "translation" else {
-                throw ScriptFailure(message: "train_autodecoder: gauge: must be \"rigid\" or \"translation\", got \"\(gauge)\"")
             }
             unknown.removesRotation = gauge == "rigid"
             settings.unknownPoses = unknown

@@ -158,6 +158,8 @@ final class TrainingBuiltinTests: XCTestCase {
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", candidates: 1)", "candidates must be at least 2")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, max_shift: 6)", "max_shift: applies to poses: \"esl\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, research: 2)", "research: applies to poses: \"esl\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, gauge: \"translation\")", "gauge: applies to poses: \"esl\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", gauge: \"none\")", "gauge: must be \"rigid\" or \"translation\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", max_shift: -1)", "must not be negative")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", max_shift: 60)", "more than the 32-pixel box allows")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, refine_shifts: true, refine: 0)", "needs refine: ≥ 1 steps")
