@@ -43,12 +43,11 @@ CRYO_INLINE projector_buffers buffers(float *scratch, intptr_t size) {
     return b;
 }
 
-/* The pixel window [*lo, *hi] along one axis of an atom centred at c Å; returns 0 when empty or non-finite. */
-CRYO_INLINE int pixel_window(float c, float sigma, intptr_t size, float pixel, float window_sigmas, intptr_t *lo,
-                             intptr_t *hi) {
-    const float position = c / pixel + (float)(size / 2);
+/* The pixel window [*lo, *hi] along one axis of an atom centred at c Å, reaching radius pixels from its centre;
+   returns 0 when empty or non-finite. */
+CRYO_INLINE int pixel_window(float c, float radius, intptr_t size, float inverse_pixel, intptr_t *lo, intptr_t *hi) {
+    const float position = c * inverse_pixel + (float)(size / 2);
     if (!isfinite(position)) return 0;
-    const float radius = window_sigmas * sigma / pixel + 1;
     float low = floorf(position - radius), high = ceilf(position + radius);
     low = low < -1 ? -1 : (low > (float)size ? (float)size : low);
     high = high < -1 ? -1 : (high > (float)size ? (float)size : high);
@@ -63,36 +62,37 @@ typedef struct {
     intptr_t j0, i0, columns, rows, blocks, row_blocks, x_edges, y_edges;
 } atom_window;
 
-/* Lists the erf arguments of the blocks·BLOCK + 1 pixel edges of a window starting at pixel lo along one axis of
-   an atom centred at c Å, from arguments[0]; returns their count. */
-CRYO_INLINE intptr_t list_edges(float c, float sigma, intptr_t lo, intptr_t blocks, intptr_t size, float pixel,
+/* Lists the erf arguments (distance from the centre c Å times scale) of the count + 1 pixel edges of a window
+   starting at pixel lo along one axis, from arguments[0]; returns their count. */
+CRYO_INLINE intptr_t list_edges(float c, float scale, intptr_t lo, intptr_t count, intptr_t size, float pixel,
                                 float *restrict arguments) {
     const float first = ((float)lo - (float)(size / 2) - 0.5f) * pixel - c;
-    const float scale = 1.0f / (1.4142135624f * sigma);
-    const intptr_t edges = blocks * BLOCK + 1;
-    for (intptr_t k = 0; k < edges; k++) arguments[k] = (first + (float)k * pixel) * scale;
-    return edges;
+    for (intptr_t k = 0; k <= count; k++) arguments[k] = (first + (float)k * pixel) * scale;
+    return count + 1;
 }
 
 /* Finds the windows of atoms [first, first + count) (at most CHUNK) and lists their edges; returns how many draw
-   anything, their windows in w and their indices in drawn. */
+   anything, their windows in w and their indices in drawn. The lists hold only the edges that bound a pixel of the
+   window; `factors` reads past an atom's last edge into the next atom's (or stale) values and discards them. */
 CRYO_INLINE intptr_t prepare_chunk(const float *restrict centres, const float *restrict sigma, intptr_t first,
                                    intptr_t count, intptr_t size, float pixel, float window_sigmas,
                                    projector_buffers *b, atom_window *restrict w, intptr_t *restrict drawn) {
+    const float inverse_pixel = 1.0f / pixel;
     intptr_t listed = 0, kept = 0;
     for (intptr_t n = first; n < first + count; n++) {
         atom_window *a = &w[kept];
+        const float radius = window_sigmas * sigma[n] * inverse_pixel + 1, scale = 1.0f / (1.4142135624f * sigma[n]);
         intptr_t j1, i1;
-        if (!pixel_window(centres[2 * n], sigma[n], size, pixel, window_sigmas, &a->j0, &j1)
-            || !pixel_window(centres[2 * n + 1], sigma[n], size, pixel, window_sigmas, &a->i0, &i1)) continue;
+        if (!pixel_window(centres[2 * n], radius, size, inverse_pixel, &a->j0, &j1)
+            || !pixel_window(centres[2 * n + 1], radius, size, inverse_pixel, &a->i0, &i1)) continue;
         a->columns = j1 - a->j0 + 1;
         a->rows = i1 - a->i0 + 1;
         a->blocks = (a->columns + BLOCK - 1) / BLOCK;
         a->row_blocks = (a->rows + BLOCK - 1) / BLOCK;
         a->x_edges = listed;
-        listed += list_edges(centres[2 * n], sigma[n], a->j0, a->blocks, size, pixel, b->arguments + listed);
+        listed += list_edges(centres[2 * n], scale, a->j0, a->columns, size, pixel, b->arguments + listed);
         a->y_edges = listed;
-        listed += list_edges(centres[2 * n + 1], sigma[n], a->i0, a->row_blocks, size, pixel, b->arguments + listed);
+        listed += list_edges(centres[2 * n + 1], scale, a->i0, a->rows, size, pixel, b->arguments + listed);
         drawn[kept++] = n;
     }
     float *restrict arguments = b->arguments, *restrict erfs = b->erfs, *restrict gaussians = b->gaussians;
