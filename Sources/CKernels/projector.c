@@ -180,6 +180,31 @@ CRYO_INLINE void window_gradient(const float *restrict window, intptr_t stride, 
     d_centre[1] = weight * sy;
 }
 
+/* Every atom that draws anything, chunk by chunk: its factors formed and, forward, its window added into b's
+   padded image or, backward, its centre's cotangent written into d_centres from b's padded cotangent. */
+CRYO_INLINE void visit_atoms(int backward, const float *restrict centres, const float *restrict sigma,
+                             const float *restrict weight, intptr_t atoms, intptr_t size, float pixel,
+                             float window_sigmas, projector_buffers *b, float *restrict d_centres) {
+    const intptr_t stride = size + PAD;
+    atom_window w[CHUNK];
+    intptr_t drawn[CHUNK];
+    for (intptr_t first = 0; first < atoms; first += CHUNK) {
+        const intptr_t kept = prepare_chunk(centres, sigma, first, atoms - first < CHUNK ? atoms - first : CHUNK, size,
+                                            pixel, window_sigmas, b, w, drawn);
+        for (intptr_t m = 0; m < kept; m++) {
+            const intptr_t n = drawn[m];
+            float *window = b->padded + w[m].i0 * stride + w[m].j0;
+            atom_factors(&w[m], sigma[n], backward, b);
+            if (backward) {
+                window_gradient(window, stride, b->fx, b->fy, b->dfx, b->dfy, w[m].rows, w[m].blocks, weight[n],
+                                d_centres + 2 * n);
+            } else {
+                add_window(window, stride, b->fx, b->fy, w[m].rows, w[m].blocks, weight[n]);
+            }
+        }
+    }
+}
+
 CRYO_INLINE void project_image_body(const float *restrict centres, const float *restrict sigma,
                                     const float *restrict weight, intptr_t atoms, intptr_t size, float pixel,
                                     float window_sigmas, float *restrict scratch, float *restrict image) {
@@ -187,17 +212,7 @@ CRYO_INLINE void project_image_body(const float *restrict centres, const float *
     const intptr_t stride = size + PAD;
     float *restrict padded = b.padded;
     for (intptr_t k = 0; k < size * stride; k++) padded[k] = 0;
-    atom_window w[CHUNK];
-    intptr_t drawn[CHUNK];
-    for (intptr_t first = 0; first < atoms; first += CHUNK) {
-        const intptr_t kept = prepare_chunk(centres, sigma, first, atoms - first < CHUNK ? atoms - first : CHUNK, size,
-                                            pixel, window_sigmas, &b, w, drawn);
-        for (intptr_t m = 0; m < kept; m++) {
-            const intptr_t n = drawn[m];
-            atom_factors(&w[m], sigma[n], 0, &b);
-            add_window(padded + w[m].i0 * stride + w[m].j0, stride, b.fx, b.fy, w[m].rows, w[m].blocks, weight[n]);
-        }
-    }
+    visit_atoms(0, centres, sigma, weight, atoms, size, pixel, window_sigmas, &b, 0);
     for (intptr_t i = 0; i < size; i++) {
         for (intptr_t j = 0; j < size; j++) image[i * size + j] = padded[i * stride + j];
     }
@@ -219,18 +234,7 @@ CRYO_INLINE void project_image_backward_body(const float *restrict g, const floa
         for (intptr_t j = 0; j < stride; j++) padded[i * stride + j] = j < size ? g[i * size + j] : 0.0f;
     }
     for (intptr_t k = 0; k < 2 * atoms; k++) d_centres[k] = 0;
-    atom_window w[CHUNK];
-    intptr_t drawn[CHUNK];
-    for (intptr_t first = 0; first < atoms; first += CHUNK) {
-        const intptr_t kept = prepare_chunk(centres, sigma, first, atoms - first < CHUNK ? atoms - first : CHUNK, size,
-                                            pixel, window_sigmas, &b, w, drawn);
-        for (intptr_t m = 0; m < kept; m++) {
-            const intptr_t n = drawn[m];
-            atom_factors(&w[m], sigma[n], 1, &b);
-            window_gradient(padded + w[m].i0 * stride + w[m].j0, stride, b.fx, b.fy, b.dfx, b.dfy, w[m].rows,
-                            w[m].blocks, weight[n], d_centres + 2 * n);
-        }
-    }
+    visit_atoms(1, centres, sigma, weight, atoms, size, pixel, window_sigmas, &b, d_centres);
 }
 
 CRYO_DISPATCH(cryo_project_image_backward, project_image_backward_body,
