@@ -3,7 +3,9 @@
 # (.build/asan, .build/tsan) so the normal build is untouched. The suppression files in Tests/Sanitizers say what
 # each suppression covers and why it is not an error of the package; tests that cannot run under a sanitizer skip
 # themselves there and print why.
-# Usage: Scripts/sanitize.sh address|thread [swift test arguments, e.g. --filter InterpreterTests]
+# Usage: Scripts/sanitize.sh address|thread [--release] [swift test arguments, e.g. --filter InterpreterTests]
+# --release builds optimised (with -enable-testing, into .build/asan-release or .build/tsan-release): the example
+# scripts that ScriptsTests runs take hours in a sanitized debug build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-}
@@ -20,5 +22,11 @@ case $kind in
         echo "usage: Scripts/sanitize.sh address|thread [swift test arguments]" >&2
         exit 2 ;;
 esac
-swift build --build-tests --sanitize="$kind" --build-path "$folder"
-swift test --skip-build --sanitize="$kind" --build-path "$folder" "$@"
+configuration=(-c debug)
+if [ "${1:-}" = --release ]; then
+    shift
+    folder=$folder-release
+    configuration=(-c release -Xswiftc -enable-testing)
+fi
+swift build --build-tests "${configuration[@]}" --sanitize="$kind" --build-path "$folder"
+swift test --skip-build "${configuration[@]}" --sanitize="$kind" --build-path "$folder" "$@"

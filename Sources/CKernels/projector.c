@@ -3,38 +3,51 @@
 
 #include <math.h>
 
+/* The BLOCK-float vectors below are passed between always-inline helpers only, so the ABI clang warns about for
+   vector arguments wider than the target's registers never arises. */
+#pragma clang diagnostic ignored "-Wpsabi"
+
 /* Loops of the Gaussian projector. Every atom window is processed in blocks of BLOCK pixels along x (one
    AVX-512 vector, two AVX2 or four SSE vectors), with the 1D factors past the window's end set to zero, so the
    inner loops have a fixed trip count and no remainders; images are rendered into (and cotangents read from) a
-   scratch copy whose rows are padded by PAD floats so the last block never leaves its row. */
+   scratch copy whose rows are padded by PAD floats so the last block never leaves its row.
 
-enum { BLOCK = 16, PAD = 2 * BLOCK };
+   Atoms go in chunks of CHUNK: first every window of the chunk is found and the arguments of erf at all its pixel
+   edges are listed, then erf and the Gaussian are evaluated over the whole list in one loop, then each atom's
+   factors are formed and its window drawn. One atom's edges are only a few vectors, and evaluated atom by atom
+   their long dependent chains (exp, division, polynomial) left the vector units idle; over the list they overlap. */
+
+enum { BLOCK = 16, PAD = 2 * BLOCK, CHUNK = 32 };
+
+/* Edges listed per atom and axis at most: a window spans at most size pixels, padded to whole blocks, plus its
+   closing edge. */
+CRYO_INLINE intptr_t edges_per_axis(intptr_t size) { return size + BLOCK + 1; }
 
 intptr_t cryo_projector_scratch_floats(intptr_t size) {
-    return size * (size + PAD) + 6 * (size + PAD + BLOCK);
+    return size * (size + PAD) + 4 * (size + PAD + BLOCK) + 3 * CHUNK * 2 * edges_per_axis(size);
 }
 
 /* Per-thread buffers carved from scratch. */
 typedef struct {
-    float *padded;                 /* [size, size + PAD] image or cotangent */
-    float *fx, *fy, *dfx, *dfy;    /* 1D factors and their derivatives with respect to the centre */
-    float *erfs, *gaussians;       /* erf and e^(−x²) at the window's pixel edges */
+    float *padded;                  /* [size, size + PAD] image or cotangent */
+    float *fx, *fy, *dfx, *dfy;     /* one atom's 1D factors and their derivatives with respect to the centre */
+    float *arguments;               /* the chunk's erf arguments at its windows' pixel edges, atom by atom, x then y */
+    float *erfs, *gaussians;        /* erf and e^(−x²) of each argument */
 } projector_buffers;
 
 CRYO_INLINE projector_buffers buffers(float *scratch, intptr_t size) {
-    const intptr_t line = size + PAD + BLOCK;
-    float *vectors = scratch + size * (size + PAD);
+    const intptr_t line = size + PAD + BLOCK, list = CHUNK * 2 * edges_per_axis(size);
+    float *vectors = scratch + size * (size + PAD), *lists = vectors + 4 * line;
     projector_buffers b = { scratch, vectors, vectors + line, vectors + 2 * line, vectors + 3 * line,
-                            vectors + 4 * line, vectors + 5 * line };
+                            lists, lists + list, lists + 2 * list };
     return b;
 }
 
-/* The pixel window [*lo, *hi] along one axis of an atom centred at c Å; returns 0 when empty or non-finite. */
-CRYO_INLINE int pixel_window(float c, float sigma, intptr_t size, float pixel, float window_sigmas, intptr_t *lo,
-                             intptr_t *hi) {
-    const float position = c / pixel + (float)(size / 2);
+/* The pixel window [*lo, *hi] along one axis of an atom centred at c Å, reaching radius pixels from its centre;
+   returns 0 when empty or non-finite. */
+CRYO_INLINE int pixel_window(float c, float radius, intptr_t size, float inverse_pixel, intptr_t *lo, intptr_t *hi) {
+    const float position = c * inverse_pixel + (float)(size / 2);
     if (!isfinite(position)) return 0;
-    const float radius = window_sigmas * sigma / pixel + 1;
     float low = floorf(position - radius), high = ceilf(position + radius);
     low = low < -1 ? -1 : (low > (float)size ? (float)size : low);
     high = high < -1 ? -1 : (high > (float)size ? (float)size : high);
@@ -43,20 +56,55 @@ CRYO_INLINE int pixel_window(float c, float sigma, intptr_t size, float pixel, f
     return *lo <= *hi;
 }
 
-/* The pixel-integrated factors f[k] of pixels lo + k for k < count (zero for count ≤ k < blocks·BLOCK) and, with
-   df, their derivatives with respect to the centre. */
-CRYO_INLINE void factors(float c, float sigma, intptr_t lo, intptr_t count, intptr_t blocks, intptr_t size,
-                         float pixel, float *restrict f, float *restrict df, projector_buffers *b) {
+/* One atom of a chunk: where it is drawn (first column j0 and row i0, its columns and rows, its width and height
+   in blocks) and where its edges start in the chunk's lists (x, then y). */
+typedef struct {
+    intptr_t j0, i0, columns, rows, blocks, row_blocks, x_edges, y_edges;
+} atom_window;
+
+/* Lists the erf arguments (distance from the centre c Å times scale) of the count + 1 pixel edges of a window
+   starting at pixel lo along one axis, from arguments[0]; returns their count. */
+CRYO_INLINE intptr_t list_edges(float c, float scale, intptr_t lo, intptr_t count, intptr_t size, float pixel,
+                                float *restrict arguments) {
     const float first = ((float)lo - (float)(size / 2) - 0.5f) * pixel - c;
-    const float scale = 1.0f / (1.4142135624f * sigma);
-    const intptr_t padded = blocks * BLOCK;
-    float *restrict erfs = b->erfs, *restrict gaussians = b->gaussians;
-    for (intptr_t k = 0; k < padded; k++) {
-        erfs[k] = cryo_erf_and_gaussian((first + (float)k * pixel) * scale, &gaussians[k]);
+    for (intptr_t k = 0; k <= count; k++) arguments[k] = (first + (float)k * pixel) * scale;
+    return count + 1;
+}
+
+/* Finds the windows of atoms [first, first + count) (at most CHUNK) and lists their edges; returns how many draw
+   anything, their windows in w and their indices in drawn. The lists hold only the edges that bound a pixel of the
+   window; `factors` reads past an atom's last edge into the next atom's (or stale) values and discards them. */
+CRYO_INLINE intptr_t prepare_chunk(const float *restrict centres, const float *restrict sigma, intptr_t first,
+                                   intptr_t count, intptr_t size, float pixel, float window_sigmas,
+                                   projector_buffers *b, atom_window *restrict w, intptr_t *restrict drawn) {
+    const float inverse_pixel = 1.0f / pixel;
+    intptr_t listed = 0, kept = 0;
+    for (intptr_t n = first; n < first + count; n++) {
+        atom_window *a = &w[kept];
+        const float radius = window_sigmas * sigma[n] * inverse_pixel + 1, scale = 1.0f / (1.4142135624f * sigma[n]);
+        intptr_t j1, i1;
+        if (!pixel_window(centres[2 * n], radius, size, inverse_pixel, &a->j0, &j1)
+            || !pixel_window(centres[2 * n + 1], radius, size, inverse_pixel, &a->i0, &i1)) continue;
+        a->columns = j1 - a->j0 + 1;
+        a->rows = i1 - a->i0 + 1;
+        a->blocks = (a->columns + BLOCK - 1) / BLOCK;
+        a->row_blocks = (a->rows + BLOCK - 1) / BLOCK;
+        a->x_edges = listed;
+        listed += list_edges(centres[2 * n], scale, a->j0, a->columns, size, pixel, b->arguments + listed);
+        a->y_edges = listed;
+        listed += list_edges(centres[2 * n + 1], scale, a->i0, a->rows, size, pixel, b->arguments + listed);
+        drawn[kept++] = n;
     }
-    /* The last edge bounds a factor only when the window fills its blocks; otherwise the loops below read a stale
-       value there and discard it. */
-    if (count == padded) erfs[padded] = cryo_erf_and_gaussian((first + (float)padded * pixel) * scale, &gaussians[padded]);
+    float *restrict arguments = b->arguments, *restrict erfs = b->erfs, *restrict gaussians = b->gaussians;
+    for (intptr_t k = 0; k < listed; k++) erfs[k] = cryo_erf_and_gaussian(arguments[k], &gaussians[k]);
+    return kept;
+}
+
+/* The pixel-integrated factors f[k] of the window's pixels k < count (zero for count ≤ k < blocks·BLOCK) from the
+   erfs at its edges and, with df, their derivatives with respect to the centre from the Gaussians there. */
+CRYO_INLINE void factors(const float *restrict erfs, const float *restrict gaussians, float sigma, intptr_t count,
+                         intptr_t blocks, float *restrict f, float *restrict df) {
+    const intptr_t padded = blocks * BLOCK;
     for (intptr_t k = 0; k < padded; k++) {
         f[k] = k < count ? 0.5f * (erfs[k + 1] - erfs[k]) : 0.0f;
     }
@@ -67,63 +115,94 @@ CRYO_INLINE void factors(float c, float sigma, intptr_t lo, intptr_t count, intp
     }
 }
 
-/* Where an atom is drawn: the window's first column j0 and row i0, its rows, and its width in blocks. */
-typedef struct {
-    intptr_t j0, i0, rows, blocks;
-} atom_window;
-
-/* Finds the window of an atom centred at (cx, cy) Å and fills b's factors (and, with derivative, their
-   derivatives) for it; returns 0 when the atom draws nothing. */
-CRYO_INLINE int prepare_atom(float cx, float cy, float sigma, intptr_t size, float pixel, float window_sigmas,
-                             int derivative, projector_buffers *b, atom_window *w) {
-    intptr_t j1, i1;
-    if (!pixel_window(cx, sigma, size, pixel, window_sigmas, &w->j0, &j1)
-        || !pixel_window(cy, sigma, size, pixel, window_sigmas, &w->i0, &i1)) return 0;
-    const intptr_t width = j1 - w->j0 + 1;
-    w->rows = i1 - w->i0 + 1;
-    w->blocks = (width + BLOCK - 1) / BLOCK;
-    factors(cx, sigma, w->j0, width, w->blocks, size, pixel, b->fx, derivative ? b->dfx : 0, b);
-    factors(cy, sigma, w->i0, w->rows, (w->rows + BLOCK - 1) / BLOCK, size, pixel, b->fy, derivative ? b->dfy : 0, b);
-    return 1;
+/* Fills b's factors of atom a (and, with derivative, their derivatives) from the chunk's evaluated edges. */
+CRYO_INLINE void atom_factors(const atom_window *a, float sigma, int derivative, projector_buffers *b) {
+    factors(b->erfs + a->x_edges, b->gaussians + a->x_edges, sigma, a->columns, a->blocks, b->fx,
+            derivative ? b->dfx : 0);
+    factors(b->erfs + a->y_edges, b->gaussians + a->y_edges, sigma, a->rows, a->row_blocks, b->fy,
+            derivative ? b->dfy : 0);
 }
+
+/* BLOCK floats as one vector of the compiler's vector extension (one AVX-512, two AVX2 or four SSE registers),
+   loaded and stored unaligned. Written out because the compiler's own vectorisation of these loops spilled its
+   accumulators to the stack. */
+typedef float block_vector __attribute__((vector_size(BLOCK * sizeof(float)), aligned(sizeof(float))));
+
+CRYO_INLINE block_vector load_block(const float *p) {
+    block_vector v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+CRYO_INLINE void store_block(float *p, block_vector v) { __builtin_memcpy(p, &v, sizeof v); }
 
 /* Adds weight·fy[i]·fx[j] to the window whose top-left pixel is at `window` (rows of `stride` floats). */
 CRYO_INLINE void add_window(float *restrict window, intptr_t stride, const float *restrict fx,
                             const float *restrict fy, intptr_t rows, intptr_t blocks, float weight) {
-    for (intptr_t i = 0; i < rows; i++) {
-        const float row = weight * fy[i];
-        float *restrict line = window + i * stride;
-        for (intptr_t block = 0; block < blocks; block++) {
-            for (intptr_t j = 0; j < BLOCK; j++) line[block * BLOCK + j] += row * fx[block * BLOCK + j];
+    for (intptr_t block = 0; block < blocks; block++) {
+        const block_vector column = load_block(fx + block * BLOCK) * weight;
+        for (intptr_t i = 0; i < rows; i++) {
+            float *line = window + i * stride + block * BLOCK;
+            store_block(line, load_block(line) + column * fy[i]);
         }
     }
 }
 
 /* The cotangents weight·Σ g·fy·dfx and weight·Σ g·dfy·fx of an atom's centre (x, y) from the cotangent window at
-   `window`. */
+   `window`. Even and odd rows are summed apart so the additions of consecutive rows do not wait on each other. */
 CRYO_INLINE void window_gradient(const float *restrict window, intptr_t stride, const float *restrict fx,
                                  const float *restrict fy, const float *restrict dfx, const float *restrict dfy,
                                  intptr_t rows, intptr_t blocks, float weight, float *restrict d_centre) {
-    float gx_lanes[BLOCK] = { 0 }, gy_lanes[BLOCK] = { 0 };
+    block_vector gx = { 0 }, gy = { 0 };
     for (intptr_t block = 0; block < blocks; block++) {
-        float t[BLOCK] = { 0 }, u[BLOCK] = { 0 };  /* this block's columns: Σ_i g·fy and Σ_i g·dfy */
-        for (intptr_t i = 0; i < rows; i++) {
-            const float row = fy[i], row_derivative = dfy[i];
-            const float *restrict line = window + i * stride + block * BLOCK;
-            for (intptr_t j = 0; j < BLOCK; j++) {
-                t[j] += line[j] * row;
-                u[j] += line[j] * row_derivative;
+        /* This block's columns: Σ_i g·fy and Σ_i g·dfy over even (t0, u0) and odd (t1, u1) rows. */
+        block_vector t0 = { 0 }, u0 = { 0 }, t1 = { 0 }, u1 = { 0 };
+        const float *column = window + block * BLOCK;
+        intptr_t i = 0;
+        for (; i + 1 < rows; i += 2) {
+            const block_vector even = load_block(column + i * stride), odd = load_block(column + (i + 1) * stride);
+            t0 += even * fy[i];
+            u0 += even * dfy[i];
+            t1 += odd * fy[i + 1];
+            u1 += odd * dfy[i + 1];
+        }
+        if (i < rows) {
+            const block_vector last = load_block(column + i * stride);
+            t0 += last * fy[i];
+            u0 += last * dfy[i];
+        }
+        gx += (t0 + t1) * load_block(dfx + block * BLOCK);
+        gy += (u0 + u1) * load_block(fx + block * BLOCK);
+    }
+    float sx = 0, sy = 0;
+    for (intptr_t j = 0; j < BLOCK; j++) { sx += gx[j]; sy += gy[j]; }
+    d_centre[0] = weight * sx;
+    d_centre[1] = weight * sy;
+}
+
+/* Every atom that draws anything, chunk by chunk: its factors formed and, forward, its window added into b's
+   padded image or, backward, its centre's cotangent written into d_centres from b's padded cotangent. */
+CRYO_INLINE void visit_atoms(int backward, const float *restrict centres, const float *restrict sigma,
+                             const float *restrict weight, intptr_t atoms, intptr_t size, float pixel,
+                             float window_sigmas, projector_buffers *b, float *restrict d_centres) {
+    const intptr_t stride = size + PAD;
+    atom_window w[CHUNK];
+    intptr_t drawn[CHUNK];
+    for (intptr_t first = 0; first < atoms; first += CHUNK) {
+        const intptr_t kept = prepare_chunk(centres, sigma, first, atoms - first < CHUNK ? atoms - first : CHUNK, size,
+                                            pixel, window_sigmas, b, w, drawn);
+        for (intptr_t m = 0; m < kept; m++) {
+            const intptr_t n = drawn[m];
+            float *window = b->padded + w[m].i0 * stride + w[m].j0;
+            atom_factors(&w[m], sigma[n], backward, b);
+            if (backward) {
+                window_gradient(window, stride, b->fx, b->fy, b->dfx, b->dfy, w[m].rows, w[m].blocks, weight[n],
+                                d_centres + 2 * n);
+            } else {
+                add_window(window, stride, b->fx, b->fy, w[m].rows, w[m].blocks, weight[n]);
             }
         }
-        for (intptr_t j = 0; j < BLOCK; j++) {
-            gx_lanes[j] += t[j] * dfx[block * BLOCK + j];
-            gy_lanes[j] += u[j] * fx[block * BLOCK + j];
-        }
     }
-    float gx = 0, gy = 0;
-    for (intptr_t j = 0; j < BLOCK; j++) { gx += gx_lanes[j]; gy += gy_lanes[j]; }
-    d_centre[0] = weight * gx;
-    d_centre[1] = weight * gy;
 }
 
 CRYO_INLINE void project_image_body(const float *restrict centres, const float *restrict sigma,
@@ -133,11 +212,7 @@ CRYO_INLINE void project_image_body(const float *restrict centres, const float *
     const intptr_t stride = size + PAD;
     float *restrict padded = b.padded;
     for (intptr_t k = 0; k < size * stride; k++) padded[k] = 0;
-    for (intptr_t n = 0; n < atoms; n++) {
-        atom_window w;
-        if (!prepare_atom(centres[2 * n], centres[2 * n + 1], sigma[n], size, pixel, window_sigmas, 0, &b, &w)) continue;
-        add_window(padded + w.i0 * stride + w.j0, stride, b.fx, b.fy, w.rows, w.blocks, weight[n]);
-    }
+    visit_atoms(0, centres, sigma, weight, atoms, size, pixel, window_sigmas, &b, 0);
     for (intptr_t i = 0; i < size; i++) {
         for (intptr_t j = 0; j < size; j++) image[i * size + j] = padded[i * stride + j];
     }
@@ -158,14 +233,8 @@ CRYO_INLINE void project_image_backward_body(const float *restrict g, const floa
     for (intptr_t i = 0; i < size; i++) {
         for (intptr_t j = 0; j < stride; j++) padded[i * stride + j] = j < size ? g[i * size + j] : 0.0f;
     }
-    for (intptr_t n = 0; n < atoms; n++) {
-        d_centres[2 * n] = 0;
-        d_centres[2 * n + 1] = 0;
-        atom_window w;
-        if (!prepare_atom(centres[2 * n], centres[2 * n + 1], sigma[n], size, pixel, window_sigmas, 1, &b, &w)) continue;
-        window_gradient(padded + w.i0 * stride + w.j0, stride, b.fx, b.fy, b.dfx, b.dfy, w.rows, w.blocks, weight[n],
-                        d_centres + 2 * n);
-    }
+    for (intptr_t k = 0; k < 2 * atoms; k++) d_centres[k] = 0;
+    visit_atoms(1, centres, sigma, weight, atoms, size, pixel, window_sigmas, &b, d_centres);
 }
 
 CRYO_DISPATCH(cryo_project_image_backward, project_image_backward_body,

@@ -152,6 +152,9 @@ final class GradientCheckTests: XCTestCase {
             ("pow_scalar", [rand([2, 3])], { $0[0].pow(2) }),
             ("pow_scalar", [rand([2, 3])], { try $0[0].pow(1) * $0[0] }),
             ("sum_to_shape", [rand([2, 3, 4])], { try $0[0].sum(toShape: [3, 4]) }),   // leading axes only: one pass
+            ("image_mse", [rand([2, 3, 3]), rand([1]), rand([1])], {
+                try $0[0].scaledSquaredError(scale: $0[1], offset: $0[2], target: Tensor(uncheckedShape: [2, 3, 3], storage: (0..<18).map { Float($0 % 5) * 0.3 - 0.6 }))
+            }),
         ]
     }
 

@@ -16,9 +16,9 @@ final class ScriptLossTermTests: XCTestCase {
       norm(slice(x, 1, n, axis: 1) - slice(x, 0, n - 1, axis: 1), axis: -1)
     }
     fn bond_term(x, ctx) = mean((consecutive(x) - consecutive(reshape(ctx.template, [1, 40, 3]))) ** 2)
-    fn fit(reg, data_term = nil, normalize = "particle", poses = "known") {
+    fn fit(reg, data_term = nil, normalize = "particle", poses = "known", refine = 3) {
       train_autodecoder(gnn(g, kind: "gcn", seed: 1), data, like: s, epochs: 2, batch: 16, quiet: true, seed: 5, reg: reg, data: data_term,
-                        normalize: normalize, poses: poses, candidates: 8)
+                        normalize: normalize, poses: poses, candidates: 8, refine: refine)
     }
     """
 
@@ -72,7 +72,10 @@ final class ScriptLossTermTests: XCTestCase {
     }
 
     /// A script data term `(r - y) ** 2` per pixel is the image MSE: known poses give the built-in's histories, and
-    /// with poses: "esl" the per-candidate losses inside the ESL expectation equal the fused scores.
+    /// with poses: "esl" the per-candidate losses inside the ESL expectation equal the fused scores. The ESL runs do
+    /// not refine poses: refinement descends from each barycentre, and in these unconverged 2-epoch runs (median pose
+    /// error near 40° over 48 images) the last-digit differences of the two scores send a few images to other
+    /// minima, which moved the median by 2.4° when the projector's backward changed its order of summation.
     func testScriptDataTermsReproduceTheBuiltInDataTerms() throws {
         let known = try histories(try run("[fit({}), fit({}, |r, y, ctx| (r - y) ** 2), fit({}, {term: |r, y, ctx| mean((r - y) ** 2, axis: -1) |> mean(axis: -1), count: 1024})]"))
         assertClose(known[1], known[0], relative: 1e-5, "per-pixel script data term against the image MSE")
@@ -82,8 +85,8 @@ final class ScriptLossTermTests: XCTestCase {
           assert(ctx.candidates == 8 and shape(r) == [128, 32, 32] and shape(y) == [128, 32, 32], "ESL renderings " + str(shape(r)))
           (r - y) ** 2
         }
-        let a = fit({}, nil, "particle", "esl")
-        let b = fit({}, seen, "particle", "esl")
+        let a = fit({}, nil, "particle", "esl", 0)
+        let b = fit({}, seen, "particle", "esl", 0)
         [a, b]
         """)
         guard case .list(let runs) = value, case .record(let a) = runs[0], case .record(let b) = runs[1] else { return XCTFail("\(value)") }

@@ -71,16 +71,16 @@ extension Tensor {
     /// Elementwise sum with broadcasting.
     public static func + (a: Tensor, b: Tensor) throws -> Tensor {
         let out = try combine(a, b, op: "add", Add())
-        let (sa, sb) = (a.shape, b.shape)
-        Tape.recordIfNeeded(out, inputs: [a, b]) { g in [try g.sum(toShape: sa), try g.sum(toShape: sb)] }
+        let (sa, sb, da, db) = (a.shape, b.shape, a.requiresGrad, b.requiresGrad)
+        Tape.recordIfNeeded(out, inputs: [a, b]) { g in [da ? try g.sum(toShape: sa) : nil, db ? try g.sum(toShape: sb) : nil] }
         return out
     }
 
     /// Elementwise difference with broadcasting.
     public static func - (a: Tensor, b: Tensor) throws -> Tensor {
         let out = try combine(a, b, op: "sub", Subtract())
-        let (sa, sb) = (a.shape, b.shape)
-        Tape.recordIfNeeded(out, inputs: [a, b]) { g in [try g.sum(toShape: sa), try g.negated().sum(toShape: sb)] }
+        let (sa, sb, da, db) = (a.shape, b.shape, a.requiresGrad, b.requiresGrad)
+        Tape.recordIfNeeded(out, inputs: [a, b]) { g in [da ? try g.sum(toShape: sa) : nil, db ? try g.negated().sum(toShape: sb) : nil] }
         return out
     }
 

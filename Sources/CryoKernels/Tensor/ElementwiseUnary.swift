@@ -6,6 +6,11 @@ extension Tensor {
         apply(ClosureScalar(f: f))
     }
 
+    /// a·x + b for every element x, in parallel for large tensors (not recorded: no gradient).
+    public func affine(scale a: Float, offset b: Float) -> Tensor {
+        apply(AffineScalar(a: a, b: b))
+    }
+
     /// The elementwise loop shared by every unary op, generic over the function so it is specialised and inlined.
     @inline(__always)
     func apply<F: ScalarFunction>(_ f: F) -> Tensor {
@@ -152,6 +157,12 @@ struct ClosureFunction: UnaryFunction, @unchecked Sendable {
 }
 
 /// Any closure as a scalar function (for `mapUnary`, which records no derivative).
+/// x ↦ a·x + b.
+struct AffineScalar: ScalarFunction {
+    let a, b: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x * a + b }
+}
+
 struct ClosureScalar: ScalarFunction, @unchecked Sendable {
     let f: (Float) -> Float
     @inline(__always) func callAsFunction(_ x: Float) -> Float { f(x) }

@@ -192,8 +192,7 @@ public final class AutodecoderTrainer {
     /// The images of particles `picked`, standardised with the dataset's mean and standard deviation (read from
     /// memory or from the stacks; no standardised copy of the dataset is kept).
     func targets(_ picked: [Int]) throws -> Tensor {
-        let (mean, std) = (imageMean, imageStd)
-        return try dataset.imageRows(picked).mapUnary { Float((Double($0) - mean) / std) }
+        return try dataset.imageRows(picked).affine(scale: Float(1 / imageStd), offset: Float(-imageMean / imageStd))
     }
 
     /// Decoded conformations (template + displacement) of `latents` [M, L] → [M, N, 3], without recording.

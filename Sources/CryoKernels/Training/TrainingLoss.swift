@@ -34,13 +34,12 @@ extension AutodecoderTrainer {
         let origins = Tensor(uncheckedShape: [picked.count, 2], storage: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] })
         var images = try Projector.project(coords: coords, rotations: try rotations.gather(indices), shifts: origins, geometry: geometry)
         if settings.applyCTF { images = try FourierFilter.applyCTF(images, parameters: picked.map { dataset.ctf[$0] }, pixel: geometry.pixel) }
-        let rendered = try images * scale + offset
         if let loss = settings.dataTerm {
-            let batch = ImageLoss.Batch(rendered: rendered, images: try targets(picked), latents: latents, indices: picked, candidates: 1)
+            let batch = ImageLoss.Batch(rendered: try images * scale + offset, images: try targets(picked), latents: latents, indices: picked,
+                                        candidates: 1)
             return ("script data term", try loss.losses(batch).mean())
         }
-        let residual = try rendered - targets(picked)
-        return ("data term (image MSE)", try (residual * residual).mean())
+        return ("data term (image MSE)", try images.scaledSquaredError(scale: scale, offset: offset, target: targets(picked)))
     }
 
     /// The regularised loss of one batch: the data term and every `LossTerm`, each weighted and scaled by the
