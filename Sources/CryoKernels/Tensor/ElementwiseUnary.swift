@@ -156,13 +156,13 @@ struct ClosureFunction: UnaryFunction, @unchecked Sendable {
     @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { derivativeClosure(x, y) }
 }
 
-/// Any closure as a scalar function (for `mapUnary`, which records no derivative).
-/// x ↦ a·x + b.
+/// x ↦ a·x + b (for `affine`, which records no derivative).
 struct AffineScalar: ScalarFunction {
     let a, b: Float
     @inline(__always) func callAsFunction(_ x: Float) -> Float { x * a + b }
 }
 
+/// Any closure as a scalar function (for `mapUnary`, which records no derivative).
 struct ClosureScalar: ScalarFunction, @unchecked Sendable {
     let f: (Float) -> Float
     @inline(__always) func callAsFunction(_ x: Float) -> Float { f(x) }
