@@ -91,6 +91,19 @@ void cryo_spectrum_energy(const float *power, float *spectrum, const float *filt
 /* out[k] = a·z[k] + c·q[k] + e for k < n. */
 void cryo_image_combination(const float *z, const float *q, float a, float c, float e, intptr_t n, float *out);
 
+/* The in-plane shift search (ShiftSearch.swift), on half spectra of `count` = rows·columns complex values (re, im
+   interleaved). out_k = z_k·conj(p_k), the cross-power spectrum. */
+void cryo_cross_power(const float *z, const float *p, intptr_t count, float *out);
+
+/* out[i, j] = z[i, j]·row_ramp[i]·column_ramp[j] (complex products): z moved by a phase ramp that factorises over
+   rows and columns. */
+void cryo_phase_ramp(const float *z, const float *row_ramp, const float *column_ramp, intptr_t rows, intptr_t columns, float *out);
+
+/* total[0] = Σ_ij column_weight[j]·Re(z[i, j]·row_ramp[i]·column_ramp[j]·conj(p[i, j])): the inner product of the
+   ramped z and p without storing the ramped spectrum (Float within a row, Double across rows). */
+void cryo_shifted_dot(const float *z, const float *p, const float *row_ramp, const float *column_ramp, const float *column_weight,
+                      intptr_t rows, intptr_t columns, double *total);
+
 /* erf(x) as the projector evaluates it (absolute error below 5·10⁻⁷ in Float; exposed for tests). */
 float cryo_erf(float x);
 

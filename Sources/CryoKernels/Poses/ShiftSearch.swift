@@ -1,4 +1,5 @@
 import CFFTW
+import CKernels
 import Foundation
 
 /// The best in-plane shift of a rendering against an image by FFT cross-correlation (beyond Docs/METHOD.md, whose
@@ -46,25 +47,28 @@ public struct ShiftSearch: Sendable {
         (-Float(offset.1) * pixel, -Float(offset.0) * pixel)
     }
 
-    /// One worker's buffers: a transform workspace and the phase ramps' factors along rows and columns.
+    /// One worker's buffers: a transform workspace, the phase ramps' factors along rows (D) and columns (D/2+1),
+    /// complex, and each column's weight in a sum over the half spectrum (1 on the first and last, which stand for
+    /// themselves, 2 on the others, which also stand for their mirror images).
     final class Scratch {
         let workspace: FFT.Workspace
-        var rowRamp: [(Float, Float)], columnRamp: [(Float, Float)]
+        let rowRamp: UnsafeMutablePointer<Float>, columnRamp: UnsafeMutablePointer<Float>, columnWeight: UnsafeMutablePointer<Float>
         init(size d: Int) {
             workspace = FFT.Workspace(size: d)
-            rowRamp = Array(repeating: (1, 0), count: d)
-            columnRamp = Array(repeating: (1, 0), count: d / 2 + 1)
+            let columns = d / 2 + 1
+            rowRamp = .allocate(capacity: 2 * d)
+            columnRamp = .allocate(capacity: 2 * columns)
+            columnWeight = .allocate(capacity: columns)
+            for j in 0..<columns { columnWeight[j] = (j == 0 || j == d / 2) ? 1 : 2 }
         }
+        deinit { rowRamp.deallocate(); columnRamp.deallocate(); columnWeight.deallocate() }
     }
 
     /// The best offset (row, column pixels) of the rendering whose half spectrum is `p` against the image whose
     /// filtered half spectrum is `z` (both [D, D/2+1] complex, unnormalised FFTs), and ⟨Z, P moved by it⟩.
     func best(z: UnsafePointer<fftwf_complex>, p: UnsafePointer<fftwf_complex>, _ s: Scratch) -> (offset: (Double, Double), dot: Float) {
         let d = size, half = d * (d / 2 + 1), w = s.workspace
-        for k in 0..<half {
-            let (a, b) = (z[k].0, z[k].1), (c, e) = (p[k].0, p[k].1)
-            w.spectrum[k] = (a * c + b * e, b * c - a * e)
-        }
+        cryo_cross_power(floats(z), floats(p), half, UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self))
         FFT.shared.inverse(w)
         let map = w.real
         @inline(__always) func at(_ i: Int, _ j: Int) -> Float { map[((i % d + d) % d) * d + (j % d + d) % d] }
@@ -91,41 +95,45 @@ public struct ShiftSearch: Sendable {
     }
 
     /// ⟨Z, P moved by `offset`⟩ = (1/D²)·Σ_k w_k·Re(Ẑ_k·e^{2πi k·s/D}·conj(P̂_k)) over the half spectrum (w_k = 2 on the
-    /// columns that stand for their mirror images), with the ramped spectrum left by `ramp` in the workspace.
+    /// columns that stand for their mirror images), without storing the ramped spectrum.
     func dot(z: UnsafePointer<fftwf_complex>, p: UnsafePointer<fftwf_complex>, offset: (Double, Double), _ s: Scratch) -> Float {
-        ramp(z: z, offset: offset, s)
-        let d = size, columns = d / 2 + 1, h = s.workspace.spectrum
-        var total = 0.0   // in Double: the score is close to its maximum, where Float rounding would show in its derivatives
-        for i in 0..<d {
-            for j in 0..<columns {
-                let k = i * columns + j, weight = (j == 0 || j == d / 2) ? 1.0 : 2.0
-                total += weight * (Double(h[k].0) * Double(p[k].0) + Double(h[k].1) * Double(p[k].1))
-            }
-        }
+        setRamps(offset, s)
+        var total = 0.0
+        cryo_shifted_dot(floats(z), floats(p), s.rowRamp, s.columnRamp, s.columnWeight, size, size / 2 + 1, &total)
         return Float(total)
     }
 
     /// Writes Ẑ·e^{2πi k·s/D}/D² into `s.workspace.spectrum`: the half spectrum of Z moved by −s, the image whose inner
     /// product with a rendering is the rendering's score moved by s (its gradient with respect to the rendering).
     func ramp(z: UnsafePointer<fftwf_complex>, offset: (Double, Double), _ s: Scratch) {
-        let d = size, columns = d / 2 + 1, scale = 1 / Float(d * d)
-        for i in 0..<d {
-            let phase = 2 * Double.pi * Double(i <= d / 2 ? i : i - d) * offset.0 / Double(d)
-            s.rowRamp[i] = (Float(cos(phase)) * scale, Float(sin(phase)) * scale)
-        }
-        for j in 0..<columns {
-            let phase = 2 * Double.pi * Double(j) * offset.1 / Double(d)
-            s.columnRamp[j] = (Float(cos(phase)), Float(sin(phase)))
-        }
-        let out = s.workspace.spectrum
-        for i in 0..<d {
-            let r = s.rowRamp[i]
-            for j in 0..<columns {
-                let c = s.columnRamp[j], k = i * columns + j
-                let ramp = (r.0 * c.0 - r.1 * c.1, r.0 * c.1 + r.1 * c.0)
-                out[k] = (z[k].0 * ramp.0 - z[k].1 * ramp.1, z[k].0 * ramp.1 + z[k].1 * ramp.0)
+        setRamps(offset, s)
+        cryo_phase_ramp(floats(z), s.rowRamp, s.columnRamp, size, size / 2 + 1,
+                        UnsafeMutableRawPointer(s.workspace.spectrum).assumingMemoryBound(to: Float.self))
+    }
+
+    /// The factors of e^{2πi k·s/D}/D² along rows (frequencies 0…D/2, then −(D/2−1)…−1) and columns (0…D/2) into
+    /// `s`: powers of one root each, multiplied up in Double (two sines and cosines per ramp instead of one per row
+    /// and column).
+    func setRamps(_ offset: (Double, Double), _ s: Scratch) {
+        let d = size, scale = 1 / Double(d * d)
+        func powers(_ shift: Double, count: Int, scale: Double, into out: (Int, Double, Double) -> Void) {
+            let angle = 2 * Double.pi * shift / Double(d), step = (cos(angle), sin(angle))
+            var value = (scale, 0.0)
+            for k in 0..<count {
+                out(k, value.0, value.1)
+                value = (value.0 * step.0 - value.1 * step.1, value.0 * step.1 + value.1 * step.0)
             }
         }
+        powers(offset.0, count: d / 2 + 1, scale: scale) { k, re, im in
+            (s.rowRamp[2 * k], s.rowRamp[2 * k + 1]) = (Float(re), Float(im))
+            if k > 0, k < d - k { (s.rowRamp[2 * (d - k)], s.rowRamp[2 * (d - k) + 1]) = (Float(re), Float(-im)) }
+        }
+        powers(offset.1, count: d / 2 + 1, scale: 1) { k, re, im in (s.columnRamp[2 * k], s.columnRamp[2 * k + 1]) = (Float(re), Float(im)) }
+    }
+
+    /// A complex buffer as its interleaved floats.
+    private func floats(_ x: UnsafePointer<fftwf_complex>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
     }
 }
 
