@@ -55,6 +55,32 @@ final class ShiftSearchTests: XCTestCase {
         XCTAssertThrowsError(try ShiftSearch(size: 48, pixel: 2.5, maxShift: 0))
     }
 
+    /// The search's C loops (cross-power spectrum, phase ramp, shifted inner product) give the same scores, origins and
+    /// coordinate gradient on every instruction set this CPU has (odd offsets exercise the ramp's both halves).
+    func testEveryInstructionSetSearchesAlike() throws {
+        defer { InstructionSet.limit(.avx512) }
+        let (coords, geometry, images, rotations, _, ctf) = try shiftedImages(count: 4, seed: 11)
+        let structure = try Tensor(uncheckedShape: [1, 60, 3], storage: coords.map(Float.init)).broadcast(to: [4, 60, 3])
+        let search = try ShiftSearch(size: 48, pixel: 2.5, maxShift: 12)
+        let given: [Float] = [0.7, -1.3, 2.9, 0.4, -3.1, -0.2, 1.1, 1.9]
+        var reference: (losses: [Float], origins: [Float], gradient: [Float])?
+        for isa in InstructionSet.allCases where isa <= InstructionSet.supported {
+            InstructionSet.limit(isa)
+            let x = Tensor(uncheckedShape: structure.shape, storage: structure.storage).asParameter()
+            var found: (losses: Tensor, origins: [Float])?
+            let (_, grads) = try valueAndGradient(wrt: [x]) {
+                found = try CandidateScoring.scored(coords: x, images: images, rotations: rotations, shifts: given, ctf: ctf, geometry: geometry, search: search)
+                return found!.losses.sum()
+            }
+            let run = (found!.losses.storage, found!.origins, grads[0].storage)
+            guard let first = reference else { reference = run; continue }
+            for (a, b) in zip(run.0, first.losses) { XCTAssertEqual(a, b, accuracy: 1e-5, isa.name) }
+            for (a, b) in zip(run.1, first.origins) { XCTAssertEqual(a, b, accuracy: 1e-3, isa.name) }
+            for (a, b) in zip(run.2, first.gradient) { XCTAssertEqual(a, b, accuracy: 1e-4, isa.name) }
+        }
+        XCTAssertNotNil(reference)
+    }
+
     /// The shift-searched candidate scores (whole-pixel offsets, which small perturbations of the coordinates do not
     /// move) against finite differences: the phase-ramped image in the backward pass is the right one.
     func testShiftSearchedScoresGradientMatchesFiniteDifferences() throws {
