@@ -190,6 +190,11 @@ enum ScriptExpectations {
             c.expect("\(model) median pose error before training", errors.first, in: 0...60)
             shiftErrors("\(model) shifts before training", Array(line.numbers(after: "shift error").prefix(2)), &c)
         }
+        if let line = c.line("GCN poses more than 30° off") {
+            c.expect("share of all images in wrong pose basins", line.number(after: "all images"), in: 0...1)
+            c.expect("share of the confident 80% in wrong pose basins", line.number(after: "smallest ESL spread"), in: 0...1)
+            c.expect("median ESL spread (°)", line.number(after: "median spread"), in: 0...180)
+        }
         if let line = c.line("gap to known poses") {
             c.expect("GCN gap to known poses", line.number(after: "GCN"), in: -template...template)
             c.expect("GCN / template with unknown poses", line.number(after: "unknown poses ="), in: 0.01...1.5)
