@@ -33,7 +33,9 @@ public struct PoseRefinement: Sendable {
     /// One image's pose, its score and the score's gradient.
     struct Evaluation {
         var rotation: Rotation, origin: (Double, Double)
-        var loss: Float = 0
+        var loss: Float
+        /// The rendering scored, for `differentiate`.
+        let rendering: (kernel: Projector.Kernel, score: CandidateScoring.Score)
         /// ∂L/∂ω (per radian) and ∂L/∂origin (per Å).
         var dRotation = (0.0, 0.0, 0.0), dOrigin = (0.0, 0.0)
     }
@@ -62,22 +64,27 @@ public struct PoseRefinement: Sendable {
                     var rho = 0.0
                     for k in 0..<(3 * atoms) { rho += Double(x[k]) * Double(x[k]) }
                     rho = Swift.max(1, (rho / Double(atoms)).squareRoot())
-                    func evaluate(_ rotation: Rotation, _ origin: (Double, Double)) -> Evaluation {
+                    func evaluate(_ rotation: Rotation, _ origin: (Double, Double), differentiated: Bool) -> Evaluation {
                         PoseRefinement.evaluate(targets: targets, image: b, conformation: x, atoms: atoms, rotation: rotation, origin: origin,
-                                                geometry: geometry, worker, gradient: gradient, cotangent: cotangent)
+                                                geometry: geometry, worker, gradient: differentiated ? gradient : nil, cotangent: cotangent)
                     }
-                    var current = evaluate(start[b], (Double(startOrigins[2 * b]), Double(startOrigins[2 * b + 1])))
+                    var current = evaluate(start[b], (Double(startOrigins[2 * b]), Double(startOrigins[2 * b + 1])), differentiated: true)
                     var length = radius
-                    for _ in 0..<steps {
+                    for step in 0..<steps {
                         let u = (rotations ? current.dRotation.0 / rho : 0, rotations ? current.dRotation.1 / rho : 0, rotations ? current.dRotation.2 / rho : 0,
                                  origins ? current.dOrigin.0 : 0, origins ? current.dOrigin.1 : 0)
                         let norm = (u.0 * u.0 + u.1 * u.1 + u.2 * u.2 + u.3 * u.3 + u.4 * u.4).squareRoot()
                         guard norm > 0, norm.isFinite else { break }
                         let scale = length / norm
                         let rotation = current.rotation * Rotation.exp((-u.0 * scale / rho, -u.1 * scale / rho, -u.2 * scale / rho))
-                        let trial = evaluate(rotation, bounded((current.origin.0 - u.3 * scale, current.origin.1 - u.4 * scale)))
+                        let trial = evaluate(rotation, bounded((current.origin.0 - u.3 * scale, current.origin.1 - u.4 * scale)), differentiated: false)
                         if trial.loss < current.loss {
                             current = trial
+                            // Only a kept trial's gradient is used, and only by a later step.
+                            if step + 1 < steps {
+                                PoseRefinement.differentiate(&current, targets: targets, image: b, conformation: x, atoms: atoms, worker,
+                                                             gradient: gradient, cotangent: cotangent)
+                            }
                             length *= 1.5
                         } else {
                             length *= 0.5
@@ -98,16 +105,27 @@ public struct PoseRefinement: Sendable {
         return length > shiftBound ? (origin.0 * shiftBound / length, origin.1 * shiftBound / length) : origin
     }
 
-    /// The score of image b of `targets` for the atoms `conformation` [N,3] at `rotation` and `origin` (Å), and its
-    /// gradient with respect to ω and the origin. `gradient` (3N) and `cotangent` (D²) are scratch.
+    /// The score of image b of `targets` for the atoms `conformation` [N,3] at `rotation` and `origin` (Å), with its
+    /// gradient with respect to ω and the origin when `gradient` (3N floats of scratch) is given; else the gradient is
+    /// left zero and `differentiate` can add it before the worker scores anything else. `cotangent` (D²) is scratch.
     static func evaluate(targets: CandidateScoring.Targets, image b: Int, conformation x: UnsafePointer<Float>, atoms: Int, rotation: Rotation,
                          origin: (Double, Double), geometry: Projector.Geometry, _ worker: CandidateScoring.Worker,
-                         gradient: UnsafeMutablePointer<Float>, cotangent: UnsafeMutablePointer<Float>) -> Evaluation {
-        let d = geometry.size, half = d * (d / 2 + 1)
+                         gradient: UnsafeMutablePointer<Float>?, cotangent: UnsafeMutablePointer<Float>) -> Evaluation {
         let kernel = Projector.Kernel(geometry: geometry, rotations: [rotation], shifts: [Float(origin.0), Float(origin.1)], atoms: atoms, shared: false)
         let (score, _) = targets.score(0, image: b, conformation: x, kernel: kernel, search: nil, keepFiltered: true, worker)
-        var evaluation = Evaluation(rotation: rotation, origin: origin, loss: score.loss(size: d))
-        let kept = [Float](UnsafeBufferPointer(start: UnsafeRawPointer(worker.fft.spectrum).assumingMemoryBound(to: Float.self), count: 2 * half))
+        var evaluation = Evaluation(rotation: rotation, origin: origin, loss: score.loss(size: geometry.size), rendering: (kernel, score))
+        if let gradient {
+            differentiate(&evaluation, targets: targets, image: b, conformation: x, atoms: atoms, worker, gradient: gradient, cotangent: cotangent)
+        }
+        return evaluation
+    }
+
+    /// Adds the gradient to `evaluation`, the worker's last: its rendering's filtered spectrum is still in `worker`.
+    /// Costs an inverse FFT and the projector's backward pass.
+    static func differentiate(_ evaluation: inout Evaluation, targets: CandidateScoring.Targets, image b: Int, conformation x: UnsafePointer<Float>,
+                              atoms: Int, _ worker: CandidateScoring.Worker, gradient: UnsafeMutablePointer<Float>, cotangent: UnsafeMutablePointer<Float>) {
+        let (kernel, score) = evaluation.rendering
+        let kept = [Float](UnsafeBufferPointer(start: UnsafeRawPointer(worker.fft.spectrum).assumingMemoryBound(to: Float.self), count: 2 * worker.fft.spectrumCount))
         kept.withUnsafeBufferPointer { k in
             targets.cotangent(score, g: 1, image: b, offset: (0, 0), kept: k.baseAddress!, search: nil, worker, into: cotangent)
         }
@@ -121,6 +139,5 @@ public struct PoseRefinement: Sendable {
         }
         evaluation.dRotation = torque
         evaluation.dOrigin = (Double(dOrigin.0), Double(dOrigin.1))
-        return evaluation
     }
 }
