@@ -8,7 +8,8 @@ final class UnknownPoseTrainingTests: XCTestCase {
     /// The first 64 images of `TrainingTests.problem()`'s data with origins of std 3 Å (at 3 Å/px), and an ESL trainer whose candidates come
     /// from a shift-searching coarse-to-fine search against the template, as `train_autodecoder(poses: "esl",
     /// max_shift:)` sets it up.
-    private func trainer(epochs: Int, research: Int?, centroids: Int = 0, local: Int? = nil, checkpoint: String? = nil, resume: String? = nil) throws
+    private func trainer(epochs: Int, research: Int?, centroids: Int = 0, local: Int? = nil, halfSize: Bool = false, checkpoint: String? = nil,
+                         resume: String? = nil) throws
         -> (AutodecoderTrainer, initialPoseError: Double, initialShiftError: Double) {
         let (s, all, allTruth, geometry) = try TrainingTests.problem()
         var data = try all.subset(Array(0..<64))
@@ -30,6 +31,7 @@ final class UnknownPoseTrainingTests: XCTestCase {
         unknown.refinement = try PoseRefinement(steps: 2, rotations: true, origins: true, shiftBound: 9)
         unknown.research = try research.map { try CandidateResearch(interval: $0, centroids: centroids, estimator: estimator) }
         unknown.local = try local.map { try LocalCandidates(start: $0, spacing: SO3Grid.mesh[1] / 2 * .pi / 180) }
+        unknown.halfSizeGlobalPhase = halfSize
         let poseErrors = zip(found.estimates, data.rotations).map { $0.rotation.angle(to: $1) }
         let shiftErrors = (0..<data.count).map { i -> Double in
             let (x, y) = (found.estimates[i].origin.x, found.estimates[i].origin.y)
@@ -110,6 +112,40 @@ final class UnknownPoseTrainingTests: XCTestCase {
         try assertResumesBitIdentically(straight, interruptedAfter: 15) {
             try self.trainer(epochs: 4, research: 2, local: 3, checkpoint: $0, resume: $1).0
         }
+    }
+
+    func testHalfSizeGlobalPhaseThenFullSizeLocalPhase() throws {
+        let (make, initialPose, initialShift) = try trainer(epochs: 4, research: 2, local: 3, halfSize: true)
+        let straight = try make.run(report: { _ in }, shouldContinue: { true })
+        print("half-size global phase, full-size local phase from epoch 4: pose error median \(initialPose)° → \(straight.poseErrorMedian), shift error median \(initialShift) Å → \(straight.shiftErrorMedian)")
+        XCTAssertLessThan(try XCTUnwrap(straight.poseErrorMedian.last), initialPose + 1)
+        XCTAssertLessThan(try XCTUnwrap(straight.shiftErrorMedian.last), 3)
+        // Interrupted in the third epoch (half size), resumed through the switch to full size.
+        try assertResumesBitIdentically(straight, interruptedAfter: 5) {
+            try self.trainer(epochs: 4, research: 2, local: 3, halfSize: true, checkpoint: $0, resume: $1).0
+        }
+    }
+
+    func testHalfSizeGlobalPhaseScoresTheCroppedImages() throws {
+        let make = try trainer(epochs: 1, research: nil, local: 1, halfSize: true).0
+        let state = try make.start()
+        let picked = Array(0..<8), k = state.poses.perImage
+        let unknown = try XCTUnwrap(make.settings.unknownPoses)
+        let coords = try make.conformations(try state.latents.gather(Tensor(picked.map(Float.init))))
+        let half = make.geometry.size / 2
+        let geometry = try Projector.Geometry(size: half, pixel: make.geometry.pixel * 2, sigma: make.geometry.sigma, weight: make.geometry.weight)
+        let rotations = picked.flatMap { state.poses.candidates[($0 * k)..<(($0 + 1) * k)] }
+        let ctf = picked.map { make.dataset.ctf[$0] }
+        let (expected, _) = try CandidateScoring.scored(coords: coords, images: try FourierFilter.downsample(try make.targets(picked), to: half), rotations: rotations,
+                                                        shifts: [Float](repeating: 0, count: 16), ctf: ctf, geometry: geometry,
+                                                        search: try unknown.search?.resized(size: half, pixel: geometry.pixel))
+        var poses = state.poses
+        let term = try unknown.dataTerm(picked: picked, coords: coords, images: try make.targets(picked), poses: &poses, ctf: ctf, geometry: make.geometry)
+        XCTAssertEqual(term.storage[0], try unknown.lifting.expectedLoss(expected, gridSize: unknown.gridSize).mean().storage[0], accuracy: 1e-6)
+        // In the local phase the same call scores at full size: a different number.
+        poses.local = true
+        let local = try unknown.dataTerm(picked: picked, coords: coords, images: try make.targets(picked), poses: &poses, ctf: ctf, geometry: make.geometry)
+        XCTAssertNotEqual(local.storage[0], term.storage[0])
     }
 
     /// Runs the trainer `make(checkpoint, resume)` makes until `shouldContinue` has been asked `steps` times, resumes

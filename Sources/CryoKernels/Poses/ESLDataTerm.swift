@@ -9,7 +9,7 @@ import Foundation
 /// among the candidates. Optionally each candidate is scored at its best in-plane shift (`search`), and each
 /// image's pose is refined beyond the grid after every step (`refinement`), the refined rotation taking the slot of
 /// the image's worst-scored candidate (so the rest of the measure is kept). In the local phase (`local`) the
-/// candidates are the local set around each image's current pose instead.
+/// candidates are the local set around each image's current pose instead, scored at its current origin.
 public struct UnknownPoses: Sendable {
     /// The first candidate rotations, `perImage` per image, image-major (best first).
     public let candidates: [Rotation]
@@ -28,6 +28,10 @@ public struct UnknownPoses: Sendable {
     public var research: CandidateResearch?
     /// The local phase at the end of training (nil: none).
     public var local: LocalCandidates?
+    /// Whether the global phase (every epoch before the local phase) scores, trains on and refines against the images
+    /// Fourier-cropped to half size, as the pose search's coarse level does: a quarter of the pixels and transforms
+    /// per rendering while the poses are still coarse; the local phase then works at full size. Needs a local phase.
+    public var halfSizeGlobalPhase = false
     /// Whether the trainer removes each decoder displacement's infinitesimal rigid rotation (a rotation of the
     /// conformation and of its pose are the same thing; see `RigidFreeDisplacements`). True by default; false keeps
     /// it, as before issue 18's gauge fix (translation is removed with a shift search either way).
@@ -48,14 +52,24 @@ public struct UnknownPoses: Sendable {
 
     /// The data term for images `picked` (`targets`, [B,D,D]) with predicted conformations `coords` [B,N,3]: the mean over the batch of
     /// Σβ·L, where L_q = mean((ŷ − r̂_q)²) = 2 − 2·corr(y, r_q) compares the image and the CTF-filtered rendering at
-    /// candidate q (at its best shift with a search, else at the image's origin) after standardising both, as the
+    /// candidate q (at its best shift with a search outside the local phase, else at the image's origin) after standardising both, as the
     /// pose search scores them (a fitted global scale would favour rotations by the energy of their projection;
     /// `CandidateScoring` computes every L of the batch as one op). Each image's pose in `poses` becomes its measure's
     /// barycentre and the β-weighted mean of its candidates' origins (with a search), then is refined.
-    func dataTerm(picked: [Int], coords: Tensor, images targets: Tensor, poses: inout TrainingPoses, ctf: [CTFParameters]?,
-                  geometry: Projector.Geometry) throws -> Tensor {
+    func dataTerm(picked: [Int], coords: Tensor, images fullSize: Tensor, poses: inout TrainingPoses, ctf: [CTFParameters]?,
+                  geometry fullGeometry: Projector.Geometry) throws -> Tensor {
         let (rotations, k) = candidates(picked, poses), b = picked.count
         let given: [Float] = picked.flatMap { i -> [Float] in [poses.origins[2 * i], poses.origins[2 * i + 1]] }
+        // The local set lies within δ of the image's pose, whose origin refinement keeps current, so its candidates are
+        // scored at that origin rather than each searched again.
+        var search = poses.local ? nil : self.search
+        var (targets, geometry) = (fullSize, fullGeometry)
+        if halfSizeGlobalPhase, !poses.local {
+            let half = fullGeometry.size / 2
+            targets = try FourierFilter.downsample(fullSize, to: half)
+            geometry = try Projector.Geometry(size: half, pixel: fullGeometry.pixel * 2, sigma: fullGeometry.sigma, weight: fullGeometry.weight)
+            search = try search?.resized(size: half, pixel: geometry.pixel)
+        }
         let (losses, origins) = try CandidateScoring.scored(coords: coords, images: targets, rotations: rotations,
                                                             shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
                                                             ctf: ctf, geometry: geometry, search: search)
