@@ -133,7 +133,7 @@ final class UnknownPoseTrainingTests: XCTestCase {
         let unknown = try XCTUnwrap(make.settings.unknownPoses)
         let coords = try make.conformations(try state.latents.gather(Tensor(picked.map(Float.init))))
         let half = make.geometry.size / 2
-        let geometry = try Projector.Geometry(size: half, pixel: make.geometry.pixel * 2, sigma: make.geometry.sigma, weight: make.geometry.weight)
+        let geometry = try make.geometry.halved()
         let rotations = picked.flatMap { state.poses.candidates[($0 * k)..<(($0 + 1) * k)] }
         let ctf = picked.map { make.dataset.ctf[$0] }
         let (expected, _) = try CandidateScoring.scored(coords: coords, images: try FourierFilter.downsample(try make.targets(picked), to: half), rotations: rotations,
@@ -146,6 +146,25 @@ final class UnknownPoseTrainingTests: XCTestCase {
         poses.local = true
         let local = try unknown.dataTerm(picked: picked, coords: coords, images: try make.targets(picked), poses: &poses, ctf: ctf, geometry: make.geometry)
         XCTAssertNotEqual(local.storage[0], term.storage[0])
+    }
+
+    func testResearchWithAShiftSearchRecoversWrongOrigins() throws {
+        let make = try trainer(epochs: 1, research: 1).0
+        let unknown = try XCTUnwrap(make.settings.unknownPoses), truth = try XCTUnwrap(unknown.truthOrigins)
+        let withSearch = try XCTUnwrap(unknown.research)
+        let without = try CandidateResearch(interval: 1, centroids: 0, estimator: try PoseEstimator(level: 1, keep: 8, lifting: try SupportLifting()))
+        var medians: [Double] = []
+        for research in [withSearch, without] {
+            let state = try make.start()
+            // Every origin 7 Å off (5 Å along each axis), as an origin fitted to a wrong pose can be.
+            state.poses.origins = truth.enumerated().map { $0.element + ($0.offset % 2 == 0 ? 5 : -5) }
+            try make.researchCandidates(state, unknown, research)
+            let errors = (0..<(truth.count / 2)).map { i in Double(hypotf(state.poses.origins[2 * i] - truth[2 * i], state.poses.origins[2 * i + 1] - truth[2 * i + 1])) }
+            medians.append(ReconstructionMetrics.percentile(errors, 50))
+        }
+        print("re-search from origins 7 Å off: shift error median \(medians[0]) Å with a shift search, \(medians[1]) Å centred by the origins")
+        XCTAssertLessThan(medians[0], 3)
+        XCTAssertGreaterThan(medians[1], 6)
     }
 
     /// Runs the trainer `make(checkpoint, resume)` makes until `shouldContinue` has been asked `steps` times, resumes

@@ -37,6 +37,11 @@ public enum Projector {
             self.sigma = sigma
             self.weight = weight
         }
+
+        /// The geometry of the images Fourier-cropped to half size: half the pixels at twice the pixel size, the same atoms.
+        public func halved() throws -> Geometry {
+            try Geometry(size: size / 2, pixel: pixel * 2, sigma: sigma, weight: weight)
+        }
     }
 
     /// Renders `coords` ([B,N,3], or one [N,3] shared by the batch; Å) seen through `rotations` ([B,3,3])

@@ -23,7 +23,7 @@ public enum CoarseToFinePoseSearch {
         let cropped = half >= 16 && half % 2 == 0
         let coarseLosses = try Profiler.section("esl: coarse level") {
             let coarseImages = cropped ? try FourierFilter.downsample(images, to: half) : images
-            let coarseGeometry = cropped ? try Projector.Geometry(size: half, pixel: geometry.pixel * 2, sigma: geometry.sigma, weight: geometry.weight) : geometry
+            let coarseGeometry = cropped ? try geometry.halved() : geometry
             if let search {
                 let coarseSearch = cropped ? try search.resized(size: half, pixel: geometry.pixel * 2) : search
                 return try PoseScoring.shiftSearchedLosses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations,

@@ -65,10 +65,9 @@ public struct UnknownPoses: Sendable {
         var search = poses.local ? nil : self.search
         var (targets, geometry) = (fullSize, fullGeometry)
         if halfSizeGlobalPhase, !poses.local {
-            let half = fullGeometry.size / 2
-            targets = try FourierFilter.downsample(fullSize, to: half)
-            geometry = try Projector.Geometry(size: half, pixel: fullGeometry.pixel * 2, sigma: fullGeometry.sigma, weight: fullGeometry.weight)
-            search = try search?.resized(size: half, pixel: geometry.pixel)
+            geometry = try fullGeometry.halved()
+            targets = try FourierFilter.downsample(fullSize, to: geometry.size)
+            search = try search?.resized(size: geometry.size, pixel: geometry.pixel)
         }
         let (losses, origins) = try CandidateScoring.scored(coords: coords, images: targets, rotations: rotations,
                                                             shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
