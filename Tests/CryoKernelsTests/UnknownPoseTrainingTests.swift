@@ -120,8 +120,8 @@ final class UnknownPoseTrainingTests: XCTestCase {
         print("half-size global phase, full-size local phase from epoch 4: pose error median \(initialPose)° → \(straight.poseErrorMedian), shift error median \(initialShift) Å → \(straight.shiftErrorMedian)")
         XCTAssertLessThan(try XCTUnwrap(straight.poseErrorMedian.last), initialPose + 1)
         XCTAssertLessThan(try XCTUnwrap(straight.shiftErrorMedian.last), 3)
-        // Interrupted in the third epoch (half size), resumed through the switch to full size.
-        try assertResumesBitIdentically(straight, interruptedAfter: 5) {
+        // Interrupted in the middle of the third epoch (half size; 4 steps an epoch), resumed through the switch to full size.
+        try assertResumesBitIdentically(straight, interruptedAfter: 11) {
             try self.trainer(epochs: 4, research: 2, local: 3, halfSize: true, checkpoint: $0, resume: $1).0
         }
     }
