@@ -142,7 +142,7 @@ enum TrainingBuiltins {
             unknown.search = shiftSearch
             unknown.refinement = refineSteps > 0 ? try PoseRefinement(steps: refineSteps, rotations: true, origins: shiftSearch != nil, shiftBound: shiftSearch.map { _ in maxShift }) : nil
             let interval = a.isNull("research") ? 10 : try a.int("research")
-            if interval == 0, !a.isNull("research_shifts") {
+            if interval == 0, !a.isNull("research_shifts"), try a.bool("research_shifts") {
                 throw ScriptFailure(message: "train_autodecoder: research_shifts: applies to re-search rounds, and research: 0 has none")
             }
             if interval > 0 {

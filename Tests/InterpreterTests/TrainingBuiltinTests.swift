@@ -163,7 +163,7 @@ final class TrainingBuiltinTests: XCTestCase {
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", half_size: true)", "needs a local phase at full size")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, research_shifts: true)", "research_shifts: applies to poses: \"esl\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", research_shifts: true)", "needs max_shift: > 0")
-        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", research: 0, research_shifts: false)", "research: 0 has none")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", research: 0, research_shifts: true)", "research: 0 has none")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", gauge: \"none\")", "gauge: must be \"rigid\" or \"translation\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", max_shift: -1)", "must not be negative")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", max_shift: 60)", "more than the 32-pixel box allows")

@@ -1,4 +1,5 @@
 import CFFTW
+import CKernels
 import Foundation
 
 extension PoseScoring {
@@ -66,7 +67,11 @@ extension PoseScoring {
                                 let spectrum = p.baseAddress! + (q - start) * half
                                 let (offset, dot) = search.best(z: z.baseAddress! + b * half, p: spectrum, scratch)
                                 var energy: Float = 0
-                                for k in 0..<half { energy += im.power[k] * (spectrum[k].0 * spectrum[k].0 + spectrum[k].1 * spectrum[k].1) }
+                                im.power.withUnsafeBufferPointer { power in
+                                    // Read only: without a filter the kernel does not write the spectrum.
+                                    cryo_spectrum_energy(power.baseAddress, UnsafeMutableRawPointer(mutating: spectrum).assumingMemoryBound(to: Float.self),
+                                                         nil, half, &energy)
+                                }
                                 let mu = im.dc * sums[q - start] / Float(pixels)
                                 let score = CandidateScoring.Score(dot: dot, sigma: Swift.max(0, energy - Float(pixels) * mu * mu).squareRoot(), mu: mu)
                                 lossOut.base[first[b] + position] = score.loss(size: d)
