@@ -134,8 +134,7 @@ enum CandidateScoring {
             im.squared.withUnsafeBufferPointer { squaredFilter in im.power.withUnsafeBufferPointer { power in
                 cryo_spectrum_energy(power.baseAddress, spectrum, keepFiltered ? squaredFilter.baseAddress : nil, half, &energy)
             } }
-            let mu = im.dc * moments.1 / Float(pixels)
-            return (Score(dot: moments.0, sigma: Swift.max(0, energy - Float(pixels) * mu * mu).squareRoot(), mu: mu), offset)
+            return (Score(dot: moments.0, energy: energy, total: moments.1, dc: im.dc, pixels: pixels), offset)
         }
 
         /// The cotangent [D,D] of rendering (of image b, at `offset`) for its loss's cotangent `g`, from its kept spectrum
@@ -204,6 +203,13 @@ enum CandidateScoring {
     /// One rendering's ⟨C∗ŷ, P⟩, σ and μ.
     struct Score: Sendable {
         let dot: Float, sigma: Float, mu: Float
+        init(dot: Float, sigma: Float, mu: Float) { (self.dot, self.sigma, self.mu) = (dot, sigma, mu) }
+        /// From the rendering's pixel sum `total` and ‖C∗P‖² (`energy`, Parseval) for a CTF of value `dc` at zero
+        /// frequency on D² = `pixels`: μ = C(0)·mean(P), σ² = energy − D²·μ².
+        init(dot: Float, energy: Float, total: Float, dc: Float, pixels: Int) {
+            let mu = dc * total / Float(pixels)
+            self.init(dot: dot, sigma: Swift.max(0, energy - Float(pixels) * mu * mu).squareRoot(), mu: mu)
+        }
         /// 1 / (D·σ + 1e-12), the correlation's normaliser.
         @inline(__always) func inverseNorm(size d: Int) -> Float { 1 / (Float(d) * sigma + 1e-12) }
         /// The loss 2 − 2·dot/(D·σ + 1e-12).

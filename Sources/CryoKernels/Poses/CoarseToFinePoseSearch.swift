@@ -25,7 +25,7 @@ public enum CoarseToFinePoseSearch {
             let coarseImages = cropped ? try FourierFilter.downsample(images, to: half) : images
             let coarseGeometry = cropped ? try geometry.halved() : geometry
             if let search {
-                let coarseSearch = cropped ? try search.resized(size: half, pixel: geometry.pixel * 2) : search
+                let coarseSearch = cropped ? try search.resized(size: coarseGeometry.size, pixel: coarseGeometry.pixel) : search
                 return try PoseScoring.shiftSearchedLosses(images: coarseImages, coords: coords, geometry: coarseGeometry, ctf: ctf, grid: coarse.rotations,
                                                            pairs: nil, search: coarseSearch).losses
             }

@@ -72,8 +72,7 @@ extension PoseScoring {
                                     cryo_spectrum_energy(power.baseAddress, UnsafeMutableRawPointer(mutating: spectrum).assumingMemoryBound(to: Float.self),
                                                          nil, half, &energy)
                                 }
-                                let mu = im.dc * sums[q - start] / Float(pixels)
-                                let score = CandidateScoring.Score(dot: dot, sigma: Swift.max(0, energy - Float(pixels) * mu * mu).squareRoot(), mu: mu)
+                                let score = CandidateScoring.Score(dot: dot, energy: energy, total: sums[q - start], dc: im.dc, pixels: pixels)
                                 lossOut.base[first[b] + position] = score.loss(size: d)
                                 originOut.base[first[b] + position] = search.originChange(offset)
                             }
