@@ -22,8 +22,8 @@ enum PoseBuiltins {
                                           optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15)), optional("pixel", .null),
                                           optional("sigma", .string("residue")), optional("weights", .string("residue")),
                                           optional("coarse_to_fine", .bool(true)), optional("keep", .number(16)), optional("conformations", .null),
-                                          optional("shifts", .null), optional("max_shift", .number(0))],
-                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. Returns {rotations, argmin, loss, support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), coarse_renders, full_renders}.",
+                                          optional("shifts", .null), optional("max_shift", .number(0)), optional("refine", .number(0))],
+                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. refine: n takes n gradient steps on each image's rotation (and, with max_shift, its origin, kept within max_shift) from the barycentre, beyond the grid's mesh, as training refines its poses. Returns {rotations (refined with refine:), argmin, loss, support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), coarse_renders, full_renders}.",
                     example: "let est = esl(data.images, like: s, ctf: data, grid: 1, max_shift: 8); median(angular_error(est.rotations, data.rotations))") { a in
                 let images = try a.tensor("images")
                 guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }
@@ -46,9 +46,14 @@ enum PoseBuiltins {
                     origins = given.storage
                 }
                 let maxShift = try a.number("max_shift")
-                let estimator = try PoseEstimator(level: try a.int("grid"), coarseToFine: try a.bool("coarse_to_fine"), keep: try a.int("keep"),
+                var estimator = try PoseEstimator(level: try a.int("grid"), coarseToFine: try a.bool("coarse_to_fine"), keep: try a.int("keep"),
                                                   lifting: try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0")),
                                                   search: maxShift > 0 ? try ShiftSearch(size: images.shape[1], pixel: Float(pixel), maxShift: maxShift) : nil)
+                let refineSteps = try a.int("refine")
+                guard refineSteps >= 0 else { throw ScriptFailure(message: "esl: refine: must be a number of steps ≥ 0, got \(refineSteps)") }
+                if refineSteps > 0 {
+                    estimator.refinement = try PoseRefinement(steps: refineSteps, rotations: true, origins: maxShift > 0, shiftBound: maxShift > 0 ? maxShift : nil)
+                }
                 // One structure for every image, or (conformations:) one per image, each scored alone.
                 var structures = [Superposition.centred(structure.models[0])], assignment = [Int](repeating: 0, count: batch)
                 if !a.isNull("conformations") {

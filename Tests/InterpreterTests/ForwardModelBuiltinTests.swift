@@ -110,7 +110,23 @@ final class PoseBuiltinTests: XCTestCase {
         XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[[4, 3, 3], 4, 1821, true]")
     }
 
+    /// refine: moves each pose off the grid's mesh (8.4° at level 1) and its origin off the search's subpixel fit.
+    func testESLRefinementGoesBeyondTheGrid() throws {
+        let value = try Interpreter().run("""
+        let s = toy_protein(residues: 120, seed: 1)
+        let data = simulate(s, images: 8, size: 48, pixel: 2, snr: 10, shift: 2, seed: 2)
+        let grid = esl(data.images, like: s, ctf: data, grid: 1, max_shift: 6)
+        let fine = esl(data.images, like: s, ctf: data, grid: 1, max_shift: 6, refine: 20)
+        fn shift_error(e) = median(sqrt(sum((e.shifts - data.shifts) * (e.shifts - data.shifts), axis: 1)))
+        let g = median(angular_error(grid.rotations, data.rotations))
+        let f = median(angular_error(fine.rotations, data.rotations))
+        [g > 3, f < g / 2, shift_error(fine) < shift_error(grid) / 2, fine.support == grid.support, fine.argmin == grid.argmin]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[true, true, true, true, true]")
+    }
+
     func testESLBadInputs() {
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, refine: -1)", "refine: must be a number of steps ≥ 0")
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, eta: 0.9)", "eta must lie in [1/4, 2/3]")
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, grid: 5)", "level must be 0, 1 or 2")
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), ctf: {defocus: tensor([1, 2, 3])}, pixel: 2, grid: 0)", "got 3 CTFs for 2 images")

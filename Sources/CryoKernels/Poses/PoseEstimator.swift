@@ -2,8 +2,9 @@ import Foundation
 
 /// Pose estimation of many images by ESL, in one place: how the images are grouped (one structure for all, one
 /// conformation per image, or a few shared centroids), the chunks they are scored in, the choice between
-/// coarse-to-fine and the whole grid, the optional in-plane shift search, and the images' given origins. The
-/// `esl` builtin, the trainer's first candidate search and its re-search rounds all call it.
+/// coarse-to-fine and the whole grid, the optional in-plane shift search, the images' given origins, and the
+/// optional refinement of each estimate beyond the grid. The `esl` builtin, the trainer's first candidate search
+/// and its re-search rounds all call it.
 public struct PoseEstimator: Sendable {
     /// Grid level (0, 1, 2), coarse-to-fine (levels 1–2 only) or the whole grid, and coarse rotations kept per image.
     public let level: Int, coarseToFine: Bool, keep: Int
@@ -12,6 +13,9 @@ public struct PoseEstimator: Sendable {
     public let search: ShiftSearch?
     /// Images scored together (they share the structure's renderings).
     public let chunk: Int
+    /// Refinement of each estimate's rotation (and, with a search, origin, kept within the search radius) beyond the
+    /// grid, against the image's structure (nil: the barycentre and the β-weighted origin are returned as they are).
+    public var refinement: PoseRefinement?
     /// How many best rotations a whole-grid search returns per image (coarse-to-fine returns all it scored).
     public static let wholeGridCandidates = 64
 
@@ -59,7 +63,12 @@ public struct PoseEstimator: Sendable {
                 var batch = try images(part.map { rows[$0] })
                 let given = origins.map { o in part.flatMap { [o[2 * $0], o[2 * $0 + 1]] } }
                 if let given { batch = try ImageCentring.centre(batch, origins: given, pixel: geometry.pixel) }
-                let found = try estimateChunk(batch, structure: structures[s], geometry: geometry, ctf: ctf.map { c in part.map { c(rows[$0]) } })
+                let chunkCTF = ctf.map { c in part.map { c(rows[$0]) } }
+                var found = try estimateChunk(batch, structure: structures[s], geometry: geometry, ctf: chunkCTF)
+                if let refinement {
+                    found.estimates = try PoseEstimator.refined(found.estimates, by: refinement, images: batch, structure: structures[s], geometry: geometry,
+                                                                ctf: chunkCTF)
+                }
                 for (j, i) in part.enumerated() {
                     let e = found.estimates[j]
                     let base = given.map { (Double($0[2 * j]), Double($0[2 * j + 1])) } ?? (0, 0)
@@ -76,6 +85,21 @@ public struct PoseEstimator: Sendable {
         outcome.estimates = estimates.compactMap { $0 }
         outcome.candidates = candidates
         return outcome
+    }
+
+    /// `estimates` of the (centred) `images` [B,D,D] with each rotation and origin refined against `structure` (3N Å);
+    /// the rest of each estimate (argmin, its loss, spread, support) is the grid's.
+    static func refined(_ estimates: [PoseScoring.Estimate], by refinement: PoseRefinement, images: Tensor, structure: [Double],
+                        geometry: Projector.Geometry, ctf: [CTFParameters]?) throws -> [PoseScoring.Estimate] {
+        let one = structure.map(Float.init)
+        let coords = try Tensor(shape: [estimates.count, one.count / 3, 3], storage: [[Float]](repeating: one, count: estimates.count).flatMap { $0 })
+        let (rotations, origins, _) = try refinement.refine(coords: coords, images: images, ctf: ctf, geometry: geometry, rotations: estimates.map(\.rotation),
+                                                           origins: estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] })
+        return estimates.indices.map { j in
+            let e = estimates[j]
+            return PoseScoring.Estimate(rotation: rotations[j], argmin: e.argmin, loss: e.loss, spread: e.spread, support: e.support,
+                                        origin: (Double(origins[2 * j]), Double(origins[2 * j + 1])))
+        }
     }
 
     /// One chunk of (centred) images against one structure: coarse-to-fine, or the whole grid.
