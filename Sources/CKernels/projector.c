@@ -8,8 +8,8 @@
 #pragma clang diagnostic ignored "-Wpsabi"
 
 /* Loops of the Gaussian projector. Every atom window is processed in blocks of BLOCK pixels along x (one
-   AVX-512 vector, two AVX2 or four SSE vectors), with the 1D factors past the window's end set to zero, so the
-   inner loops have a fixed trip count and no remainders; images are rendered into (and cotangents read from) a
+   AVX-512 vector, two AVX2 or four SSE vectors; a window of at most BLOCK/2 columns in one half block), with the
+   1D factors past the window's end set to zero, so the inner loops have a fixed trip count and no remainders; images are rendered into (and cotangents read from) a
    scratch copy whose rows are padded by PAD floats so the last block never leaves its row.
 
    Atoms go in chunks of CHUNK: first every window of the chunk is found and the arguments of erf at all its pixel
@@ -123,61 +123,90 @@ CRYO_INLINE void atom_factors(const atom_window *a, float sigma, int derivative,
             derivative ? b->dfy : 0);
 }
 
-/* BLOCK floats as one vector of the compiler's vector extension (one AVX-512, two AVX2 or four SSE registers),
-   loaded and stored unaligned. Written out because the compiler's own vectorisation of these loops spilled its
-   accumulators to the stack. */
-typedef float block_vector __attribute__((vector_size(BLOCK * sizeof(float)), aligned(sizeof(float))));
+/* The window loops, for vectors of WIDTH floats of the compiler's vector extension (loaded and stored unaligned;
+   written out because the compiler's own vectorisation of these loops spilled its accumulators to the stack). They
+   are built twice: for whole blocks (one AVX-512 vector, two AVX2 or four SSE vectors) and for half blocks, which
+   windows of at most BLOCK/2 columns use (at 4 Å/px a residue's window is 6–8 columns: half the work on AVX2).
 
-CRYO_INLINE block_vector load_block(const float *p) {
-    block_vector v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
+   add_window_SUFFIX adds weight·fy[i]·fx[j] to the window whose top-left pixel is at `window` (rows of `stride`
+   floats), `vectors` vectors wide.
 
-CRYO_INLINE void store_block(float *p, block_vector v) { __builtin_memcpy(p, &v, sizeof v); }
+   window_gradient_SUFFIX writes the cotangents weight·Σ g·fy·dfx and weight·Σ g·dfy·fx of an atom's centre (x, y)
+   from the cotangent window at `window`. Even and odd rows are summed apart so the additions of consecutive rows do
+   not wait on each other. */
+#define CRYO_WINDOW_LOOPS(VECTOR, WIDTH, SUFFIX)                                                                      \
+    typedef float VECTOR __attribute__((vector_size(WIDTH * sizeof(float)), aligned(sizeof(float))));                \
+                                                                                                                      \
+    CRYO_INLINE VECTOR load_##SUFFIX(const float *p) {                                                                \
+        VECTOR v;                                                                                                     \
+        __builtin_memcpy(&v, p, sizeof v);                                                                            \
+        return v;                                                                                                     \
+    }                                                                                                                 \
+                                                                                                                      \
+    CRYO_INLINE void add_window_##SUFFIX(float *restrict window, intptr_t stride, const float *restrict fx,            \
+                                         const float *restrict fy, intptr_t rows, intptr_t vectors, float weight) {   \
+        for (intptr_t v = 0; v < vectors; v++) {                                                                      \
+            const VECTOR column = load_##SUFFIX(fx + v * WIDTH) * weight;                                             \
+            for (intptr_t i = 0; i < rows; i++) {                                                                     \
+                float *line = window + i * stride + v * WIDTH;                                                        \
+                const VECTOR sum = load_##SUFFIX(line) + column * fy[i];                                              \
+                __builtin_memcpy(line, &sum, sizeof sum);                                                             \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+                                                                                                                      \
+    CRYO_INLINE void window_gradient_##SUFFIX(const float *restrict window, intptr_t stride,                           \
+                                              const float *restrict fx, const float *restrict fy,                     \
+                                              const float *restrict dfx, const float *restrict dfy, intptr_t rows,    \
+                                              intptr_t vectors, float weight, float *restrict d_centre) {             \
+        VECTOR gx = { 0 }, gy = { 0 };                                                                                \
+        for (intptr_t v = 0; v < vectors; v++) {                                                                      \
+            /* These columns: Σ_i g·fy and Σ_i g·dfy over even (t0, u0) and odd (t1, u1) rows. */                     \
+            VECTOR t0 = { 0 }, u0 = { 0 }, t1 = { 0 }, u1 = { 0 };                                                    \
+            const float *column = window + v * WIDTH;                                                                 \
+            intptr_t i = 0;                                                                                           \
+            for (; i + 1 < rows; i += 2) {                                                                            \
+                const VECTOR even = load_##SUFFIX(column + i * stride), odd = load_##SUFFIX(column + (i + 1) * stride); \
+                t0 += even * fy[i];                                                                                   \
+                u0 += even * dfy[i];                                                                                  \
+                t1 += odd * fy[i + 1];                                                                                \
+                u1 += odd * dfy[i + 1];                                                                               \
+            }                                                                                                         \
+            if (i < rows) {                                                                                           \
+                const VECTOR last = load_##SUFFIX(column + i * stride);                                               \
+                t0 += last * fy[i];                                                                                   \
+                u0 += last * dfy[i];                                                                                  \
+            }                                                                                                         \
+            gx += (t0 + t1) * load_##SUFFIX(dfx + v * WIDTH);                                                         \
+            gy += (u0 + u1) * load_##SUFFIX(fx + v * WIDTH);                                                          \
+        }                                                                                                             \
+        float sx = 0, sy = 0;                                                                                         \
+        for (intptr_t j = 0; j < WIDTH; j++) { sx += gx[j]; sy += gy[j]; }                                            \
+        d_centre[0] = weight * sx;                                                                                    \
+        d_centre[1] = weight * sy;                                                                                    \
+    }
 
-/* Adds weight·fy[i]·fx[j] to the window whose top-left pixel is at `window` (rows of `stride` floats). */
-CRYO_INLINE void add_window(float *restrict window, intptr_t stride, const float *restrict fx,
-                            const float *restrict fy, intptr_t rows, intptr_t blocks, float weight) {
-    for (intptr_t block = 0; block < blocks; block++) {
-        const block_vector column = load_block(fx + block * BLOCK) * weight;
-        for (intptr_t i = 0; i < rows; i++) {
-            float *line = window + i * stride + block * BLOCK;
-            store_block(line, load_block(line) + column * fy[i]);
-        }
+CRYO_WINDOW_LOOPS(block_vector, BLOCK, block)
+CRYO_WINDOW_LOOPS(half_block_vector, BLOCK / 2, half_block)
+
+/* Adds atom a's window (factors in b) into the padded image at `window`, in a half block when it is that narrow. */
+CRYO_INLINE void add_window(float *restrict window, intptr_t stride, const atom_window *a, const projector_buffers *b,
+                            float weight) {
+    if (a->columns <= BLOCK / 2) {
+        add_window_half_block(window, stride, b->fx, b->fy, a->rows, 1, weight);
+    } else {
+        add_window_block(window, stride, b->fx, b->fy, a->rows, a->blocks, weight);
     }
 }
 
-/* The cotangents weight·Σ g·fy·dfx and weight·Σ g·dfy·fx of an atom's centre (x, y) from the cotangent window at
-   `window`. Even and odd rows are summed apart so the additions of consecutive rows do not wait on each other. */
-CRYO_INLINE void window_gradient(const float *restrict window, intptr_t stride, const float *restrict fx,
-                                 const float *restrict fy, const float *restrict dfx, const float *restrict dfy,
-                                 intptr_t rows, intptr_t blocks, float weight, float *restrict d_centre) {
-    block_vector gx = { 0 }, gy = { 0 };
-    for (intptr_t block = 0; block < blocks; block++) {
-        /* This block's columns: Σ_i g·fy and Σ_i g·dfy over even (t0, u0) and odd (t1, u1) rows. */
-        block_vector t0 = { 0 }, u0 = { 0 }, t1 = { 0 }, u1 = { 0 };
-        const float *column = window + block * BLOCK;
-        intptr_t i = 0;
-        for (; i + 1 < rows; i += 2) {
-            const block_vector even = load_block(column + i * stride), odd = load_block(column + (i + 1) * stride);
-            t0 += even * fy[i];
-            u0 += even * dfy[i];
-            t1 += odd * fy[i + 1];
-            u1 += odd * dfy[i + 1];
-        }
-        if (i < rows) {
-            const block_vector last = load_block(column + i * stride);
-            t0 += last * fy[i];
-            u0 += last * dfy[i];
-        }
-        gx += (t0 + t1) * load_block(dfx + block * BLOCK);
-        gy += (u0 + u1) * load_block(fx + block * BLOCK);
+/* Writes atom a's centre cotangent (2 floats at d_centre) from the padded cotangent at `window`. */
+CRYO_INLINE void window_gradient(const float *restrict window, intptr_t stride, const atom_window *a,
+                                 const projector_buffers *b, float weight, float *restrict d_centre) {
+    if (a->columns <= BLOCK / 2) {
+        window_gradient_half_block(window, stride, b->fx, b->fy, b->dfx, b->dfy, a->rows, 1, weight, d_centre);
+    } else {
+        window_gradient_block(window, stride, b->fx, b->fy, b->dfx, b->dfy, a->rows, a->blocks, weight, d_centre);
     }
-    float sx = 0, sy = 0;
-    for (intptr_t j = 0; j < BLOCK; j++) { sx += gx[j]; sy += gy[j]; }
-    d_centre[0] = weight * sx;
-    d_centre[1] = weight * sy;
 }
 
 /* Every atom that draws anything, chunk by chunk: its factors formed and, forward, its window added into b's
@@ -196,10 +225,9 @@ CRYO_INLINE void visit_atoms(int backward, const float *restrict centres, const 
             float *window = b->padded + w[m].i0 * stride + w[m].j0;
             atom_factors(&w[m], sigma[n], backward, b);
             if (backward) {
-                window_gradient(window, stride, b->fx, b->fy, b->dfx, b->dfy, w[m].rows, w[m].blocks, weight[n],
-                                d_centres + 2 * n);
+                window_gradient(window, stride, &w[m], b, weight[n], d_centres + 2 * n);
             } else {
-                add_window(window, stride, b->fx, b->fy, w[m].rows, w[m].blocks, weight[n]);
+                add_window(window, stride, &w[m], b, weight[n]);
             }
         }
     }

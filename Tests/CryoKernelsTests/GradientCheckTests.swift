@@ -75,12 +75,15 @@ final class GradientCheckTests: XCTestCase {
         var g = SeededGenerator(seed: 12)
         let rotations = Rotation.tensor([Rotation.random(using: &g), Rotation.random(using: &g)])
         let geometry = try Projector.Geometry(size: 16, pixel: 1.2, sigma: [1.5, 2.0, 1.7], weight: [1, 2, 0.5])
+        let narrow = try Projector.Geometry(size: 16, pixel: 4, sigma: [1.5, 2.0, 1.7], weight: [1, 2, 0.5])
         let ctf = [CTFParameters(defocusU: 5000), CTFParameters(defocusU: 9000, defocusV: 8000, astigmatismAngle: 20, bFactor: 50)]
         return [
             ("esl_candidate_scores", [candidateCoords], scores),
             ("project", [Tensor.randn([2, 3, 3], std: 3, using: &g), Tensor.randn([2, 2], std: 1, using: &g)],
              { try Projector.project(coords: $0[0], rotations: rotations, shifts: $0[1], geometry: geometry) }),
             ("project", [Tensor.randn([3, 3], std: 3, using: &g)], { try Projector.project(coords: $0[0], rotations: rotations, geometry: geometry) }),
+            // Windows of 6–7 columns at 4 Å/px: the projector's half-block path.
+            ("project", [Tensor.randn([3, 3], std: 6, using: &g)], { try Projector.project(coords: $0[0], rotations: rotations, geometry: narrow) }),
             ("ctf", [Tensor.randn([2, 8, 8], using: &g)], { try FourierFilter.applyCTF($0[0], parameters: ctf, pixel: 2) }),
             ("low_pass", [Tensor.randn([2, 8, 8], using: &g)], { try FourierFilter.lowPass($0[0], pixel: 2, resolution: 8) }),
             ("add", [rand([3, 4]), rand([4])], { try $0[0] + $0[1] }),

@@ -8,17 +8,20 @@ final class ProjectorTests: XCTestCase {
     }
 
     func testSingleGaussianMatchesTheAnalyticPixelIntegrals() throws {
-        let w: Float = 7.5, sigma = 1.6, pixel = 1.5
-        let image = try Projector.project(coords: Tensor([0, 0, 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
-                                          geometry: geometry(1, sigma: Float(sigma), weight: w))
-        XCTAssertEqual(Double(image.storage.reduce(0, +)), Double(w), accuracy: 1e-4 * Double(w), "sum equals the weight")
-        // Pixel (i, j) holds w·F(i)·F(j), F the normal CDF difference over the pixel (centre at D/2 = 16).
-        func F(_ k: Int) -> Double {
-            let x = Double(k - 16) * Double(pixel)
-            return 0.5 * (erf((x + Double(pixel) / 2) / (2.0.squareRoot() * Double(sigma))) - erf((x - Double(pixel) / 2) / (2.0.squareRoot() * Double(sigma))))
-        }
-        for (i, j) in [(16, 16), (16, 17), (14, 19), (10, 16)] {
-            XCTAssertEqual(Double(image.storage[i * 32 + j]), Double(w) * F(i) * F(j), accuracy: 1e-5, "pixel (\(i), \(j))")
+        let w: Float = 7.5
+        // A window of 14 columns (one block) and one of 7 at 4 Å/px (a half block).
+        for (sigma, pixel) in [(1.6, 1.5), (1.5, 4.0)] {
+            let image = try Projector.project(coords: Tensor([0, 0, 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
+                                              geometry: geometry(1, pixel: Float(pixel), sigma: Float(sigma), weight: w))
+            XCTAssertEqual(Double(image.storage.reduce(0, +)), Double(w), accuracy: 1e-4 * Double(w), "sum equals the weight")
+            // Pixel (i, j) holds w·F(i)·F(j), F the normal CDF difference over the pixel (centre at D/2 = 16).
+            func F(_ k: Int) -> Double {
+                let x = Double(k - 16) * pixel
+                return 0.5 * (erf((x + pixel / 2) / (2.0.squareRoot() * sigma)) - erf((x - pixel / 2) / (2.0.squareRoot() * sigma)))
+            }
+            for (i, j) in [(16, 16), (16, 17), (14, 19), (10, 16), (15, 18)] {
+                XCTAssertEqual(Double(image.storage[i * 32 + j]), Double(w) * F(i) * F(j), accuracy: 1e-5, "pixel (\(i), \(j)) at \(pixel) Å/px")
+            }
         }
         // For a wide Gaussian the peak approaches the continuous density w·pixel²/(2πσ²).
         let wide = try Projector.project(coords: Tensor([0, 0, 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
@@ -63,8 +66,8 @@ final class ProjectorTests: XCTestCase {
     func testEveryInstructionSetRendersAndDifferentiatesAlike() throws {
         defer { InstructionSet.limit(.avx512) }
         var g = SeededGenerator(seed: 21)
-        // Windows from 7 to 45 pixels wide: one, two and three vector blocks, clipped at the image border.
-        let sigma = (0..<40).map { _ in Float(0.5 + 3.5 * g.uniform()) }
+        // Windows from 5 to 45 pixels wide: a half block, one, two and three blocks, clipped at the image border.
+        let sigma = (0..<40).map { _ in Float(0.2 + 3.8 * g.uniform()) }
         let geo = try Projector.Geometry(size: 40, pixel: 0.8, sigma: sigma, weight: sigma.map { $0 * 2 })
         let coords = Tensor.randn([3, 40, 3], std: 8, using: &g)
         let rotations = Rotation.tensor((0..<3).map { _ in Rotation.random(using: &g) })
