@@ -8,8 +8,8 @@ final class UnknownPoseTrainingTests: XCTestCase {
     /// The first 64 images of `TrainingTests.problem()`'s data with origins of std 3 Å (at 3 Å/px), and an ESL trainer whose candidates come
     /// from a shift-searching coarse-to-fine search against the template, as `train_autodecoder(poses: "esl",
     /// max_shift:)` sets it up.
-    private func trainer(epochs: Int, research: Int?, centroids: Int = 0, local: Int? = nil, halfSize: Bool = false, checkpoint: String? = nil,
-                         resume: String? = nil) throws
+    private func trainer(epochs: Int, research: Int?, centroids: Int = 0, local: Int? = nil, localPoses: LocalCandidates.Poses = .esl,
+                         halfSize: Bool = false, checkpoint: String? = nil, resume: String? = nil) throws
         -> (AutodecoderTrainer, initialPoseError: Double, initialShiftError: Double) {
         let (s, all, allTruth, geometry) = try TrainingTests.problem()
         var data = try all.subset(Array(0..<64))
@@ -31,6 +31,7 @@ final class UnknownPoseTrainingTests: XCTestCase {
         unknown.refinement = try PoseRefinement(steps: 2, rotations: true, origins: true, shiftBound: 9)
         unknown.research = try research.map { try CandidateResearch(interval: $0, centroids: centroids, estimator: estimator) }
         unknown.local = try local.map { try LocalCandidates(start: $0, spacing: SO3Grid.mesh[1] / 2 * .pi / 180) }
+        unknown.local?.poses = localPoses
         unknown.halfSizeGlobalPhase = halfSize
         let poseErrors = zip(found.estimates, data.rotations).map { $0.rotation.angle(to: $1) }
         let shiftErrors = (0..<data.count).map { i -> Double in
@@ -112,6 +113,43 @@ final class UnknownPoseTrainingTests: XCTestCase {
         try assertResumesBitIdentically(straight, interruptedAfter: 15) {
             try self.trainer(epochs: 4, research: 2, local: 3, checkpoint: $0, resume: $1).0
         }
+    }
+
+    /// local_poses: "fixed" holds the poses and origins through the local phase (the last epoch's errors equal the
+    /// epoch's before), "refine" moves them; both resume bit-identically.
+    func testLocalPhaseWithThePoseAloneFixedOrRefined() throws {
+        for mode in [LocalCandidates.Poses.fixed, .refine] {
+            let straight = try trainer(epochs: 4, research: 2, local: 3, localPoses: mode, halfSize: true).0.run(report: { _ in }, shouldContinue: { true })
+            print("local phase (\(mode.rawValue)) from epoch 4: pose error median \(straight.poseErrorMedian), shift error median \(straight.shiftErrorMedian)")
+            let (pose, shift) = (straight.poseErrorMedian, straight.shiftErrorMedian)
+            if mode == .fixed {
+                XCTAssertEqual(pose[3], pose[2])
+                XCTAssertEqual(shift[3], shift[2])
+            } else {
+                XCTAssertNotEqual(pose[3], pose[2])
+            }
+            try assertResumesBitIdentically(straight, interruptedAfter: 15) {
+                try self.trainer(epochs: 4, research: 2, local: 3, localPoses: mode, halfSize: true, checkpoint: $0, resume: $1).0
+            }
+        }
+    }
+
+    /// With the pose alone the data term is the loss there, L = 2 − 2·corr at the image's pose and origin.
+    func testLocalPhaseWithThePoseAloneScoresThePose() throws {
+        let make = try trainer(epochs: 1, research: nil, local: 0, localPoses: .refine).0
+        let state = try make.start()
+        let picked = Array(0..<8)
+        let unknown = try XCTUnwrap(make.settings.unknownPoses)
+        let coords = try make.conformations(try state.latents.gather(Tensor(picked.map(Float.init))))
+        let ctf = picked.map { make.dataset.ctf[$0] }
+        var poses = state.poses
+        poses.local = true
+        let origins = picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] }
+        let expected = try CandidateScoring.losses(coords: coords, images: try make.targets(picked), rotations: picked.map { poses.rotations[$0] },
+                                                   shifts: origins, ctf: ctf, geometry: make.geometry).mean()
+        let term = try unknown.dataTerm(picked: picked, coords: coords, images: try make.targets(picked), poses: &poses, ctf: ctf, geometry: make.geometry)
+        XCTAssertEqual(term.storage[0], expected.storage[0], accuracy: 1e-6)
+        XCTAssertNotEqual(picked.map { poses.rotations[$0].m }, picked.map { state.poses.rotations[$0].m }, "refinement moved no pose")
     }
 
     func testHalfSizeGlobalPhaseThenFullSizeLocalPhase() throws {

@@ -9,7 +9,8 @@ import Foundation
 /// among the candidates. Optionally each candidate is scored at its best in-plane shift (`search`), and each
 /// image's pose is refined beyond the grid after every step (`refinement`), the refined rotation taking the slot of
 /// the image's worst-scored candidate (so the rest of the measure is kept). In the local phase (`local`) the
-/// candidates are the local set around each image's current pose instead, scored at its current origin.
+/// candidates are the local set around each image's current pose instead (or the pose alone), scored at its current
+/// origin.
 public struct UnknownPoses: Sendable {
     /// The first candidate rotations, `perImage` per image, image-major (best first).
     public let candidates: [Rotation]
@@ -72,12 +73,13 @@ public struct UnknownPoses: Sendable {
         let (losses, origins) = try CandidateScoring.scored(coords: coords, images: targets, rotations: rotations,
                                                             shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
                                                             ctf: ctf, geometry: geometry, search: search)
-        let expected = try lifting.expectedLoss(losses, gridSize: gridSize).mean()
+        // A single candidate (the local phase's pose alone) carries the whole measure: its loss is the data term.
+        let expected = k == 1 ? try losses.mean() : try lifting.expectedLoss(losses, gridSize: gridSize).mean()
         var estimates: [Rotation] = [], estimatedOrigins: [Float] = []
         for i in 0..<b {
             let l = (0..<k).map { Double(losses.storage[i * k + $0]) }
             let beta = lifting.measure(l, gridSize: gridSize)
-            estimates.append(SupportLifting.barycentre(Array(rotations[(i * k)..<((i + 1) * k)]), beta))
+            estimates.append(k == 1 ? rotations[i] : SupportLifting.barycentre(Array(rotations[(i * k)..<((i + 1) * k)]), beta))
             var origin = (0.0, 0.0)
             for q in 0..<k where beta[q] > 0 {
                 origin = (origin.0 + beta[q] * Double(origins[2 * (i * k + q)]), origin.1 + beta[q] * Double(origins[2 * (i * k + q) + 1]))
@@ -90,9 +92,12 @@ public struct UnknownPoses: Sendable {
     }
 
     /// The candidate rotations of images `picked` (image-major) and how many each has: their stored candidates, or in
-    /// the local phase (`poses.local`) the local set around each one's current pose.
+    /// the local phase (`poses.local`) those around each one's current pose.
     func candidates(_ picked: [Int], _ poses: TrainingPoses) -> (rotations: [Rotation], perImage: Int) {
-        if poses.local, let local { return (picked.flatMap { local.around(poses.rotations[$0]) }, LocalCandidates.count) }
+        if poses.local, let local {
+            let rotations = picked.flatMap { local.candidates(poses.rotations[$0]) }
+            return (rotations, rotations.count / picked.count)
+        }
         let k = perImage
         return (picked.flatMap { i in poses.candidates[(i * k)..<((i + 1) * k)] }, k)
     }
@@ -104,12 +109,13 @@ public struct UnknownPoses: Sendable {
     }
 
     /// Stores the batch's pose estimates and origins (2 per image) into `poses`, after refining them (`refinement`,
-    /// against the images `targets` seen as the detached conformations `coords`), the refined rotation taking each
-    /// image's candidate slot `worst` (outside the local phase, whose candidates follow the pose).
+    /// against the images `targets` seen as the detached conformations `coords`; not in a local phase of fixed poses),
+    /// the refined rotation taking each image's candidate slot `worst` (outside the local phase, whose candidates
+    /// follow the pose).
     func update(_ poses: inout TrainingPoses, picked: [Int], estimates: [Rotation], origins: [Float], worst: [Int], coords: Tensor,
                 images targets: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry) throws {
         var (estimates, origins) = (estimates, origins)
-        if let refinement {
+        if let refinement, !(poses.local && local?.poses == .fixed) {
             (estimates, origins, _) = try refinement.refine(coords: coords.detached(), images: targets, ctf: ctf, geometry: geometry,
                                                             rotations: estimates, origins: origins)
             if !poses.local { for (n, i) in picked.enumerated() { poses.candidates[i * perImage + worst[n]] = estimates[n] } }
