@@ -59,15 +59,22 @@ CRYO_INLINE int pixel_window(float c, float radius, intptr_t size, float inverse
 /* One atom of a chunk: where it is drawn (first column j0 and row i0, its columns and rows, its width and height
    in blocks) and where its edges start in the chunk's lists (x, then y). */
 typedef struct {
-    intptr_t j0, i0, columns, rows, blocks, row_blocks, x_edges, y_edges;
+    intptr_t j0, i0, columns, rows, blocks, x_edges, y_edges;
 } atom_window;
 
 /* Lists the erf arguments (distance from the centre c Å times scale) of the count + 1 pixel edges of a window
-   starting at pixel lo along one axis, from arguments[0]; returns their count. */
+   starting at pixel lo along one axis, from arguments[0], in whole vectors of EDGE_LANES (the values past the last
+   edge are overwritten by the next list or never read; the lists leave room for them); returns their count. */
+enum { EDGE_LANES = 8 };
+typedef float edge_vector __attribute__((vector_size(EDGE_LANES * sizeof(float)), aligned(sizeof(float))));
 CRYO_INLINE intptr_t list_edges(float c, float scale, intptr_t lo, intptr_t count, intptr_t size, float pixel,
                                 float *restrict arguments) {
     const float first = ((float)lo - (float)(size / 2) - 0.5f) * pixel - c;
-    for (intptr_t k = 0; k <= count; k++) arguments[k] = (first + (float)k * pixel) * scale;
+    const edge_vector lanes = { 0, 1, 2, 3, 4, 5, 6, 7 };
+    for (intptr_t k = 0; k <= count; k += EDGE_LANES) {
+        const edge_vector edges = (first + (lanes + (float)k) * pixel) * scale;
+        __builtin_memcpy(arguments + k, &edges, sizeof edges);
+    }
     return count + 1;
 }
 
@@ -88,7 +95,6 @@ CRYO_INLINE intptr_t prepare_chunk(const float *restrict centres, const float *r
         a->columns = j1 - a->j0 + 1;
         a->rows = i1 - a->i0 + 1;
         a->blocks = (a->columns + BLOCK - 1) / BLOCK;
-        a->row_blocks = (a->rows + BLOCK - 1) / BLOCK;
         a->x_edges = listed;
         listed += list_edges(centres[2 * n], scale, a->j0, a->columns, size, pixel, b->arguments + listed);
         a->y_edges = listed;
@@ -100,11 +106,10 @@ CRYO_INLINE intptr_t prepare_chunk(const float *restrict centres, const float *r
     return kept;
 }
 
-/* The pixel-integrated factors f[k] of the window's pixels k < count (zero for count ≤ k < blocks·BLOCK) from the
+/* The pixel-integrated factors f[k] of the window's pixels k < count (zero for count ≤ k < padded) from the
    erfs at its edges and, with df, their derivatives with respect to the centre from the Gaussians there. */
 CRYO_INLINE void factors(const float *restrict erfs, const float *restrict gaussians, float sigma, intptr_t count,
-                         intptr_t blocks, float *restrict f, float *restrict df) {
-    const intptr_t padded = blocks * BLOCK;
+                         intptr_t padded, float *restrict f, float *restrict df) {
     for (intptr_t k = 0; k < padded; k++) {
         f[k] = k < count ? 0.5f * (erfs[k + 1] - erfs[k]) : 0.0f;
     }
@@ -115,11 +120,13 @@ CRYO_INLINE void factors(const float *restrict erfs, const float *restrict gauss
     }
 }
 
-/* Fills b's factors of atom a (and, with derivative, their derivatives) from the chunk's evaluated edges. */
+/* Fills b's factors of atom a (and, with derivative, their derivatives) from the chunk's evaluated edges: along x
+   padded with zeros to the vectors the window loops read (a half block or whole blocks), along y one per row. */
 CRYO_INLINE void atom_factors(const atom_window *a, float sigma, int derivative, projector_buffers *b) {
-    factors(b->erfs + a->x_edges, b->gaussians + a->x_edges, sigma, a->columns, a->blocks, b->fx,
+    const intptr_t columns = a->columns <= BLOCK / 2 ? BLOCK / 2 : a->blocks * BLOCK;
+    factors(b->erfs + a->x_edges, b->gaussians + a->x_edges, sigma, a->columns, columns, b->fx,
             derivative ? b->dfx : 0);
-    factors(b->erfs + a->y_edges, b->gaussians + a->y_edges, sigma, a->rows, a->row_blocks, b->fy,
+    factors(b->erfs + a->y_edges, b->gaussians + a->y_edges, sigma, a->rows, a->rows, b->fy,
             derivative ? b->dfy : 0);
 }
 
