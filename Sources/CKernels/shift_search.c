@@ -1,22 +1,109 @@
 #include "CKernels.h"
 #include "isa_variants.h"
 
+/* The vectors below are passed between always-inline helpers only (see projector.c). */
+#pragma clang diagnostic ignored "-Wpsabi"
+
 /* Hot loops of the in-plane shift search (ShiftSearch.swift) over half spectra [rows, columns] of complex values
-   (re, im interleaved): the cross-power spectrum whose inverse FFT is the correlation map, and the phase ramp that
-   moves a spectrum by a fraction of a pixel, alone or fused with the inner product that scores the move. */
+   (re, im interleaved): the correlation map on the window of offsets the search reads, and the phase ramp that moves
+   a spectrum by a fraction of a pixel, alone or fused with the inner product that scores the move. */
 
 enum { LANES = 8 };
 
-CRYO_INLINE void cross_power_body(const float *restrict z, const float *restrict p, intptr_t count, float *restrict out) {
-    for (intptr_t k = 0; k < count; k++) {
-        const float a = z[2 * k], b = z[2 * k + 1], c = p[2 * k], e = p[2 * k + 1];
-        out[2 * k] = a * c + b * e;
-        out[2 * k + 1] = b * c - a * e;
+/* The correlation window (see CKernels.h). Three passes: the cross-power spectrum X = Z·conj(P) into split real
+   and imaginary rows padded with zeros to whole vectors; for each offset s ≥ 0 along the rows, with e^{2πi r·s/D} =
+   c_r + i·s_r, the sums P = Σ Re X·c, Q = Σ Im X·s, R = Σ Im X·c, S = Σ Re X·s over the spectrum's rows, which give
+   T[s] = (P − Q, R + S) and T[−s] = (P + Q, R − S) (up to WINDOW_BLOCK vectors of columns at a time, each sum in its
+   own register, the block's width a constant in each call so its loops unroll); then, the same way along the columns
+   with the offsets s ≥ 0 across the vector lanes, out[a, ±s] = Σ_k Re T·K ∓ Im T·Im K. */
+typedef float window_vector __attribute__((vector_size(CORRELATION_LANES * sizeof(float)), aligned(sizeof(float))));
+enum { WINDOW_BLOCK = 3 };
+
+CRYO_INLINE window_vector window_load(const float *p) {
+    window_vector v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+CRYO_INLINE void window_store(float *p, window_vector v) { __builtin_memcpy(p, &v, sizeof v); }
+
+/* T's columns [first, first + block vectors) of the offsets ±s along the rows (twiddle = e^{2πi r·s/D} for each row r),
+   from the split cross-power rows (`padded` floats each), into plus (s) and minus (−s), real then imaginary parts. */
+CRYO_INLINE void window_row_block(const float *restrict xr, const float *restrict xi, const float *restrict twiddle,
+                                  intptr_t rows, intptr_t padded, intptr_t first, intptr_t block, float *restrict plus,
+                                  float *restrict minus) {
+    window_vector p[WINDOW_BLOCK] = { 0 }, q[WINDOW_BLOCK] = { 0 }, r_[WINDOW_BLOCK] = { 0 }, s[WINDOW_BLOCK] = { 0 };
+    for (intptr_t r = 0; r < rows; r++) {
+        const float c = twiddle[2 * r], n = twiddle[2 * r + 1];
+        for (intptr_t v = 0; v < block; v++) {
+            const window_vector x = window_load(xr + r * padded + first + v * CORRELATION_LANES);
+            const window_vector y = window_load(xi + r * padded + first + v * CORRELATION_LANES);
+            p[v] += c * x;
+            q[v] += n * y;
+            r_[v] += c * y;
+            s[v] += n * x;
+        }
+    }
+    for (intptr_t v = 0; v < block; v++) {
+        const intptr_t k = first + v * CORRELATION_LANES;
+        window_store(plus + k, p[v] - q[v]);
+        window_store(plus + padded + k, r_[v] + s[v]);
+        window_store(minus + k, p[v] + q[v]);
+        window_store(minus + padded + k, r_[v] - s[v]);
     }
 }
 
-CRYO_DISPATCH(cryo_cross_power, cross_power_body,
-              (const float *z, const float *p, intptr_t count, float *out), (z, p, count, out))
+CRYO_INLINE void correlation_window_body(const float *restrict z, const float *restrict p, intptr_t rows, intptr_t columns,
+                                         const float *restrict row_twiddles, const float *restrict column_real,
+                                         const float *restrict column_imaginary, intptr_t reach, float *restrict scratch,
+                                         float *restrict out) {
+    const intptr_t vectors = (columns + CORRELATION_LANES - 1) / CORRELATION_LANES, padded = vectors * CORRELATION_LANES;
+    const intptr_t window = 2 * reach + 1;
+    /* xr, xi: [rows, padded]; t: [window, 2, padded], the window's rows' T (real, then imaginary). */
+    float *restrict xr = scratch, *restrict xi = xr + rows * padded, *restrict t = xi + rows * padded;
+    for (intptr_t r = 0; r < rows; r++) {
+        const float *restrict zr = z + 2 * r * columns, *restrict pr = p + 2 * r * columns;
+        float *restrict real = xr + r * padded, *restrict imaginary = xi + r * padded;
+        for (intptr_t k = 0; k < columns; k++) {
+            real[k] = zr[2 * k] * pr[2 * k] + zr[2 * k + 1] * pr[2 * k + 1];
+            imaginary[k] = zr[2 * k + 1] * pr[2 * k] - zr[2 * k] * pr[2 * k + 1];
+        }
+        for (intptr_t k = columns; k < padded; k++) real[k] = imaginary[k] = 0;
+    }
+    for (intptr_t s = 0; s <= reach; s++) {
+        const float *restrict twiddle = row_twiddles + 2 * s * rows;
+        float *restrict plus = t + 2 * (reach + s) * padded, *restrict minus = t + 2 * (reach - s) * padded;
+        for (intptr_t v0 = 0; v0 < vectors; v0 += WINDOW_BLOCK) {
+            const intptr_t first = v0 * CORRELATION_LANES;
+            switch (vectors - v0 < WINDOW_BLOCK ? vectors - v0 : WINDOW_BLOCK) {
+            case 1: window_row_block(xr, xi, twiddle, rows, padded, first, 1, plus, minus); break;
+            case 2: window_row_block(xr, xi, twiddle, rows, padded, first, 2, plus, minus); break;
+            default: window_row_block(xr, xi, twiddle, rows, padded, first, WINDOW_BLOCK, plus, minus); break;
+            }
+        }
+    }
+    const intptr_t lanes = (reach + CORRELATION_LANES) / CORRELATION_LANES * CORRELATION_LANES;
+    for (intptr_t a = 0; a < window; a++) {
+        const float *restrict ta = t + 2 * a * padded;
+        for (intptr_t u = 0; u < lanes; u += CORRELATION_LANES) {
+            window_vector real = { 0 }, imaginary = { 0 };
+            for (intptr_t k = 0; k < columns; k++) {
+                real += ta[k] * window_load(column_real + k * lanes + u);
+                imaginary += ta[padded + k] * window_load(column_imaginary + k * lanes + u);
+            }
+            const window_vector plus = real - imaginary, minus = real + imaginary;
+            for (intptr_t l = 0; l < CORRELATION_LANES && u + l <= reach; l++) {
+                out[a * window + reach + u + l] = plus[l];
+                out[a * window + reach - u - l] = minus[l];
+            }
+        }
+    }
+}
+
+CRYO_DISPATCH(cryo_correlation_window, correlation_window_body,
+              (const float *z, const float *p, intptr_t rows, intptr_t columns, const float *row_twiddles,
+               const float *column_real, const float *column_imaginary, intptr_t reach, float *scratch, float *out),
+              (z, p, rows, columns, row_twiddles, column_real, column_imaginary, reach, scratch, out))
 
 CRYO_INLINE void phase_ramp_body(const float *restrict z, const float *restrict row_ramp, const float *restrict column_ramp,
                                  intptr_t rows, intptr_t columns, float *restrict out) {

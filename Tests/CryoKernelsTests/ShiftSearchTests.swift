@@ -55,7 +55,41 @@ final class ShiftSearchTests: XCTestCase {
         XCTAssertThrowsError(try ShiftSearch(size: 48, pixel: 2.5, maxShift: 0))
     }
 
-    /// The search's C loops (cross-power spectrum, phase ramp, shifted inner product) give the same scores, origins and
+    /// The correlation window (`cryo_correlation_window`, which replaced the inverse FFT of the whole map) against its
+    /// definition, D²·Σ_p x(p)·y(p − s) with wrap-around (unnormalised transforms), at every offset it holds, on every
+    /// instruction set this CPU has: an even and an odd reach, and a box whose half spectrum is not whole vectors.
+    func testTheCorrelationWindowIsTheCircularCorrelation() throws {
+        defer { InstructionSet.limit(.avx512) }
+        for (d, pixel, maxShift) in [(32, Float(4), 10.0), (48, Float(2.5), 12.0), (64, Float(2), 10.0)] {
+            let search = try ShiftSearch(size: d, pixel: pixel, maxShift: maxShift)
+            var g = SeededGenerator(seed: UInt64(d))
+            let x = (0..<(d * d)).map { _ in Float(g.normal()) }, y = (0..<(d * d)).map { _ in Float(g.normal()) }
+            let (zx, zy) = (ShiftSearch.spectra(x, batch: 1, size: d), ShiftSearch.spectra(y, batch: 1, size: d))
+            let w = 2 * search.reach + 1
+            XCTAssertEqual(search.reach, Int((maxShift / Double(pixel)).rounded(.down)) + 1)
+            for isa in InstructionSet.allCases where isa <= InstructionSet.supported {
+                InstructionSet.limit(isa)
+                let scratch = ShiftSearch.Scratch(search)
+                _ = zx.withUnsafeBufferPointer { a in zy.withUnsafeBufferPointer { b in search.best(z: a.baseAddress!, p: b.baseAddress!, scratch) } }
+                for a in 0..<w {
+                    for b in 0..<w {
+                        let (si, sj) = (a - search.reach, b - search.reach)
+                        var (c, magnitude) = (0.0, 0.0)
+                        for i in 0..<d {
+                            for j in 0..<d {
+                                let term = Double(x[i * d + j]) * Double(y[((i - si + d) % d) * d + (j - sj + d) % d])
+                                (c, magnitude) = (c + term, magnitude + abs(term))
+                            }
+                        }
+                        XCTAssertEqual(Double(scratch.map[a * w + b]), Double(d * d) * c, accuracy: 1e-5 * Double(d * d) * magnitude,
+                                       "\(isa.name), \(d)², offset (\(si), \(sj))")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The search's C loops (correlation window, phase ramp, shifted inner product) give the same scores, origins and
     /// coordinate gradient on every instruction set this CPU has (odd offsets exercise the ramp's both halves).
     func testEveryInstructionSetSearchesAlike() throws {
         defer { InstructionSet.limit(.avx512) }

@@ -91,9 +91,17 @@ void cryo_spectrum_energy(const float *power, float *spectrum, const float *filt
 /* out[k] = a·z[k] + c·q[k] + e for k < n. */
 void cryo_image_combination(const float *z, const float *q, float a, float c, float e, intptr_t n, float *out);
 
-/* The in-plane shift search (ShiftSearch.swift), on half spectra of `count` = rows·columns complex values (re, im
-   interleaved). out_k = z_k·conj(p_k), the cross-power spectrum. */
-void cryo_cross_power(const float *z, const float *p, intptr_t count, float *out);
+/* The in-plane shift search (ShiftSearch.swift), on half spectra [rows, columns] of complex values (re, im
+   interleaved). The correlation c(s) = Σ_k w_k·Re(z_k·conj(p_k)·e^{2πi k·s/D}) of the images behind half spectra z and
+   p (D = rows, unnormalised FFTs; w_k = 2 on the columns that stand for their mirror images) at the whole-pixel
+   offsets s = (i, j), |i|, |j| ≤ reach, without the inverse FFT of the whole map: out[(i + reach)·W + j + reach],
+   W = 2·reach + 1. Inputs for the offsets s = 0…reach along each axis: row_twiddles [reach + 1, rows] complex
+   e^{2πi r·s/D} (re, im interleaved); column_real and column_imaginary [columns, L] floats, w_k·e^{2πi k·s/D} in lane
+   s, L = reach + 1 rounded up to CORRELATION_LANES; scratch 2·(rows + W)·(columns rounded up to CORRELATION_LANES)
+   floats. */
+enum { CORRELATION_LANES = 8 };
+void cryo_correlation_window(const float *z, const float *p, intptr_t rows, intptr_t columns, const float *row_twiddles,
+                             const float *column_real, const float *column_imaginary, intptr_t reach, float *scratch, float *out);
 
 /* out[i, j] = z[i, j]·row_ramp[i]·column_ramp[j] (complex products): z moved by a phase ramp that factorises over
    rows and columns. */

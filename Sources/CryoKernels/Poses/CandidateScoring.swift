@@ -174,7 +174,7 @@ enum CandidateScoring {
         init(size d: Int, atoms: Int, search: ShiftSearch?) {
             scratch = Projector.Kernel.Scratch(size: d, atoms: atoms)
             fft = FFT.Workspace(size: d)
-            self.search = search.map { _ in ShiftSearch.Scratch(size: d) }
+            self.search = search.map(ShiftSearch.Scratch.init)
         }
     }
 

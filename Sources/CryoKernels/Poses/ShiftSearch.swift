@@ -4,10 +4,13 @@ import Foundation
 
 /// The best in-plane shift of a rendering against an image by FFT cross-correlation (beyond Docs/METHOD.md, whose
 /// reference does not search shifts). With Z the image filtered by its CTF and P the rendering, the correlation
-/// c(s) = Σ_p Z(p)·P(p − s) for every whole-pixel offset s is one inverse FFT of Ẑ·conj(P̂); its largest value
-/// within `radius` pixels of the rendering's own origin is refined to a fraction of a pixel by a parabola on
-/// each axis, and the score at that offset is recomputed exactly from the spectra with a phase ramp
-/// (Parseval), so a search costs one inverse FFT and two passes over the half spectrum per rendering.
+/// c(s) = Σ_p Z(p)·P(p − s) at whole-pixel offsets s is the inverse Fourier transform of Ẑ·conj(P̂), evaluated only
+/// on the square window of offsets the search reads (the radius and one pixel more for the parabola), one axis after
+/// the other, the offsets ±s sharing their sums (`cryo_correlation_window`: 1.1 µs against FFTW's 2.9 µs for a whole
+/// 32² map on this machine, 4.5–5 against 10–12 µs at 64²);
+/// its largest value within `radius` pixels of the rendering's own origin is refined to a fraction of a pixel by
+/// a parabola on each axis, and the score at that offset is recomputed exactly from the spectra with a phase
+/// ramp (Parseval).
 ///
 /// Moving the rendering by s pixels (row, column) draws the particle s·pixel further from the box centre, so its
 /// RELION origin (x, y Å; the particle sits at box centre − origin) falls by (s_column, s_row)·pixel.
@@ -18,6 +21,8 @@ public struct ShiftSearch: Sendable {
     public let subpixel: Bool
     /// The whole-pixel offsets (row, column) within the radius.
     let offsets: [(Int, Int)]
+    /// The correlation window's half width (pixels): the offsets reach `radius`, their parabolas one pixel further.
+    let reach: Int
 
     /// A search within `maxShift` Å of the rendering's origin on D×D images of `pixel` Å; the radius must leave
     /// the offsets inside half the box.
@@ -35,6 +40,7 @@ public struct ShiftSearch: Sendable {
         var offsets: [(Int, Int)] = []
         for i in -reach...reach { for j in -reach...reach where Double(i * i + j * j) <= radius * radius { offsets.append((i, j)) } }
         self.offsets = offsets
+        self.reach = reach + 1
     }
 
     /// The same search radius (Å) on images of another size and pixel (the coarse level of a coarse-to-fine search).
@@ -47,31 +53,54 @@ public struct ShiftSearch: Sendable {
         (-Float(offset.1) * pixel, -Float(offset.0) * pixel)
     }
 
-    /// One worker's buffers: a transform workspace, the phase ramps' factors along rows (D) and columns (D/2+1),
-    /// complex, and each column's weight in a sum over the half spectrum (1 on the first and last, which stand for
-    /// themselves, 2 on the others, which also stand for their mirror images).
+    /// One worker's buffers for `search`: a transform workspace, the phase ramps' factors along rows (D) and columns
+    /// (D/2+1), complex, each column's weight in a sum over the half spectrum (1 on the first and last, which stand
+    /// for themselves, 2 on the others, which also stand for their mirror images), and the correlation window's
+    /// twiddles (laid out as `cryo_correlation_window` takes them), its scratch and its map ([W, W] floats,
+    /// W = 2·reach + 1, offset (i, j) at (i + reach, j + reach)).
     final class Scratch {
         let workspace: FFT.Workspace
         let rowRamp: UnsafeMutablePointer<Float>, columnRamp: UnsafeMutablePointer<Float>, columnWeight: UnsafeMutablePointer<Float>
-        init(size d: Int) {
+        let rowTwiddles: [Float], columnReal: [Float], columnImaginary: [Float]
+        let windowScratch: UnsafeMutablePointer<Float>, map: UnsafeMutablePointer<Float>
+        init(_ search: ShiftSearch) {
+            let d = search.size, columns = d / 2 + 1, window = 2 * search.reach + 1, lanes = Int(CORRELATION_LANES)
             workspace = FFT.Workspace(size: d)
-            let columns = d / 2 + 1
             rowRamp = .allocate(capacity: 2 * d)
             columnRamp = .allocate(capacity: 2 * columns)
             columnWeight = .allocate(capacity: columns)
             for j in 0..<columns { columnWeight[j] = (j == 0 || j == d / 2) ? 1 : 2 }
+            /// e^{2πi k·s/D}.
+            func twiddle(_ k: Int, _ s: Int) -> (Double, Double) {
+                let angle = 2 * Double.pi * Double(k * s % d) / Double(d)
+                return (cos(angle), sin(angle))
+            }
+            rowTwiddles = (0...search.reach).flatMap { s in (0..<d).flatMap { r -> [Float] in let t = twiddle(r, s); return [Float(t.0), Float(t.1)] } }
+            let width = (search.reach + lanes) / lanes * lanes
+            var real = [Float](repeating: 0, count: columns * width), imaginary = real
+            for k in 0..<columns {
+                for s in 0...search.reach {
+                    let t = twiddle(k, s), w = Double(columnWeight[k])
+                    (real[k * width + s], imaginary[k * width + s]) = (Float(w * t.0), Float(w * t.1))
+                }
+            }
+            (columnReal, columnImaginary) = (real, imaginary)
+            let padded = (columns + lanes - 1) / lanes * lanes
+            windowScratch = .allocate(capacity: 2 * (d + window) * padded)
+            map = .allocate(capacity: window * window)
         }
-        deinit { rowRamp.deallocate(); columnRamp.deallocate(); columnWeight.deallocate() }
+        deinit { rowRamp.deallocate(); columnRamp.deallocate(); columnWeight.deallocate(); windowScratch.deallocate(); map.deallocate() }
     }
 
     /// The best offset (row, column pixels) of the rendering whose half spectrum is `p` against the image whose
     /// filtered half spectrum is `z` (both [D, D/2+1] complex, unnormalised FFTs), and ⟨Z, P moved by it⟩.
     func best(z: UnsafePointer<fftwf_complex>, p: UnsafePointer<fftwf_complex>, _ s: Scratch) -> (offset: (Double, Double), dot: Float) {
-        let d = size, half = d * (d / 2 + 1), w = s.workspace
-        cryo_cross_power(floats(z), floats(p), half, UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self))
-        FFT.shared.inverse(w)
-        let map = w.real
-        @inline(__always) func at(_ i: Int, _ j: Int) -> Float { map[((i % d + d) % d) * d + (j % d + d) % d] }
+        let window = 2 * reach + 1, map = s.map
+        s.rowTwiddles.withUnsafeBufferPointer { rows in s.columnReal.withUnsafeBufferPointer { real in s.columnImaginary.withUnsafeBufferPointer { imaginary in
+            cryo_correlation_window(floats(z), floats(p), size, size / 2 + 1, rows.baseAddress, real.baseAddress, imaginary.baseAddress, reach,
+                                    s.windowScratch, map)
+        } } }
+        @inline(__always) func at(_ i: Int, _ j: Int) -> Float { map[(i + reach) * window + j + reach] }
         var best = offsets[0], top = -Float.infinity
         for o in offsets {
             let v = at(o.0, o.1)

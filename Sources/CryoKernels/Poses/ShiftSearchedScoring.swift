@@ -59,7 +59,7 @@ extension PoseScoring {
                 let (lossOut, originOut) = (SharedPointer(base: l.baseAddress!), SharedPointer(base: o.baseAddress!))
                 let cursorsNow = cursors
                 Parallel.forRanges(batch, grain: 1) { range in
-                    let scratch = ShiftSearch.Scratch(size: d)
+                    let scratch = ShiftSearch.Scratch(search)
                     for b in range {
                         let im = targets.image[b]
                         targets.spectra.withUnsafeBufferPointer { z in
