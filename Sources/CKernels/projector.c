@@ -43,12 +43,13 @@ CRYO_INLINE projector_buffers buffers(float *scratch, intptr_t size) {
     return b;
 }
 
-/* The pixel window [*lo, *hi] along one axis of an atom centred at c Å, reaching radius pixels from its centre;
-   returns 0 when empty or non-finite. */
+/* The pixel window [*lo, *hi] along one axis of an atom centred at c Å: the pixels that meet the interval of radius
+   pixels about its centre (pixel j spans [j − 1/2, j + 1/2) in units of pixels from the image's first pixel
+   centre); returns 0 when empty or non-finite. */
 CRYO_INLINE int pixel_window(float c, float radius, intptr_t size, float inverse_pixel, intptr_t *lo, intptr_t *hi) {
     const float position = c * inverse_pixel + (float)(size / 2);
     if (!isfinite(position)) return 0;
-    float low = floorf(position - radius), high = ceilf(position + radius);
+    float low = floorf(position - radius + 0.5f), high = floorf(position + radius + 0.5f);
     low = low < -1 ? -1 : (low > (float)size ? (float)size : low);
     high = high < -1 ? -1 : (high > (float)size ? (float)size : high);
     *lo = low < 0 ? 0 : (intptr_t)low;
@@ -88,7 +89,7 @@ CRYO_INLINE intptr_t prepare_chunk(const float *restrict centres, const float *r
     intptr_t listed = 0, kept = 0;
     for (intptr_t n = first; n < first + count; n++) {
         atom_window *a = &w[kept];
-        const float radius = window_sigmas * sigma[n] * inverse_pixel + 1, scale = 1.0f / (1.4142135624f * sigma[n]);
+        const float radius = window_sigmas * sigma[n] * inverse_pixel, scale = 1.0f / (1.4142135624f * sigma[n]);
         intptr_t j1, i1;
         if (!pixel_window(centres[2 * n], radius, size, inverse_pixel, &a->j0, &j1)
             || !pixel_window(centres[2 * n + 1], radius, size, inverse_pixel, &a->i0, &i1)) continue;
@@ -133,7 +134,7 @@ CRYO_INLINE void atom_factors(const atom_window *a, float sigma, int derivative,
 /* The window loops, for vectors of WIDTH floats of the compiler's vector extension (loaded and stored unaligned;
    written out because the compiler's own vectorisation of these loops spilled its accumulators to the stack). They
    are built twice: for whole blocks (one AVX-512 vector, two AVX2 or four SSE vectors) and for half blocks, which
-   windows of at most BLOCK/2 columns use (at 4 Å/px a residue's window is 6–8 columns: half the work on AVX2).
+   windows of at most BLOCK/2 columns use (with σ = 1.5 Å a residue's window is 4–5 columns at 4 Å/px and 8–9 at 2 Å/px: half the work on AVX2).
 
    add_window_SUFFIX adds weight·fy[i]·fx[j] to the window whose top-left pixel is at `window` (rows of `stride`
    floats), `vectors` vectors wide.

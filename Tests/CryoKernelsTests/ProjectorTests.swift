@@ -9,7 +9,7 @@ final class ProjectorTests: XCTestCase {
 
     func testSingleGaussianMatchesTheAnalyticPixelIntegrals() throws {
         let w: Float = 7.5
-        // A window of 14 columns (one block) and one of 7 at 4 Å/px (a half block).
+        // A window of 11–12 columns (one block) and one of 4–5 at 4 Å/px (a half block).
         for (sigma, pixel) in [(1.6, 1.5), (1.5, 4.0)] {
             let image = try Projector.project(coords: Tensor([0, 0, 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
                                               geometry: geometry(1, pixel: Float(pixel), sigma: Float(sigma), weight: w))
@@ -27,6 +27,29 @@ final class ProjectorTests: XCTestCase {
         let wide = try Projector.project(coords: Tensor([0, 0, 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
                                          geometry: geometry(1, pixel: 0.25, sigma: 2, weight: 1))
         XCTAssertEqual(Double(wide.storage[16 * 32 + 16]), 0.0625 / (2 * .pi * 4), accuracy: 2e-5)
+    }
+
+    /// Each atom is drawn on exactly the pixels that meet ±5σ of its centre (pixel j spans [j − 1/2, j + 1/2) pixels
+    /// about its centre, the image centre at D/2): no pixel beyond, none missing, at 4 and 1.5 Å/px.
+    func testTheWindowIsThePixelsThatMeetFiveSigmas() throws {
+        for (pixel, x, y) in [(4.0, 0.9, -2.3), (4.0, -5.1, 6.7), (1.5, 0.2, 1.3)] {
+            let sigma = 1.5, size = 32
+            let image = try Projector.project(coords: Tensor([Float(x), Float(y), 0]).reshape([1, 3]), rotations: Rotation.tensor([.identity]),
+                                              geometry: geometry(1, pixel: Float(pixel), sigma: Float(sigma), weight: 1))
+            /// The pixels along one axis that meet the centre's ±5σ.
+            func meeting(_ c: Double) -> ClosedRange<Int> {
+                let position = c / pixel + Double(size / 2), reach = 5 * sigma / pixel
+                let pixels = (0..<size).filter { Double($0) - 0.5 < position + reach && Double($0) + 0.5 > position - reach }
+                return pixels.first!...pixels.last!
+            }
+            let (columns, rows) = (meeting(x), meeting(y))
+            for i in 0..<size {
+                for j in 0..<size {
+                    XCTAssertEqual(image.storage[i * size + j] > 0, rows.contains(i) && columns.contains(j),
+                                   "pixel (\(i), \(j)) at \(pixel) Å/px, atom at (\(x), \(y)) Å: window rows \(rows), columns \(columns)")
+                }
+            }
+        }
     }
 
     func testRotatingTheModelEqualsProjectingWithTheRotation() throws {
