@@ -5,10 +5,8 @@
 #pragma clang diagnostic ignored "-Wpsabi"
 
 /* Hot loops of the in-plane shift search (ShiftSearch.swift) over half spectra [rows, columns] of complex values
-   (re, im interleaved): the correlation map on the window of offsets the search reads, and the phase ramp that moves
-   a spectrum by a fraction of a pixel, alone or fused with the inner product that scores the move. */
-
-enum { LANES = 8 };
+   (re, im interleaved): the correlation map on the window of offsets the search reads, the inner product that scores
+   a move by a fraction of a pixel (a phase ramp), and the ramp alone. */
 
 /* The correlation window (see CKernels.h). Three passes: the cross-power spectrum X = Z·conj(P) into split real
    and imaginary rows padded with zeros to whole vectors; for each offset s ≥ 0 along the rows, with e^{2πi r·s/D} =
@@ -105,6 +103,45 @@ CRYO_DISPATCH(cryo_correlation_window, correlation_window_body,
                const float *column_real, const float *column_imaginary, intptr_t reach, float *scratch, float *out),
               (z, p, rows, columns, row_twiddles, column_real, column_imaginary, reach, scratch, out))
 
+/* The cross-power spectrum that cryo_correlation_window left at the start of its scratch, moved by a phase ramp and
+   summed (see CKernels.h): per row the column sum U_r = Σ_k w_k·X[r, k]·column_ramp[k] in Float lanes, then
+   Σ_r Re(row_ramp[r]·U_r) in Double: the score sits near its maximum, where a single Float running sum over the whole
+   spectrum would show in the refinement's finite differences. */
+CRYO_INLINE void window_shifted_dot_body(const float *restrict scratch, intptr_t rows, intptr_t columns,
+                                         const float *restrict row_ramp, const float *restrict column_ramp,
+                                         const float *restrict column_weight, double *restrict total) {
+    const intptr_t vectors = (columns + CORRELATION_LANES - 1) / CORRELATION_LANES, padded = vectors * CORRELATION_LANES;
+    const float *restrict xr = scratch, *restrict xi = scratch + rows * padded;
+    float cr[padded], ci[padded]; /* the weighted column ramp, split and padded with zeros */
+    double sum = 0;
+    for (intptr_t k = 0; k < padded; k++) {
+        const int inside = k < columns;
+        cr[k] = inside ? column_weight[k] * column_ramp[2 * k] : 0;
+        ci[k] = inside ? column_weight[k] * column_ramp[2 * k + 1] : 0;
+    }
+    for (intptr_t r = 0; r < rows; r++) {
+        window_vector ur = { 0 }, ui = { 0 };
+        for (intptr_t v = 0; v < vectors; v++) {
+            const intptr_t k = v * CORRELATION_LANES;
+            const window_vector x = window_load(xr + r * padded + k), y = window_load(xi + r * padded + k);
+            const window_vector a = window_load(cr + k), b = window_load(ci + k);
+            ur += x * a;
+            ur -= y * b;
+            ui += x * b;
+            ui += y * a;
+        }
+        float real = 0, imaginary = 0;
+        for (intptr_t l = 0; l < CORRELATION_LANES; l++) { real += ur[l]; imaginary += ui[l]; }
+        sum += (double)row_ramp[2 * r] * real - (double)row_ramp[2 * r + 1] * imaginary;
+    }
+    *total = sum;
+}
+
+CRYO_DISPATCH(cryo_window_shifted_dot, window_shifted_dot_body,
+              (const float *scratch, intptr_t rows, intptr_t columns, const float *row_ramp, const float *column_ramp,
+               const float *column_weight, double *total),
+              (scratch, rows, columns, row_ramp, column_ramp, column_weight, total))
+
 CRYO_INLINE void phase_ramp_body(const float *restrict z, const float *restrict row_ramp, const float *restrict column_ramp,
                                  intptr_t rows, intptr_t columns, float *restrict out) {
     for (intptr_t i = 0; i < rows; i++) {
@@ -124,40 +161,3 @@ CRYO_DISPATCH(cryo_phase_ramp, phase_ramp_body,
               (const float *z, const float *row_ramp, const float *column_ramp, intptr_t rows, intptr_t columns, float *out),
               (z, row_ramp, column_ramp, rows, columns, out))
 
-/* Each row's products are summed in Float lanes and the rows in Double: the score sits near its maximum, where a
-   single Float running sum over the whole spectrum would show in the refinement's finite differences. */
-CRYO_INLINE void shifted_dot_body(const float *restrict z, const float *restrict p, const float *restrict row_ramp,
-                                  const float *restrict column_ramp, const float *restrict column_weight, intptr_t rows,
-                                  intptr_t columns, double *restrict total) {
-    double sum = 0;
-    for (intptr_t i = 0; i < rows; i++) {
-        const float rr = row_ramp[2 * i], ri = row_ramp[2 * i + 1];
-        const float *restrict zi = z + 2 * i * columns, *restrict pi = p + 2 * i * columns;
-        float lanes[LANES] = { 0 };
-        intptr_t j = 0;
-        for (; j + LANES <= columns; j += LANES) {
-            for (intptr_t l = 0; l < LANES; l++) {
-                const intptr_t m = j + l;
-                const float cr = column_ramp[2 * m], ci = column_ramp[2 * m + 1];
-                const float wr = rr * cr - ri * ci, wi = rr * ci + ri * cr;
-                const float hr = zi[2 * m] * wr - zi[2 * m + 1] * wi, hi = zi[2 * m] * wi + zi[2 * m + 1] * wr;
-                lanes[l] += column_weight[m] * (hr * pi[2 * m] + hi * pi[2 * m + 1]);
-            }
-        }
-        double row = 0;
-        for (intptr_t l = 0; l < LANES; l++) row += lanes[l];
-        for (; j < columns; j++) {
-            const float cr = column_ramp[2 * j], ci = column_ramp[2 * j + 1];
-            const float wr = rr * cr - ri * ci, wi = rr * ci + ri * cr;
-            const float hr = zi[2 * j] * wr - zi[2 * j + 1] * wi, hi = zi[2 * j] * wi + zi[2 * j + 1] * wr;
-            row += column_weight[j] * (hr * pi[2 * j] + hi * pi[2 * j + 1]);
-        }
-        sum += row;
-    }
-    *total = sum;
-}
-
-CRYO_DISPATCH(cryo_shifted_dot, shifted_dot_body,
-              (const float *z, const float *p, const float *row_ramp, const float *column_ramp, const float *column_weight,
-               intptr_t rows, intptr_t columns, double *total),
-              (z, p, row_ramp, column_ramp, column_weight, rows, columns, total))

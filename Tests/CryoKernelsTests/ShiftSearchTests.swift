@@ -57,7 +57,8 @@ final class ShiftSearchTests: XCTestCase {
 
     /// The correlation window (`cryo_correlation_window`, which replaced the inverse FFT of the whole map) against its
     /// definition, D²·Σ_p x(p)·y(p − s) with wrap-around (unnormalised transforms), at every offset it holds, on every
-    /// instruction set this CPU has: an even and an odd reach, and a box whose half spectrum is not whole vectors.
+    /// instruction set this CPU has: an even and an odd reach, and a box whose half spectrum is not whole vectors; and
+    /// the phase-ramped inner product from the cross-power spectrum it leaves, at the same offsets.
     func testTheCorrelationWindowIsTheCircularCorrelation() throws {
         defer { InstructionSet.limit(.avx512) }
         for (d, pixel, maxShift) in [(32, Float(4), 10.0), (48, Float(2.5), 12.0), (64, Float(2), 10.0)] {
@@ -83,13 +84,16 @@ final class ShiftSearchTests: XCTestCase {
                         }
                         XCTAssertEqual(Double(scratch.map[a * w + b]), Double(d * d) * c, accuracy: 1e-5 * Double(d * d) * magnitude,
                                        "\(isa.name), \(d)², offset (\(si), \(sj))")
+                        // The inner product at a whole-pixel offset, from the cross-power spectrum the window left.
+                        XCTAssertEqual(Double(search.windowDot(offset: (Double(si), Double(sj)), scratch)), c, accuracy: 1e-5 * magnitude,
+                                       "\(isa.name), \(d)², inner product at (\(si), \(sj))")
                     }
                 }
             }
         }
     }
 
-    /// The search's C loops (correlation window, phase ramp, shifted inner product) give the same scores, origins and
+    /// The search's C loops (correlation window, shifted inner product, phase ramp) give the same scores, origins and
     /// coordinate gradient on every instruction set this CPU has (odd offsets exercise the ramp's both halves).
     func testEveryInstructionSetSearchesAlike() throws {
         defer { InstructionSet.limit(.avx512) }

@@ -103,14 +103,16 @@ enum { CORRELATION_LANES = 8 };
 void cryo_correlation_window(const float *z, const float *p, intptr_t rows, intptr_t columns, const float *row_twiddles,
                              const float *column_real, const float *column_imaginary, intptr_t reach, float *scratch, float *out);
 
+/* After cryo_correlation_window on the same scratch, rows and columns: total[0] = Σ_ij column_weight[j]·
+   Re(cross[i, j]·row_ramp[i]·column_ramp[j]), cross = z·conj(p) of that call (left in scratch): the inner product of
+   z moved by the phase ramp and p (Float within a row, Double across rows). */
+void cryo_window_shifted_dot(const float *scratch, intptr_t rows, intptr_t columns, const float *row_ramp, const float *column_ramp,
+                             const float *column_weight, double *total);
+
 /* out[i, j] = z[i, j]·row_ramp[i]·column_ramp[j] (complex products): z moved by a phase ramp that factorises over
    rows and columns. */
 void cryo_phase_ramp(const float *z, const float *row_ramp, const float *column_ramp, intptr_t rows, intptr_t columns, float *out);
 
-/* total[0] = Σ_ij column_weight[j]·Re(z[i, j]·row_ramp[i]·column_ramp[j]·conj(p[i, j])): the inner product of the
-   ramped z and p without storing the ramped spectrum (Float within a row, Double across rows). */
-void cryo_shifted_dot(const float *z, const float *p, const float *row_ramp, const float *column_ramp, const float *column_weight,
-                      intptr_t rows, intptr_t columns, double *total);
 
 /* erf(x) as the projector evaluates it (absolute error below 5·10⁻⁷ in Float; exposed for tests). */
 float cryo_erf(float x);

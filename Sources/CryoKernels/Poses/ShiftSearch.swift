@@ -114,21 +114,22 @@ public struct ShiftSearch: Sendable {
         }
         guard subpixel else {
             let offset = (Double(best.0), Double(best.1))
-            return (offset, dot(z: z, p: p, offset: offset, s))
+            return (offset, windowDot(offset: offset, s))
         }
         var offset = (Double(best.0) + vertex(at(best.0 - 1, best.1), top, at(best.0 + 1, best.1)),
                       Double(best.1) + vertex(at(best.0, best.1 - 1), top, at(best.0, best.1 + 1)))
         let length = (offset.0 * offset.0 + offset.1 * offset.1).squareRoot()
         if length > radius { offset = (offset.0 * radius / length, offset.1 * radius / length) }
-        return (offset, dot(z: z, p: p, offset: offset, s))
+        return (offset, windowDot(offset: offset, s))
     }
 
     /// ⟨Z, P moved by `offset`⟩ = (1/D²)·Σ_k w_k·Re(Ẑ_k·e^{2πi k·s/D}·conj(P̂_k)) over the half spectrum (w_k = 2 on the
-    /// columns that stand for their mirror images), without storing the ramped spectrum.
-    func dot(z: UnsafePointer<fftwf_complex>, p: UnsafePointer<fftwf_complex>, offset: (Double, Double), _ s: Scratch) -> Float {
+    /// columns that stand for their mirror images) for the image and rendering of the last `best` on `s`, from the
+    /// cross-power spectrum Ẑ·conj(P̂) that it left there.
+    func windowDot(offset: (Double, Double), _ s: Scratch) -> Float {
         setRamps(offset, s)
         var total = 0.0
-        cryo_shifted_dot(floats(z), floats(p), s.rowRamp, s.columnRamp, s.columnWeight, size, size / 2 + 1, &total)
+        cryo_window_shifted_dot(s.windowScratch, size, size / 2 + 1, s.rowRamp, s.columnRamp, s.columnWeight, &total)
         return Float(total)
     }
 
