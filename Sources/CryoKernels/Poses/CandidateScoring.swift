@@ -121,14 +121,16 @@ enum CandidateScoring {
             let d = size, pixels = d * d, half = d * (d / 2 + 1), im = image[b], w = worker.fft
             var moments: (Float, Float) = (0, 0), energy: Float = 0, offset = (0.0, 0.0)
             kernel.render(row, conformation, w.real, worker.scratch)
-            filtered.withUnsafeBufferPointer { z in
-                withUnsafeMutableBytes(of: &moments) { cryo_image_moments(z.baseAddress! + b * pixels, w.real, pixels, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+            if search == nil {
+                filtered.withUnsafeBufferPointer { z in
+                    withUnsafeMutableBytes(of: &moments) { cryo_image_moments(z.baseAddress! + b * pixels, w.real, pixels, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+                }
             }
             FFT.shared.forward(w)
             if let search, let searchScratch = worker.search {
-                spectra.withUnsafeBufferPointer { z in
-                    (offset, moments.0) = search.best(z: z.baseAddress! + b * half, p: w.spectrum, searchScratch)
-                }
+                // The search scores the move itself; the rendering's sum is its spectrum's zero frequency.
+                let found = spectra.withUnsafeBufferPointer { z in search.best(z: z.baseAddress! + b * half, p: w.spectrum, searchScratch) }
+                (offset, moments) = (found.offset, (found.dot, w.spectrum[0].0))
             }
             let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
             im.squared.withUnsafeBufferPointer { squaredFilter in im.power.withUnsafeBufferPointer { power in
