@@ -205,6 +205,36 @@ final class UnknownPoseTrainingTests: XCTestCase {
         XCTAssertGreaterThan(medians[1], 6)
     }
 
+    /// `centroid_choices`: each image scored against its nearest centroids keeps the search whose best rotation scores
+    /// lowest, so no image ends worse than against its own cluster's centroid, and some move to another's.
+    func testResearchAgainstSeveralCentroidsKeepsTheBestScoringOne() throws {
+        let make = try trainer(epochs: 1, research: 1, centroids: 3).0
+        let unknown = try XCTUnwrap(make.settings.unknownPoses), own = try XCTUnwrap(unknown.research)
+        let all = try CandidateResearch(interval: 1, centroids: 3, choices: 3, estimator: own.estimator)
+        let ownLosses = try make.researchCandidates(try make.start(), unknown, own)
+        let state = try make.start()
+        let bestLosses = try make.researchCandidates(state, unknown, all)
+        XCTAssertEqual(bestLosses.count, ownLosses.count)
+        for (best, nearest) in zip(bestLosses, ownLosses) { XCTAssertLessThanOrEqual(best, nearest) }
+        let moved = zip(bestLosses, ownLosses).filter { $0 < $1 }.count
+        print("re-search against all 3 centroids: \(moved) of \(ownLosses.count) images score better against another cluster's centroid")
+        XCTAssertGreaterThan(moved, 0)
+        XCTAssertThrowsError(try CandidateResearch(interval: 1, centroids: 3, choices: 4, estimator: own.estimator))
+        XCTAssertThrowsError(try CandidateResearch(interval: 1, centroids: 0, choices: 2, estimator: own.estimator))
+        XCTAssertThrowsError(try CandidateResearch(interval: 1, centroids: 3, choices: 0, estimator: own.estimator))
+    }
+
+    /// Each point's own cluster comes first, then the other centroids nearest first, as many as asked for.
+    func testNearestCentroidsPutTheOwnClusterFirst() {
+        let centres: [[Double]] = [[0, 0], [10, 0], [3, 0]]
+        let points: [Float] = [1, 0, 9, 0, 4, 0]
+        // The first point is labelled with centroid 1 (as a k-means label can lag a moved centroid).
+        let nearest = CandidateResearch.nearestCentroids(points, dimension: 2, centres: centres, labels: [1, 1, 2], count: 3)
+        XCTAssertEqual(nearest, [[1, 0, 2], [1, 2, 0], [2, 0, 1]])
+        XCTAssertEqual(CandidateResearch.nearestCentroids(points, dimension: 2, centres: centres, labels: [0, 1, 2], count: 2), [[0, 2], [1, 2], [2, 0]])
+        XCTAssertEqual(CandidateResearch.nearestCentroids(points, dimension: 2, centres: centres, labels: [0, 1, 2], count: 5).map(\.count), [3, 3, 3])
+    }
+
     /// Runs the trainer `make(checkpoint, resume)` makes until `shouldContinue` has been asked `steps` times, resumes
     /// it from its checkpoint, and checks that latents, poses, origins and error histories equal `straight`'s.
     private func assertResumesBitIdentically(_ straight: AutodecoderTrainer.Result, interruptedAfter steps: Int,

@@ -158,6 +158,9 @@ final class TrainingBuiltinTests: XCTestCase {
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", candidates: 1)", "candidates must be at least 2")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, max_shift: 6)", "max_shift: applies to poses: \"esl\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, research: 2)", "research: applies to poses: \"esl\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, centroid_choices: 2)", "centroid_choices: applies to poses: \"esl\"")
+        assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", centroids: 2, centroid_choices: 3)",
+                    "centroid_choices must be between 1 and centroids (2), got 3")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, gauge: \"translation\")", "gauge: applies to poses: \"esl\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, half_size: true)", "half_size: applies to poses: \"esl\"")
         assertError("train_autodecoder(model, data, like: s, epochs: 1, poses: \"esl\", half_size: true)", "needs a local phase at full size")
