@@ -113,7 +113,6 @@ void cryo_window_shifted_dot(const float *scratch, intptr_t rows, intptr_t colum
    rows and columns. */
 void cryo_phase_ramp(const float *z, const float *row_ramp, const float *column_ramp, intptr_t rows, intptr_t columns, float *out);
 
-
 /* erf(x) as the projector evaluates it (absolute error below 5·10⁻⁷ in Float; exposed for tests). */
 float cryo_erf(float x);
 

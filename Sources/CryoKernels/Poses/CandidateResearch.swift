@@ -3,12 +3,12 @@ import Foundation
 /// Re-search rounds of pose-marginalised training (Docs/METHOD.md, "Poses under heterogeneity"): every `interval`
 /// epochs each image's candidate rotations are chosen again by ESL (`estimator`, coarse-to-fine by default)
 /// against its own current decoded conformation, or, with `centroids` K > 0, against the nearest of K k-means
-/// centroids of the current conformations (K shared structures: cheaper, coarser), or against its `choices`
-/// nearest, keeping the one whose best rotation scores lowest (as a 3D classification assigns a particle). Without a shift search of the
-/// estimator's own the images are centred by their current origins (the training steps' search tracks them); with
-/// one, shifts are searched about the box centre again, so an origin fitted to a wrong pose does not hold the image
-/// there. The image's pose estimate becomes the new search's, so a pose the search against the template missed can
-/// be found later.
+/// centroids of the current conformations (K shared structures: cheaper, coarser), or against its `choices` nearest,
+/// keeping the one whose best rotation scores lowest (as a 3D classification assigns a particle). Without a shift
+/// search of the estimator's own the images are centred by their current origins (the training steps' search tracks
+/// them); with one, shifts are searched about the box centre again, so an origin fitted to a wrong pose does not hold
+/// the image there. The image's pose estimate becomes the new search's, so a pose the search against the template
+/// missed can be found later.
 public struct CandidateResearch: Sendable {
     public let interval: Int, centroids: Int
     /// With centroids, how many of the nearest centroids each image is scored against (1: its own cluster's); the one

@@ -7,10 +7,9 @@ import Foundation
 /// c(s) = Σ_p Z(p)·P(p − s) at whole-pixel offsets s is the inverse Fourier transform of Ẑ·conj(P̂), evaluated only
 /// on the square window of offsets the search reads (the radius and one pixel more for the parabola), one axis after
 /// the other, the offsets ±s sharing their sums (`cryo_correlation_window`: 1.1 µs against FFTW's 2.9 µs for a whole
-/// 32² map on this machine, 4.5–5 against 10–12 µs at 64²);
-/// its largest value within `radius` pixels of the rendering's own origin is refined to a fraction of a pixel by
-/// a parabola on each axis, and the score at that offset is recomputed exactly from the spectra with a phase
-/// ramp (Parseval).
+/// 32² map on this machine, 4.5–5 against 10–12 µs at 64²); its largest value within `radius` pixels of the
+/// rendering's own origin is refined to a fraction of a pixel by a parabola on each axis, and the score at that
+/// offset is recomputed exactly from the same cross-power spectrum with a phase ramp (Parseval).
 ///
 /// Moving the rendering by s pixels (row, column) draws the particle s·pixel further from the box centre, so its
 /// RELION origin (x, y Å; the particle sits at box centre − origin) falls by (s_column, s_row)·pixel.
