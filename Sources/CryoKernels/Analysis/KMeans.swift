@@ -28,11 +28,9 @@ public enum KMeans {
         var iterations = 0
         while iterations < maxIterations {
             iterations += 1
-            var changed = false
-            for i in 0..<m {
-                let best = nearest(points[i], centres).index
-                if best != labels[i] { labels[i] = best; changed = true }
-            }
+            let nearestNow = nearestIndices(points, centres)
+            let changed = nearestNow != labels
+            labels = nearestNow
             if !changed && iterations > 1 { break }
             var sums = [[Double]](repeating: [Double](repeating: 0, count: dimension), count: k), counts = [Int](repeating: 0, count: k)
             for i in 0..<m { counts[labels[i]] += 1; for a in 0..<dimension { sums[labels[i]][a] += points[i][a] } }
@@ -86,6 +84,18 @@ public enum KMeans {
             d2 = chosen.distances
         }
         return centres
+    }
+
+    /// The index of the centre nearest each point (in parallel over the points).
+    static func nearestIndices(_ points: [[Double]], _ centres: [[Double]]) -> [Int] {
+        var out = [Int](repeating: 0, count: points.count)
+        out.withUnsafeMutableBufferPointer { o in
+            let result = SharedPointer(base: o.baseAddress!)
+            Parallel.forRanges(points.count, grain: 64) { range in
+                for i in range { result.base[i] = nearest(points[i], centres).index }
+            }
+        }
+        return out
     }
 
     /// The index of the centre nearest `point` and its squared distance.

@@ -33,15 +33,17 @@ public enum PoseScoring {
             let count = Swift.min(chunk, grid.count - start)
             let projections = try Projector.project(coords: template, rotations: Rotation.tensor(Array(grid[start..<(start + count)])),
                                                     geometry: geometry).storage
-            var spectra = [Float](repeating: 0, count: count * half)
-            spectra.withUnsafeMutableBufferPointer { out in
-                let result = SharedPointer(base: out.baseAddress!)
+            // |P̂|² of each projection, and its sum (the spectrum's zero frequency).
+            var spectra = [Float](repeating: 0, count: count * half), sums = [Float](repeating: 0, count: count)
+            spectra.withUnsafeMutableBufferPointer { out in sums.withUnsafeMutableBufferPointer { totals in
+                let (result, sum) = (SharedPointer(base: out.baseAddress!), SharedPointer(base: totals.baseAddress!))
                 projections.withUnsafeBufferPointer { p in
                     FFT.shared.forwardEach(p.baseAddress!, count: count, size: d, grain: 8) { q, w in
                         for k in 0..<half { result.base[q * half + k] = w.spectrum[k].0 * w.spectrum[k].0 + w.spectrum[k].1 * w.spectrum[k].1 }
+                        sum.base[q] = w.spectrum[0].0
                     }
                 }
-            }
+            } }
             var dots = [Float](repeating: 0, count: batch * count), norms = dots
             filtered.withUnsafeBufferPointer { z in projections.withUnsafeBufferPointer { p in dots.withUnsafeMutableBufferPointer { o in
                 GemmBatch.sgemm(false, true, batch, count, pixels, z.baseAddress!, pixels, p.baseAddress!, pixels, 0, o.baseAddress!, count)
@@ -50,9 +52,7 @@ public enum PoseScoring {
                 GemmBatch.sgemm(false, true, batch, count, half, c.baseAddress!, half, s.baseAddress!, half, 0, o.baseAddress!, count)
             } } }
             for q in 0..<count {
-                var total: Float = 0
-                for k in 0..<pixels { total += projections[q * pixels + k] }
-                let meanProjection = total / Float(pixels)
+                let meanProjection = sums[q] / Float(pixels)
                 for b in 0..<batch {
                     let mu = dc[b] * meanProjection
                     let variance = Swift.max(1e-20, norms[b * count + q] / Float(pixels) - mu * mu)

@@ -5,8 +5,8 @@ import Foundation
 extension PoseScoring {
     /// Each image's losses and best origins at chosen rotations of a grid, one structure shared by all images:
     /// `PoseScoring.losses` with every (image, rotation) pair's rendering moved by its best offset within `search`
-    /// of the box centre (`ShiftSearch`). The grid is rendered in chunks, each projection once and transformed once;
-    /// each pair then costs one inverse FFT.
+    /// of the box centre (`ShiftSearch`). The grid is rendered in chunks, each projection once and transformed as it is
+    /// drawn; each pair then costs one correlation window.
     /// - Parameters:
     ///   - pairs: for each image, the grid indices to score (nil: the whole grid for every image).
     /// - Returns: for each image, the loss of each of its pairs and that pair's origin (x, y Å; RELION's).
@@ -39,17 +39,13 @@ extension PoseScoring {
         var losses = [Float](repeating: 0, count: first[batch])
         var origins = [(Float, Float)](repeating: (0, 0), count: first[batch])
         var cursors = [Int](repeating: 0, count: batch)
-        let template = Tensor(uncheckedShape: [coords.count / 3, 3], storage: coords.map(Float.init))
+        let template = coords.map(Float.init)
         let pixels = d * d, half = d * (d / 2 + 1)
         for start in stride(from: 0, to: grid.count, by: chunk) {
             let count = Swift.min(chunk, grid.count - start)
             // Skip chunks no image needs.
             guard (0..<batch).contains(where: { cursors[$0] < wanted[$0].count && wanted[$0][cursors[$0]].0 < start + count }) else { continue }
-            let projections = try Projector.project(coords: template, rotations: Rotation.tensor(Array(grid[start..<(start + count)])),
-                                                    geometry: geometry).storage
-            var sums = [Float](repeating: 0, count: count)
-            for q in 0..<count { for k in 0..<pixels { sums[q] += projections[q * pixels + k] } }
-            let spectra = ShiftSearch.spectra(projections, batch: count, size: d)
+            let spectra = renderedSpectra(coords: template, rotations: Array(grid[start..<(start + count)]), geometry: geometry)
             let ends: [Int] = (0..<batch).map { b in
                 var end = cursors[b]
                 while end < wanted[b].count && wanted[b][end].0 < start + count { end += 1 }
@@ -72,7 +68,8 @@ extension PoseScoring {
                                     cryo_spectrum_energy(power.baseAddress, UnsafeMutableRawPointer(mutating: spectrum).assumingMemoryBound(to: Float.self),
                                                          nil, half, &energy)
                                 }
-                                let score = CandidateScoring.Score(dot: dot, energy: energy, total: sums[q - start], dc: im.dc, pixels: pixels)
+                                // The rendering's sum is its spectrum's zero frequency.
+                                let score = CandidateScoring.Score(dot: dot, energy: energy, total: spectrum[0].0, dc: im.dc, pixels: pixels)
                                 lossOut.base[first[b] + position] = score.loss(size: d)
                                 originOut.base[first[b] + position] = search.originChange(offset)
                             }
@@ -83,5 +80,27 @@ extension PoseScoring {
             cursors = ends
         }
         return ((0..<batch).map { Array(losses[first[$0]..<first[$0 + 1]]) }, (0..<batch).map { Array(origins[first[$0]..<first[$0 + 1]]) })
+    }
+
+    /// The unnormalised half spectra [Q, D, D/2+1] of the atoms `coords` (N·3 floats, Å) rendered at each of `rotations`,
+    /// each rendering transformed as it is drawn (in parallel over the rotations; the renderings are not kept).
+    static func renderedSpectra(coords: [Float], rotations: [Rotation], geometry: Projector.Geometry) -> [fftwf_complex] {
+        let (d, atoms) = (geometry.size, coords.count / 3), half = d * (d / 2 + 1)
+        let kernel = Projector.Kernel(geometry: geometry, rotations: rotations, shifts: [Float](repeating: 0, count: 2 * rotations.count), atoms: atoms,
+                                      shared: true)
+        // Every spectrum is written whole.
+        var out = [fftwf_complex](unsafeUninitializedCapacity: rotations.count * half) { _, count in count = rotations.count * half }
+        coords.withUnsafeBufferPointer { c in out.withUnsafeMutableBufferPointer { o in
+            let result = SharedPointer(base: o.baseAddress!)
+            Parallel.forRanges(rotations.count, grain: 4) { range in
+                let (scratch, w) = (Projector.Kernel.Scratch(size: d, atoms: atoms), FFT.Workspace(size: d))
+                for q in range {
+                    kernel.render(q, c.baseAddress!, w.real, scratch)
+                    FFT.shared.forward(w)
+                    (result.base + q * half).update(from: w.spectrum, count: half)
+                }
+            }
+        } }
+        return out
     }
 }
