@@ -4,12 +4,12 @@
 /* The vectors below are passed between always-inline helpers only (see projector.c). */
 #pragma clang diagnostic ignored "-Wpsabi"
 
-/* Hot loops of the in-plane shift search (ShiftSearch.swift) over half spectra [rows, columns] of complex values
-   (re, im interleaved): the correlation map on the window of offsets the search reads, the inner product that scores
-   a move by a fraction of a pixel (a phase ramp), and the ramp alone. */
+/* Hot loops of the in-plane shift search (ShiftSearch.swift) over half spectra [rows, columns] of complex values:
+   the correlation map on the window of offsets the search reads (from split planes), the inner product that scores a
+   move by a fraction of a pixel (a phase ramp), and the ramp alone (re, im interleaved). */
 
-/* The correlation window (see CKernels.h). Three passes: the cross-power spectrum X = Z·conj(P) into split real
-   and imaginary rows padded with zeros to whole vectors; for each offset s ≥ 0 along the rows, with e^{2πi r·s/D} =
+/* The correlation window (see CKernels.h). Three passes: the cross-power spectrum X = Z·conj(P) of the split planes
+   (whole vectors, as the planes are padded with zeros), with the rendering's energy when asked; for each offset s ≥ 0 along the rows, with e^{2πi r·s/D} =
    c_r + i·s_r, the sums P = Σ Re X·c, Q = Σ Im X·s, R = Σ Im X·c, S = Σ Re X·s over the spectrum's rows, which give
    T[s] = (P − Q, R + S) and T[−s] = (P + Q, R − S) (up to WINDOW_BLOCK vectors of columns at a time, each sum in its
    own register, the block's width a constant in each call so its loops unroll); then, the same way along the columns
@@ -53,20 +53,26 @@ CRYO_INLINE void window_row_block(const float *restrict xr, const float *restric
 
 CRYO_INLINE void correlation_window_body(const float *restrict z, const float *restrict p, intptr_t rows, intptr_t columns,
                                          const float *restrict row_twiddles, const float *restrict column_real,
-                                         const float *restrict column_imaginary, intptr_t reach, float *restrict scratch,
+                                         const float *restrict column_imaginary, intptr_t reach,
+                                         const float *restrict power, float *restrict energy, float *restrict scratch,
                                          float *restrict out) {
     const intptr_t vectors = (columns + CORRELATION_LANES - 1) / CORRELATION_LANES, padded = vectors * CORRELATION_LANES;
-    const intptr_t window = 2 * reach + 1;
-    /* xr, xi: [rows, padded]; t: [window, 2, padded], the window's rows' T (real, then imaginary). */
-    float *restrict xr = scratch, *restrict xi = xr + rows * padded, *restrict t = xi + rows * padded;
-    for (intptr_t r = 0; r < rows; r++) {
-        const float *restrict zr = z + 2 * r * columns, *restrict pr = p + 2 * r * columns;
-        float *restrict real = xr + r * padded, *restrict imaginary = xi + r * padded;
-        for (intptr_t k = 0; k < columns; k++) {
-            real[k] = zr[2 * k] * pr[2 * k] + zr[2 * k + 1] * pr[2 * k + 1];
-            imaginary[k] = zr[2 * k + 1] * pr[2 * k] - zr[2 * k] * pr[2 * k + 1];
-        }
-        for (intptr_t k = columns; k < padded; k++) real[k] = imaginary[k] = 0;
+    const intptr_t window = 2 * reach + 1, plane = rows * padded;
+    /* xr, xi: [rows, padded], the cross-power spectrum z·conj(p) (zero on the padding, as the planes are); t: [window, 2,
+       padded], the window's rows' T (real, then imaginary). */
+    float *restrict xr = scratch, *restrict xi = xr + plane, *restrict t = xi + plane;
+    const float *restrict zr = z, *restrict zi = z + plane, *restrict pr = p, *restrict pi = p + plane;
+    window_vector e = { 0 };
+    for (intptr_t k = 0; k < plane; k += CORRELATION_LANES) {
+        const window_vector a = window_load(zr + k), b = window_load(zi + k), c = window_load(pr + k), d = window_load(pi + k);
+        window_store(xr + k, a * c + b * d);
+        window_store(xi + k, b * c - a * d);
+        if (power) e += window_load(power + k) * (c * c + d * d);
+    }
+    if (power) {
+        float sum = 0;
+        for (intptr_t l = 0; l < CORRELATION_LANES; l++) sum += e[l];
+        *energy = sum;
     }
     for (intptr_t s = 0; s <= reach; s++) {
         const float *restrict twiddle = row_twiddles + 2 * s * rows;
@@ -100,8 +106,20 @@ CRYO_INLINE void correlation_window_body(const float *restrict z, const float *r
 
 CRYO_DISPATCH(cryo_correlation_window, correlation_window_body,
               (const float *z, const float *p, intptr_t rows, intptr_t columns, const float *row_twiddles,
-               const float *column_real, const float *column_imaginary, intptr_t reach, float *scratch, float *out),
-              (z, p, rows, columns, row_twiddles, column_real, column_imaginary, reach, scratch, out))
+               const float *column_real, const float *column_imaginary, intptr_t reach, const float *power, float *energy,
+               float *scratch, float *out),
+              (z, p, rows, columns, row_twiddles, column_real, column_imaginary, reach, power, energy, scratch, out))
+
+void cryo_split_spectrum(const float *spectrum, intptr_t rows, intptr_t columns, float *planes) {
+    const intptr_t padded = (columns + CORRELATION_LANES - 1) / CORRELATION_LANES * CORRELATION_LANES, plane = rows * padded;
+    for (intptr_t r = 0; r < rows; r++) {
+        for (intptr_t k = 0; k < padded; k++) {
+            const int inside = k < columns;
+            planes[r * padded + k] = inside ? spectrum[2 * (r * columns + k)] : 0.0f;
+            planes[plane + r * padded + k] = inside ? spectrum[2 * (r * columns + k) + 1] : 0.0f;
+        }
+    }
+}
 
 /* The cross-power spectrum that cryo_correlation_window left at the start of its scratch, moved by a phase ramp and
    summed (see CKernels.h): per row the column sum U_r = Σ_k w_k·X[r, k]·column_ramp[k] in Float lanes, then

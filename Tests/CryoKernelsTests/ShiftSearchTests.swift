@@ -57,8 +57,9 @@ final class ShiftSearchTests: XCTestCase {
 
     /// The correlation window (`cryo_correlation_window`, which replaced the inverse FFT of the whole map) against its
     /// definition, D²·Σ_p x(p)·y(p − s) with wrap-around (unnormalised transforms), at every offset it holds, on every
-    /// instruction set this CPU has: an even and an odd reach, and a box whose half spectrum is not whole vectors; and
-    /// the phase-ramped inner product from the cross-power spectrum it leaves, at the same offsets.
+    /// instruction set this CPU has: an even and an odd reach, and a box whose half spectrum is not whole vectors; the
+    /// phase-ramped inner product from the cross-power spectrum it leaves, at the same offsets; and the energy it
+    /// computes from the same pass.
     func testTheCorrelationWindowIsTheCircularCorrelation() throws {
         defer { InstructionSet.limit(.avx512) }
         for (d, pixel, maxShift) in [(32, Float(4), 10.0), (48, Float(2.5), 12.0), (64, Float(2), 10.0)] {
@@ -66,12 +67,18 @@ final class ShiftSearchTests: XCTestCase {
             var g = SeededGenerator(seed: UInt64(d))
             let x = (0..<(d * d)).map { _ in Float(g.normal()) }, y = (0..<(d * d)).map { _ in Float(g.normal()) }
             let (zx, zy) = (ShiftSearch.spectra(x, batch: 1, size: d), ShiftSearch.spectra(y, batch: 1, size: d))
+            let power = (0..<(d * (d / 2 + 1))).map { _ in Float(g.uniform()) }
             let w = 2 * search.reach + 1
             XCTAssertEqual(search.reach, Int((maxShift / Double(pixel)).rounded(.down)) + 1)
             for isa in InstructionSet.allCases where isa <= InstructionSet.supported {
                 InstructionSet.limit(isa)
                 let scratch = ShiftSearch.Scratch(search)
-                _ = zx.withUnsafeBufferPointer { a in zy.withUnsafeBufferPointer { b in search.best(z: a.baseAddress!, p: b.baseAddress!, scratch) } }
+                let (px, py) = (zx.withUnsafeBufferPointer { ShiftSearch.planes($0.baseAddress!, count: 1, size: d) },
+                                zy.withUnsafeBufferPointer { ShiftSearch.planes($0.baseAddress!, count: 1, size: d) })
+                let found = search.best(z: px, p: py, power: ShiftSearch.paddedPower(power, size: d), scratch)
+                // The energy from the same pass: Σ power·|ŷ|² over the half spectrum.
+                let energy = zip(power, zy).reduce(0.0) { $0 + Double($1.0) * (Double($1.1.0) * Double($1.1.0) + Double($1.1.1) * Double($1.1.1)) }
+                XCTAssertEqual(Double(found.energy), energy, accuracy: 1e-5 * energy, "\(isa.name), \(d)², energy")
                 for a in 0..<w {
                     for b in 0..<w {
                         let (si, sj) = (a - search.reach, b - search.reach)

@@ -91,17 +91,22 @@ void cryo_spectrum_energy(const float *power, float *spectrum, const float *filt
 /* out[k] = a·z[k] + c·q[k] + e for k < n. */
 void cryo_image_combination(const float *z, const float *q, float a, float c, float e, intptr_t n, float *out);
 
-/* The in-plane shift search (ShiftSearch.swift), on half spectra [rows, columns] of complex values (re, im
-   interleaved). The correlation c(s) = Σ_k w_k·Re(z_k·conj(p_k)·e^{2πi k·s/D}) of the images behind half spectra z and
-   p (D = rows, unnormalised FFTs; w_k = 2 on the columns that stand for their mirror images) at the whole-pixel
-   offsets s = (i, j), |i|, |j| ≤ reach, without the inverse FFT of the whole map: out[(i + reach)·W + j + reach],
-   W = 2·reach + 1. Inputs for the offsets s = 0…reach along each axis: row_twiddles [reach + 1, rows] complex
-   e^{2πi r·s/D} (re, im interleaved); column_real and column_imaginary [columns, L] floats, w_k·e^{2πi k·s/D} in lane
-   s, L = reach + 1 rounded up to CORRELATION_LANES; scratch 2·(rows + W)·(columns rounded up to CORRELATION_LANES)
-   floats. */
+/* The in-plane shift search (ShiftSearch.swift), on half spectra [rows, columns] of complex values held as split planes
+   (cryo_split_spectrum: the real parts [rows, P], then the imaginary parts [rows, P], P = columns rounded up to
+   CORRELATION_LANES, zero beyond the columns). The correlation c(s) = Σ_k w_k·Re(z_k·conj(p_k)·e^{2πi k·s/D}) of the
+   images behind half spectra z and p (D = rows, unnormalised FFTs; w_k = 2 on the columns that stand for their mirror
+   images) at the whole-pixel offsets s = (i, j), |i|, |j| ≤ reach, without the inverse FFT of the whole map:
+   out[(i + reach)·W + j + reach], W = 2·reach + 1. Inputs for the offsets s = 0…reach along each axis: row_twiddles
+   [reach + 1, rows] complex e^{2πi r·s/D} (re, im interleaved); column_real and column_imaginary [columns, L] floats,
+   w_k·e^{2πi k·s/D} in lane s, L = reach + 1 rounded up to CORRELATION_LANES; scratch 2·(rows + W)·P floats. With
+   power ([rows, P] floats, zero beyond the columns), energy[0] = Σ_k power_k·|p_k|² from the same pass (NULL: none). */
 enum { CORRELATION_LANES = 8 };
 void cryo_correlation_window(const float *z, const float *p, intptr_t rows, intptr_t columns, const float *row_twiddles,
-                             const float *column_real, const float *column_imaginary, intptr_t reach, float *scratch, float *out);
+                             const float *column_real, const float *column_imaginary, intptr_t reach, const float *power,
+                             float *energy, float *scratch, float *out);
+
+/* The split planes (see cryo_correlation_window) of a half spectrum [rows, columns] of interleaved complex values. */
+void cryo_split_spectrum(const float *spectrum, intptr_t rows, intptr_t columns, float *planes);
 
 /* After cryo_correlation_window on the same scratch, rows and columns: total[0] = Σ_ij column_weight[j]·
    Re(cross[i, j]·row_ramp[i]·column_ramp[j]), cross = z·conj(p) of that call (left in scratch): the inner product of

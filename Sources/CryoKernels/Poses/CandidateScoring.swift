@@ -91,11 +91,13 @@ enum CandidateScoring {
     }
 
     /// What scoring needs of a batch of images: each standardised and filtered by its CTF (Z = C∗ŷ, [B,D,D]), the
-    /// half spectra of those when shifts are searched, and each CTF's factors (`Image`).
+    /// half spectra of those when shifts are searched (interleaved, and as the search's split planes), and each CTF's
+    /// factors (`Image`).
     struct Targets: @unchecked Sendable {
         let size: Int
         let filtered: [Float]
         let spectra: [fftwf_complex]
+        let planes: [Float]
         let image: [Image]
 
         init(images: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry, spectra wanted: Bool, op: String) throws {
@@ -108,7 +110,8 @@ enum CandidateScoring {
             let standardised = PoseScoring.standardisedRows(images.storage, length: d * d)
             size = d
             filtered = filters.map { h in FourierFilter.apply(standardised, batch: batch, size: d, filter: { h[$0] }) } ?? standardised
-            spectra = wanted ? ShiftSearch.spectra(filtered, batch: batch, size: d) : []
+            let spectra = wanted ? ShiftSearch.spectra(filtered, batch: batch, size: d) : []
+            (self.spectra, planes) = (spectra, wanted ? spectra.withUnsafeBufferPointer { ShiftSearch.planes($0.baseAddress!, count: batch, size: d) } : [])
             let unit = [Float](repeating: 1, count: d * (d / 2 + 1))
             image = (0..<batch).map { b in Image(filter: filters?[b] ?? unit, size: d) }
         }
@@ -129,7 +132,8 @@ enum CandidateScoring {
             FFT.shared.forward(w)
             if let search, let searchScratch = worker.search {
                 // The search scores the move itself; the rendering's sum is its spectrum's zero frequency.
-                let found = spectra.withUnsafeBufferPointer { z in search.best(z: z.baseAddress! + b * half, p: w.spectrum, searchScratch) }
+                cryo_split_spectrum(UnsafeRawPointer(w.spectrum).assumingMemoryBound(to: Float.self), d, d / 2 + 1, searchScratch.planes)
+                let found = planes.withUnsafeBufferPointer { z in search.best(z: z.baseAddress! + b * search.planeFloats, p: searchScratch.planes, searchScratch) }
                 (offset, moments) = (found.offset, (found.dot, w.spectrum[0].0))
             }
             let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)

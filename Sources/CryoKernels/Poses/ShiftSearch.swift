@@ -62,6 +62,8 @@ public struct ShiftSearch: Sendable {
         let rowRamp: UnsafeMutablePointer<Float>, columnRamp: UnsafeMutablePointer<Float>, columnWeight: UnsafeMutablePointer<Float>
         let rowTwiddles: [Float], columnReal: [Float], columnImaginary: [Float]
         let windowScratch: UnsafeMutablePointer<Float>, map: UnsafeMutablePointer<Float>
+        /// One rendering's split planes (`ShiftSearch.planeFloats`).
+        let planes: UnsafeMutablePointer<Float>
         init(_ search: ShiftSearch) {
             let d = search.size, columns = d / 2 + 1, window = 2 * search.reach + 1, lanes = Int(CORRELATION_LANES)
             workspace = FFT.Workspace(size: d)
@@ -87,16 +89,24 @@ public struct ShiftSearch: Sendable {
             let padded = (columns + lanes - 1) / lanes * lanes
             windowScratch = .allocate(capacity: 2 * (d + window) * padded)
             map = .allocate(capacity: window * window)
+            planes = .allocate(capacity: search.planeFloats)
         }
-        deinit { rowRamp.deallocate(); columnRamp.deallocate(); columnWeight.deallocate(); windowScratch.deallocate(); map.deallocate() }
+        deinit {
+            rowRamp.deallocate(); columnRamp.deallocate(); columnWeight.deallocate(); windowScratch.deallocate(); map.deallocate()
+            planes.deallocate()
+        }
     }
 
     /// The best offset (row, column pixels) of the rendering whose half spectrum is `p` against the image whose
-    /// filtered half spectrum is `z` (both [D, D/2+1] complex, unnormalised FFTs), and ⟨Z, P moved by it⟩.
-    func best(z: UnsafePointer<fftwf_complex>, p: UnsafePointer<fftwf_complex>, _ s: Scratch) -> (offset: (Double, Double), dot: Float) {
+    /// filtered half spectrum is `z` (both [D, D/2+1] complex, unnormalised FFTs, as split planes: `planes`), and
+    /// ⟨Z, P moved by it⟩; with `power` (`paddedPower` of the image's Parseval weights), also Σ power·|P̂|², the energy
+    /// of the CTF-filtered rendering (0 without).
+    func best(z: UnsafePointer<Float>, p: UnsafePointer<Float>, power: UnsafePointer<Float>? = nil, _ s: Scratch)
+        -> (offset: (Double, Double), dot: Float, energy: Float) {
         let window = 2 * reach + 1, map = s.map
+        var energy: Float = 0
         s.rowTwiddles.withUnsafeBufferPointer { rows in s.columnReal.withUnsafeBufferPointer { real in s.columnImaginary.withUnsafeBufferPointer { imaginary in
-            cryo_correlation_window(floats(z), floats(p), size, size / 2 + 1, rows.baseAddress, real.baseAddress, imaginary.baseAddress, reach,
+            cryo_correlation_window(z, p, size, size / 2 + 1, rows.baseAddress, real.baseAddress, imaginary.baseAddress, reach, power, &energy,
                                     s.windowScratch, map)
         } } }
         @inline(__always) func at(_ i: Int, _ j: Int) -> Float { map[(i + reach) * window + j + reach] }
@@ -113,13 +123,13 @@ public struct ShiftSearch: Sendable {
         }
         guard subpixel else {
             let offset = (Double(best.0), Double(best.1))
-            return (offset, windowDot(offset: offset, s))
+            return (offset, windowDot(offset: offset, s), energy)
         }
         var offset = (Double(best.0) + vertex(at(best.0 - 1, best.1), top, at(best.0 + 1, best.1)),
                       Double(best.1) + vertex(at(best.0, best.1 - 1), top, at(best.0, best.1 + 1)))
         let length = (offset.0 * offset.0 + offset.1 * offset.1).squareRoot()
         if length > radius { offset = (offset.0 * radius / length, offset.1 * radius / length) }
-        return (offset, windowDot(offset: offset, s))
+        return (offset, windowDot(offset: offset, s), energy)
     }
 
     /// ⟨Z, P moved by `offset`⟩ = (1/D²)·Σ_k w_k·Re(Ẑ_k·e^{2πi k·s/D}·conj(P̂_k)) over the half spectrum (w_k = 2 on the
@@ -167,6 +177,36 @@ public struct ShiftSearch: Sendable {
 }
 
 extension ShiftSearch {
+    /// Floats of one half spectrum's split planes: its real parts [D, P], then its imaginary parts [D, P], P = D/2+1
+    /// rounded up to whole vectors of the correlation kernel, zero beyond D/2+1 (`cryo_split_spectrum`).
+    var planeFloats: Int { 2 * size * ShiftSearch.paddedColumns(size) }
+
+    /// D/2+1 rounded up to whole vectors of the correlation kernel.
+    static func paddedColumns(_ d: Int) -> Int {
+        let lanes = Int(CORRELATION_LANES)
+        return (d / 2 + 1 + lanes - 1) / lanes * lanes
+    }
+
+    /// The split planes of `count` consecutive half spectra [D, D/2+1] (`planeFloats` floats each).
+    static func planes(_ spectra: UnsafePointer<fftwf_complex>, count: Int, size d: Int) -> [Float] {
+        let per = 2 * d * paddedColumns(d), half = d * (d / 2 + 1)
+        // Every plane is written whole.
+        var out = [Float](unsafeUninitializedCapacity: count * per) { _, n in n = count * per }
+        out.withUnsafeMutableBufferPointer { o in
+            for b in 0..<count { cryo_split_spectrum(UnsafeRawPointer(spectra + b * half).assumingMemoryBound(to: Float.self), d, d / 2 + 1, o.baseAddress! + b * per) }
+        }
+        return out
+    }
+
+    /// A real table [D, D/2+1] (one value per entry of a half spectrum) laid out as one split plane [D, P], zero beyond
+    /// D/2+1: the Parseval weights `best` takes.
+    static func paddedPower(_ values: [Float], size d: Int) -> [Float] {
+        let (columns, padded) = (d / 2 + 1, paddedColumns(d))
+        var out = [Float](repeating: 0, count: d * padded)
+        for i in 0..<d { for j in 0..<columns { out[i * padded + j] = values[i * columns + j] } }
+        return out
+    }
+
     /// The unnormalised half spectra [B, D, D/2+1] of `batch` consecutive D×D images in `rows`.
     static func spectra(_ rows: [Float], batch: Int, size d: Int) -> [fftwf_complex] {
         let half = d * (d / 2 + 1)

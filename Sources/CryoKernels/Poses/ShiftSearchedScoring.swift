@@ -40,40 +40,35 @@ extension PoseScoring {
         var origins = [(Float, Float)](repeating: (0, 0), count: first[batch])
         var cursors = [Int](repeating: 0, count: batch)
         let template = coords.map(Float.init)
-        let pixels = d * d, half = d * (d / 2 + 1)
+        let pixels = d * d, per = search.planeFloats
+        // Each image's Parseval weights laid out as a split plane, for the energies the search computes.
+        let powers = targets.image.map { ShiftSearch.paddedPower($0.power, size: d) }
         for start in stride(from: 0, to: grid.count, by: chunk) {
             let count = Swift.min(chunk, grid.count - start)
             // Skip chunks no image needs.
             guard (0..<batch).contains(where: { cursors[$0] < wanted[$0].count && wanted[$0][cursors[$0]].0 < start + count }) else { continue }
-            let spectra = renderedSpectra(coords: template, rotations: Array(grid[start..<(start + count)]), geometry: geometry)
+            let planes = renderedPlanes(coords: template, rotations: Array(grid[start..<(start + count)]), geometry: geometry, search: search)
             let ends: [Int] = (0..<batch).map { b in
                 var end = cursors[b]
                 while end < wanted[b].count && wanted[b][end].0 < start + count { end += 1 }
                 return end
             }
-            losses.withUnsafeMutableBufferPointer { l in origins.withUnsafeMutableBufferPointer { o in spectra.withUnsafeBufferPointer { p in
+            losses.withUnsafeMutableBufferPointer { l in origins.withUnsafeMutableBufferPointer { o in planes.withUnsafeBufferPointer { p in
                 let (lossOut, originOut) = (SharedPointer(base: l.baseAddress!), SharedPointer(base: o.baseAddress!))
                 let cursorsNow = cursors
                 Parallel.forRanges(batch, grain: 1) { range in
                     let scratch = ShiftSearch.Scratch(search)
                     for b in range {
-                        let im = targets.image[b]
-                        targets.spectra.withUnsafeBufferPointer { z in
+                        targets.planes.withUnsafeBufferPointer { z in powers[b].withUnsafeBufferPointer { power in
                             for (q, position) in wanted[b][cursorsNow[b]..<ends[b]] {
-                                let spectrum = p.baseAddress! + (q - start) * half
-                                let (offset, dot) = search.best(z: z.baseAddress! + b * half, p: spectrum, scratch)
-                                var energy: Float = 0
-                                im.power.withUnsafeBufferPointer { power in
-                                    // Read only: without a filter the kernel does not write the spectrum.
-                                    cryo_spectrum_energy(power.baseAddress, UnsafeMutableRawPointer(mutating: spectrum).assumingMemoryBound(to: Float.self),
-                                                         nil, half, &energy)
-                                }
-                                // The rendering's sum is its spectrum's zero frequency.
-                                let score = CandidateScoring.Score(dot: dot, energy: energy, total: spectrum[0].0, dc: im.dc, pixels: pixels)
+                                let rendering = p.baseAddress! + (q - start) * per
+                                let (offset, dot, energy) = search.best(z: z.baseAddress! + b * per, p: rendering, power: power.baseAddress, scratch)
+                                // The rendering's sum is its spectrum's zero frequency, the first entry of its real plane.
+                                let score = CandidateScoring.Score(dot: dot, energy: energy, total: rendering[0], dc: targets.image[b].dc, pixels: pixels)
                                 lossOut.base[first[b] + position] = score.loss(size: d)
                                 originOut.base[first[b] + position] = search.originChange(offset)
                             }
-                        }
+                        } }
                     }
                 }
             } } }
@@ -82,14 +77,15 @@ extension PoseScoring {
         return ((0..<batch).map { Array(losses[first[$0]..<first[$0 + 1]]) }, (0..<batch).map { Array(origins[first[$0]..<first[$0 + 1]]) })
     }
 
-    /// The unnormalised half spectra [Q, D, D/2+1] of the atoms `coords` (N·3 floats, Å) rendered at each of `rotations`,
-    /// each rendering transformed as it is drawn (in parallel over the rotations; the renderings are not kept).
-    static func renderedSpectra(coords: [Float], rotations: [Rotation], geometry: Projector.Geometry) -> [fftwf_complex] {
-        let (d, atoms) = (geometry.size, coords.count / 3), half = d * (d / 2 + 1)
+    /// The unnormalised half spectra of the atoms `coords` (N·3 floats, Å) rendered at each of `rotations`, as the split
+    /// planes of `search` (`planeFloats` each), each rendering transformed as it is drawn (in parallel over the
+    /// rotations; the renderings are not kept).
+    static func renderedPlanes(coords: [Float], rotations: [Rotation], geometry: Projector.Geometry, search: ShiftSearch) -> [Float] {
+        let (d, atoms, per) = (geometry.size, coords.count / 3, search.planeFloats)
         let kernel = Projector.Kernel(geometry: geometry, rotations: rotations, shifts: [Float](repeating: 0, count: 2 * rotations.count), atoms: atoms,
                                       shared: true)
-        // Every spectrum is written whole.
-        var out = [fftwf_complex](unsafeUninitializedCapacity: rotations.count * half) { _, count in count = rotations.count * half }
+        // Every plane is written whole.
+        var out = [Float](unsafeUninitializedCapacity: rotations.count * per) { _, count in count = rotations.count * per }
         coords.withUnsafeBufferPointer { c in out.withUnsafeMutableBufferPointer { o in
             let result = SharedPointer(base: o.baseAddress!)
             Parallel.forRanges(rotations.count, grain: 4) { range in
@@ -97,7 +93,7 @@ extension PoseScoring {
                 for q in range {
                     kernel.render(q, c.baseAddress!, w.real, scratch)
                     FFT.shared.forward(w)
-                    (result.base + q * half).update(from: w.spectrum, count: half)
+                    cryo_split_spectrum(UnsafeRawPointer(w.spectrum).assumingMemoryBound(to: Float.self), d, d / 2 + 1, result.base + q * per)
                 }
             }
         } }
