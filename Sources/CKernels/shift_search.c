@@ -1,5 +1,8 @@
+#define _GNU_SOURCE
 #include "CKernels.h"
 #include "isa_variants.h"
+
+#include <math.h>
 
 /* The vectors below are passed between always-inline helpers only (see projector.c). */
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -122,16 +125,19 @@ void cryo_split_spectrum(const float *spectrum, intptr_t rows, intptr_t columns,
 }
 
 /* The cross-power spectrum that cryo_correlation_window left at the start of its scratch, moved by a phase ramp and
-   summed (see CKernels.h): per row the column sum U_r = Σ_k w_k·X[r, k]·column_ramp[k] in Float lanes, then
-   Σ_r Re(row_ramp[r]·U_r) in Double: the score sits near its maximum, where a single Float running sum over the whole
-   spectrum would show in the refinement's finite differences. */
+   summed (see CKernels.h): per row the column sums U_r = Σ_k w_k·X[r, k]·column_ramp[k] in Float lanes, then
+   Σ_r Re(row_ramp[r]·U_r) lane by lane in Double, and the lanes added at the end: the score sits near its maximum,
+   where a single Float running sum over the whole spectrum would show in the refinement's finite differences. */
+typedef double window_double_vector __attribute__((vector_size(CORRELATION_LANES / 2 * sizeof(double)), aligned(sizeof(double))));
 CRYO_INLINE void window_shifted_dot_body(const float *restrict scratch, intptr_t rows, intptr_t columns,
                                          const float *restrict row_ramp, const float *restrict column_ramp,
                                          const float *restrict column_weight, double *restrict total) {
+    enum { HALF = CORRELATION_LANES / 2 };
+    typedef float half_vector __attribute__((vector_size(HALF * sizeof(float)), aligned(sizeof(float))));
     const intptr_t vectors = (columns + CORRELATION_LANES - 1) / CORRELATION_LANES, padded = vectors * CORRELATION_LANES;
     const float *restrict xr = scratch, *restrict xi = scratch + rows * padded;
     float cr[padded], ci[padded]; /* the weighted column ramp, split and padded with zeros */
-    double sum = 0;
+    window_double_vector sum = { 0 };
     for (intptr_t k = 0; k < padded; k++) {
         const int inside = k < columns;
         cr[k] = inside ? column_weight[k] * column_ramp[2 * k] : 0;
@@ -148,11 +154,16 @@ CRYO_INLINE void window_shifted_dot_body(const float *restrict scratch, intptr_t
             ui += x * b;
             ui += y * a;
         }
-        float real = 0, imaginary = 0;
-        for (intptr_t l = 0; l < CORRELATION_LANES; l++) { real += ur[l]; imaginary += ui[l]; }
-        sum += (double)row_ramp[2 * r] * real - (double)row_ramp[2 * r + 1] * imaginary;
+        /* Re(row_ramp·U) = rr·Re U − ri·Im U, lane by lane in Double. */
+        const window_vector lane = ur * row_ramp[2 * r] - ui * row_ramp[2 * r + 1];
+        half_vector low, high;
+        __builtin_memcpy(&low, &lane, sizeof low);
+        __builtin_memcpy(&high, (const float *)&lane + HALF, sizeof high);
+        sum += __builtin_convertvector(low, window_double_vector) + __builtin_convertvector(high, window_double_vector);
     }
-    *total = sum;
+    double t = 0;
+    for (intptr_t l = 0; l < HALF; l++) t += sum[l];
+    *total = t;
 }
 
 CRYO_DISPATCH(cryo_window_shifted_dot, window_shifted_dot_body,
@@ -179,3 +190,31 @@ CRYO_DISPATCH(cryo_phase_ramp, phase_ramp_body,
               (const float *z, const float *row_ramp, const float *column_ramp, intptr_t rows, intptr_t columns, float *out),
               (z, row_ramp, column_ramp, rows, columns, out))
 
+/* Powers of one root each, multiplied up in Double (see CKernels.h): two sincos calls per pair of ramps. */
+void cryo_phase_ramps(double row_offset, double column_offset, intptr_t size, float *row_ramp, float *column_ramp) {
+    const double pi2 = 6.283185307179586;
+    double s, c;
+    sincos(pi2 * row_offset / (double)size, &s, &c);
+    double re = 1.0 / ((double)size * (double)size), im = 0;
+    for (intptr_t k = 0; k <= size / 2; k++) {
+        row_ramp[2 * k] = (float)re;
+        row_ramp[2 * k + 1] = (float)im;
+        if (k > 0 && k < size - k) {
+            row_ramp[2 * (size - k)] = (float)re;
+            row_ramp[2 * (size - k) + 1] = (float)-im;
+        }
+        const double next = re * c - im * s;
+        im = re * s + im * c;
+        re = next;
+    }
+    sincos(pi2 * column_offset / (double)size, &s, &c);
+    re = 1;
+    im = 0;
+    for (intptr_t k = 0; k <= size / 2; k++) {
+        column_ramp[2 * k] = (float)re;
+        column_ramp[2 * k + 1] = (float)im;
+        const double next = re * c - im * s;
+        im = re * s + im * c;
+        re = next;
+    }
+}

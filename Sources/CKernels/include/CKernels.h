@@ -114,6 +114,10 @@ void cryo_split_spectrum(const float *spectrum, intptr_t rows, intptr_t columns,
 void cryo_window_shifted_dot(const float *scratch, intptr_t rows, intptr_t columns, const float *row_ramp, const float *column_ramp,
                              const float *column_weight, double *total);
 
+/* The factors of e^{2πi k·s/D}/D² for the offset s = (row_offset, column_offset) pixels along the rows (row_ramp,
+   D complex: frequencies 0…D/2, then −(D/2−1)…−1) and the columns (column_ramp, D/2+1 complex, without the 1/D²). */
+void cryo_phase_ramps(double row_offset, double column_offset, intptr_t size, float *row_ramp, float *column_ramp);
+
 /* out[i, j] = z[i, j]·row_ramp[i]·column_ramp[j] (complex products): z moved by a phase ramp that factorises over
    rows and columns. */
 void cryo_phase_ramp(const float *z, const float *row_ramp, const float *column_ramp, intptr_t rows, intptr_t columns, float *out);

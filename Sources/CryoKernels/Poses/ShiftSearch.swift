@@ -151,23 +151,9 @@ public struct ShiftSearch: Sendable {
     }
 
     /// The factors of e^{2πi k·s/D}/D² along rows (frequencies 0…D/2, then −(D/2−1)…−1) and columns (0…D/2) into
-    /// `s`: powers of one root each, multiplied up in Double (two sines and cosines per ramp instead of one per row
-    /// and column).
+    /// `s` (`cryo_phase_ramps`: powers of one root each, multiplied up in Double).
     func setRamps(_ offset: (Double, Double), _ s: Scratch) {
-        let d = size, scale = 1 / Double(d * d)
-        func powers(_ shift: Double, count: Int, scale: Double, into out: (Int, Double, Double) -> Void) {
-            let angle = 2 * Double.pi * shift / Double(d), step = (cos(angle), sin(angle))
-            var value = (scale, 0.0)
-            for k in 0..<count {
-                out(k, value.0, value.1)
-                value = (value.0 * step.0 - value.1 * step.1, value.0 * step.1 + value.1 * step.0)
-            }
-        }
-        powers(offset.0, count: d / 2 + 1, scale: scale) { k, re, im in
-            (s.rowRamp[2 * k], s.rowRamp[2 * k + 1]) = (Float(re), Float(im))
-            if k > 0, k < d - k { (s.rowRamp[2 * (d - k)], s.rowRamp[2 * (d - k) + 1]) = (Float(re), Float(-im)) }
-        }
-        powers(offset.1, count: d / 2 + 1, scale: 1) { k, re, im in (s.columnRamp[2 * k], s.columnRamp[2 * k + 1]) = (Float(re), Float(im)) }
+        cryo_phase_ramps(offset.0, offset.1, size, s.rowRamp, s.columnRamp)
     }
 
     /// A complex buffer as its interleaved floats.
