@@ -241,6 +241,19 @@ CRYO_INLINE void visit_atoms(int backward, const float *restrict centres, const 
     }
 }
 
+CRYO_INLINE void project_centres_body(const float *restrict coords, intptr_t atoms, const double *restrict frame,
+                                      float origin_x, float origin_y, float *restrict centres) {
+    for (intptr_t n = 0; n < atoms; n++) {
+        const double x = coords[3 * n], y = coords[3 * n + 1], z = coords[3 * n + 2];
+        centres[2 * n] = (float)(frame[0] * x + frame[1] * y + frame[2] * z) - origin_x;
+        centres[2 * n + 1] = (float)(frame[3] * x + frame[4] * y + frame[5] * z) - origin_y;
+    }
+}
+
+CRYO_DISPATCH(cryo_project_centres, project_centres_body,
+              (const float *coords, intptr_t atoms, const double *frame, float origin_x, float origin_y, float *centres),
+              (coords, atoms, frame, origin_x, origin_y, centres))
+
 CRYO_INLINE void project_image_body(const float *restrict centres, const float *restrict sigma,
                                     const float *restrict weight, intptr_t atoms, intptr_t size, float pixel,
                                     float window_sigmas, float *restrict scratch, float *restrict image) {

@@ -12,8 +12,8 @@
    move by a fraction of a pixel (a phase ramp), and the ramp alone (re, im interleaved). */
 
 /* The correlation window (see CKernels.h). Three passes: the cross-power spectrum X = Z·conj(P) of the split planes
-   (whole vectors, as the planes are padded with zeros), with the rendering's energy when asked; for each offset s ≥ 0 along the rows, with e^{2πi r·s/D} =
-   c_r + i·s_r, the sums P = Σ Re X·c, Q = Σ Im X·s, R = Σ Im X·c, S = Σ Re X·s over the spectrum's rows, which give
+   (whole vectors, as the planes are padded with zeros), with the rendering's energy when asked; for each offset s ≥ 0
+   along the rows, with e^{2πi r·s/D} = c_r + i·s_r, the sums P = Σ Re X·c, Q = Σ Im X·s, R = Σ Im X·c, S = Σ Re X·s over the spectrum's rows, which give
    T[s] = (P − Q, R + S) and T[−s] = (P + Q, R − S) (up to WINDOW_BLOCK vectors of columns at a time, each sum in its
    own register, the block's width a constant in each call so its loops unroll); then, the same way along the columns
    with the offsets s ≥ 0 across the vector lanes, out[a, ±s] = Σ_k Re T·K ∓ Im T·Im K. */
@@ -113,16 +113,21 @@ CRYO_DISPATCH(cryo_correlation_window, correlation_window_body,
                float *scratch, float *out),
               (z, p, rows, columns, row_twiddles, column_real, column_imaginary, reach, power, energy, scratch, out))
 
-void cryo_split_spectrum(const float *spectrum, intptr_t rows, intptr_t columns, float *planes) {
+CRYO_INLINE void split_spectrum_body(const float *restrict spectrum, intptr_t rows, intptr_t columns, float *restrict planes) {
     const intptr_t padded = (columns + CORRELATION_LANES - 1) / CORRELATION_LANES * CORRELATION_LANES, plane = rows * padded;
     for (intptr_t r = 0; r < rows; r++) {
-        for (intptr_t k = 0; k < padded; k++) {
-            const int inside = k < columns;
-            planes[r * padded + k] = inside ? spectrum[2 * (r * columns + k)] : 0.0f;
-            planes[plane + r * padded + k] = inside ? spectrum[2 * (r * columns + k) + 1] : 0.0f;
+        const float *restrict in = spectrum + 2 * r * columns;
+        float *restrict re = planes + r * padded, *restrict im = planes + plane + r * padded;
+        for (intptr_t k = 0; k < columns; k++) {
+            re[k] = in[2 * k];
+            im[k] = in[2 * k + 1];
         }
+        for (intptr_t k = columns; k < padded; k++) re[k] = im[k] = 0;
     }
 }
+
+CRYO_DISPATCH(cryo_split_spectrum, split_spectrum_body, (const float *spectrum, intptr_t rows, intptr_t columns, float *planes),
+              (spectrum, rows, columns, planes))
 
 /* The cross-power spectrum that cryo_correlation_window left at the start of its scratch, moved by a phase ramp and
    summed (see CKernels.h): per row the column sums U_r = Σ_k w_k·X[r, k]·column_ramp[k] in Float lanes, then

@@ -70,6 +70,11 @@ void cryo_gcn_backward(const float *weights, intptr_t layers, intptr_t features,
    scratch must hold cryo_projector_scratch_floats(size) floats and belong to one thread. */
 intptr_t cryo_projector_scratch_floats(intptr_t size);
 
+/* The projected centres (Å) of atoms coords [N,3] seen in a frame: centres[2n] = r0·x_n − origin_x and
+   centres[2n + 1] = r1·x_n − origin_y, with the rotation's first two rows frame = (r00, r01, r02, r10, r11, r12)
+   (products in Double). */
+void cryo_project_centres(const float *coords, intptr_t atoms, const double *frame, float origin_x, float origin_y, float *centres);
+
 /* Renders every atom of one image into image [size, size] (overwritten). */
 void cryo_project_image(const float *centres, const float *sigma, const float *weight, intptr_t atoms, intptr_t size,
                         float pixel, float window_sigmas, float *scratch, float *image);

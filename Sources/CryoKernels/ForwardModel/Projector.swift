@@ -135,10 +135,9 @@ public enum Projector {
         /// the image's frame.
         func projectCentres(_ b: Int, _ coords: UnsafePointer<Float>, _ s: Scratch) -> Frame {
             let f = frame(b)
-            for n in 0..<atoms {
-                let (x, y, z) = (Double(coords[3 * n]), Double(coords[3 * n + 1]), Double(coords[3 * n + 2]))
-                s.centres[2 * n] = Float(f.r00 * x + f.r01 * y + f.r02 * z) - f.originX
-                s.centres[2 * n + 1] = Float(f.r10 * x + f.r11 * y + f.r12 * z) - f.originY
+            var rows = (f.r00, f.r01, f.r02, f.r10, f.r11, f.r12)
+            withUnsafeBytes(of: &rows) { r in
+                cryo_project_centres(coords, atoms, r.baseAddress!.assumingMemoryBound(to: Double.self), f.originX, f.originY, s.centres)
             }
             return f
         }

@@ -133,7 +133,9 @@ enum CandidateScoring {
             if let search, let searchScratch = worker.search {
                 // The search scores the move itself; the rendering's sum is its spectrum's zero frequency.
                 cryo_split_spectrum(UnsafeRawPointer(w.spectrum).assumingMemoryBound(to: Float.self), d, d / 2 + 1, searchScratch.planes)
-                let found = planes.withUnsafeBufferPointer { z in search.best(z: z.baseAddress! + b * search.planeFloats, p: searchScratch.planes, searchScratch) }
+                let found = planes.withUnsafeBufferPointer { z in
+                    search.best(z: z.baseAddress! + b * search.planeFloats, p: searchScratch.planes, searchScratch)
+                }
                 (offset, moments) = (found.offset, (found.dot, w.spectrum[0].0))
             }
             let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
@@ -157,7 +159,7 @@ enum CandidateScoring {
             if let search, let searchScratch = worker.search {
                 spectra.withUnsafeBufferPointer { z in search.ramp(z: z.baseAddress! + b * half, offset: offset, searchScratch) }
                 let ramped = UnsafeMutableRawPointer(searchScratch.workspace.spectrum).assumingMemoryBound(to: Float.self)
-                for k in 0..<(2 * half) { spectrum[k] = normTerm * kept[k] + imageWeight * ramped[k] }
+                cryo_image_combination(kept, ramped, normTerm, imageWeight, 0, 2 * half, spectrum)
                 FFT.shared.inverse(w)
                 filtered.withUnsafeBufferPointer { z in
                     cryo_image_combination(z.baseAddress! + b * pixels, w.real, 0, 1, -normTerm * score.mu * image[b].dc, pixels, out)

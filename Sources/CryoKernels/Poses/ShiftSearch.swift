@@ -86,8 +86,7 @@ public struct ShiftSearch: Sendable {
                 }
             }
             (columnReal, columnImaginary) = (real, imaginary)
-            let padded = (columns + lanes - 1) / lanes * lanes
-            windowScratch = .allocate(capacity: 2 * (d + window) * padded)
+            windowScratch = .allocate(capacity: 2 * (d + window) * ShiftSearch.paddedColumns(d))
             map = .allocate(capacity: window * window)
             planes = .allocate(capacity: search.planeFloats)
         }
@@ -179,7 +178,9 @@ extension ShiftSearch {
         // Every plane is written whole.
         var out = [Float](unsafeUninitializedCapacity: count * per) { _, n in n = count * per }
         out.withUnsafeMutableBufferPointer { o in
-            for b in 0..<count { cryo_split_spectrum(UnsafeRawPointer(spectra + b * half).assumingMemoryBound(to: Float.self), d, d / 2 + 1, o.baseAddress! + b * per) }
+            for b in 0..<count {
+                cryo_split_spectrum(UnsafeRawPointer(spectra + b * half).assumingMemoryBound(to: Float.self), d, d / 2 + 1, o.baseAddress! + b * per)
+            }
         }
         return out
     }
