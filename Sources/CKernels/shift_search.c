@@ -9,7 +9,7 @@
 
 /* Hot loops of the in-plane shift search (ShiftSearch.swift) over half spectra [rows, columns] of complex values:
    the correlation map on the window of offsets the search reads (from split planes), the inner product that scores a
-   move by a fraction of a pixel (a phase ramp), and the ramp alone (re, im interleaved). */
+   move by a fraction of a pixel (a phase ramp), and the ramp alone (into an interleaved half spectrum). */
 
 /* The correlation window (see CKernels.h). Three passes: the cross-power spectrum X = Z·conj(P) of the split planes
    (whole vectors, as the planes are padded with zeros), with the rendering's energy when asked; for each offset s ≥ 0
@@ -178,15 +178,16 @@ CRYO_DISPATCH(cryo_window_shifted_dot, window_shifted_dot_body,
 
 CRYO_INLINE void phase_ramp_body(const float *restrict z, const float *restrict row_ramp, const float *restrict column_ramp,
                                  intptr_t rows, intptr_t columns, float *restrict out) {
+    const intptr_t padded = (columns + CORRELATION_LANES - 1) / CORRELATION_LANES * CORRELATION_LANES, plane = rows * padded;
     for (intptr_t i = 0; i < rows; i++) {
         const float rr = row_ramp[2 * i], ri = row_ramp[2 * i + 1];
-        const float *restrict zi = z + 2 * i * columns;
+        const float *restrict re = z + i * padded, *restrict im = z + plane + i * padded;
         float *restrict oi = out + 2 * i * columns;
         for (intptr_t j = 0; j < columns; j++) {
             const float cr = column_ramp[2 * j], ci = column_ramp[2 * j + 1];
             const float wr = rr * cr - ri * ci, wi = rr * ci + ri * cr;
-            oi[2 * j] = zi[2 * j] * wr - zi[2 * j + 1] * wi;
-            oi[2 * j + 1] = zi[2 * j] * wi + zi[2 * j + 1] * wr;
+            oi[2 * j] = re[j] * wr - im[j] * wi;
+            oi[2 * j + 1] = re[j] * wi + im[j] * wr;
         }
     }
 }

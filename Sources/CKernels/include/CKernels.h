@@ -123,8 +123,8 @@ void cryo_window_shifted_dot(const float *scratch, intptr_t rows, intptr_t colum
    D complex: frequencies 0…D/2, then −(D/2−1)…−1) and the columns (column_ramp, D/2+1 complex, without the 1/D²). */
 void cryo_phase_ramps(double row_offset, double column_offset, intptr_t size, float *row_ramp, float *column_ramp);
 
-/* out[i, j] = z[i, j]·row_ramp[i]·column_ramp[j] (complex products): z moved by a phase ramp that factorises over
-   rows and columns. */
+/* out[i, j] = z[i, j]·row_ramp[i]·column_ramp[j] (complex products; z as split planes, see cryo_correlation_window,
+   out [rows, columns] interleaved): z moved by a phase ramp that factorises over rows and columns. */
 void cryo_phase_ramp(const float *z, const float *row_ramp, const float *column_ramp, intptr_t rows, intptr_t columns, float *out);
 
 /* erf(x) as the projector evaluates it (absolute error below 5·10⁻⁷ in Float; exposed for tests). */

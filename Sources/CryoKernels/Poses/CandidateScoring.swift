@@ -91,12 +91,10 @@ enum CandidateScoring {
     }
 
     /// What scoring needs of a batch of images: each standardised and filtered by its CTF (Z = C∗ŷ, [B,D,D]), the
-    /// half spectra of those when shifts are searched (interleaved, and as the search's split planes), and each CTF's
-    /// factors (`Image`).
+    /// half spectra of those when shifts are searched (as the search's split planes), and each CTF's factors (`Image`).
     struct Targets: @unchecked Sendable {
         let size: Int
         let filtered: [Float]
-        let spectra: [fftwf_complex]
         let planes: [Float]
         let image: [Image]
 
@@ -110,8 +108,7 @@ enum CandidateScoring {
             let standardised = PoseScoring.standardisedRows(images.storage, length: d * d)
             size = d
             filtered = filters.map { h in FourierFilter.apply(standardised, batch: batch, size: d, filter: { h[$0] }) } ?? standardised
-            let spectra = wanted ? ShiftSearch.spectra(filtered, batch: batch, size: d) : []
-            (self.spectra, planes) = (spectra, wanted ? spectra.withUnsafeBufferPointer { ShiftSearch.planes($0.baseAddress!, count: batch, size: d) } : [])
+            planes = wanted ? ShiftSearch.planes(filtered, batch: batch, size: d) : []
             let unit = [Float](repeating: 1, count: d * (d / 2 + 1))
             image = (0..<batch).map { b in Image(filter: filters?[b] ?? unit, size: d) }
         }
@@ -157,7 +154,7 @@ enum CandidateScoring {
             let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
             let imageWeight = -2 * a * g
             if let search, let searchScratch = worker.search {
-                spectra.withUnsafeBufferPointer { z in search.ramp(z: z.baseAddress! + b * half, offset: offset, searchScratch) }
+                planes.withUnsafeBufferPointer { z in search.ramp(z: z.baseAddress! + b * search.planeFloats, offset: offset, searchScratch) }
                 let ramped = UnsafeMutableRawPointer(searchScratch.workspace.spectrum).assumingMemoryBound(to: Float.self)
                 cryo_image_combination(kept, ramped, normTerm, imageWeight, 0, 2 * half, spectrum)
                 FFT.shared.inverse(w)

@@ -141,23 +141,18 @@ public struct ShiftSearch: Sendable {
         return Float(total)
     }
 
-    /// Writes Ẑ·e^{2πi k·s/D}/D² into `s.workspace.spectrum`: the half spectrum of Z moved by −s, the image whose inner
-    /// product with a rendering is the rendering's score moved by s (its gradient with respect to the rendering).
-    func ramp(z: UnsafePointer<fftwf_complex>, offset: (Double, Double), _ s: Scratch) {
+    /// Writes Ẑ·e^{2πi k·s/D}/D² into `s.workspace.spectrum` (Ẑ as split planes): the half spectrum of Z moved by −s,
+    /// the image whose inner product with a rendering is the rendering's score moved by s (its gradient with respect
+    /// to the rendering).
+    func ramp(z: UnsafePointer<Float>, offset: (Double, Double), _ s: Scratch) {
         setRamps(offset, s)
-        cryo_phase_ramp(floats(z), s.rowRamp, s.columnRamp, size, size / 2 + 1,
-                        UnsafeMutableRawPointer(s.workspace.spectrum).assumingMemoryBound(to: Float.self))
+        cryo_phase_ramp(z, s.rowRamp, s.columnRamp, size, size / 2 + 1, UnsafeMutableRawPointer(s.workspace.spectrum).assumingMemoryBound(to: Float.self))
     }
 
     /// The factors of e^{2πi k·s/D}/D² along rows (frequencies 0…D/2, then −(D/2−1)…−1) and columns (0…D/2) into
     /// `s` (`cryo_phase_ramps`: powers of one root each, multiplied up in Double).
     func setRamps(_ offset: (Double, Double), _ s: Scratch) {
         cryo_phase_ramps(offset.0, offset.1, size, s.rowRamp, s.columnRamp)
-    }
-
-    /// A complex buffer as its interleaved floats.
-    private func floats(_ x: UnsafePointer<fftwf_complex>) -> UnsafePointer<Float> {
-        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
     }
 }
 
@@ -172,16 +167,18 @@ extension ShiftSearch {
         return (d / 2 + 1 + lanes - 1) / lanes * lanes
     }
 
-    /// The split planes of `count` consecutive half spectra [D, D/2+1] (`planeFloats` floats each).
-    static func planes(_ spectra: UnsafePointer<fftwf_complex>, count: Int, size d: Int) -> [Float] {
-        let per = 2 * d * paddedColumns(d), half = d * (d / 2 + 1)
+    /// The split planes (`planeFloats` floats each) of the unnormalised half spectra [D, D/2+1] of `batch` consecutive
+    /// D×D images in `rows`.
+    static func planes(_ rows: [Float], batch: Int, size d: Int) -> [Float] {
+        let per = 2 * d * paddedColumns(d)
         // Every plane is written whole.
-        var out = [Float](unsafeUninitializedCapacity: count * per) { _, n in n = count * per }
-        out.withUnsafeMutableBufferPointer { o in
-            for b in 0..<count {
-                cryo_split_spectrum(UnsafeRawPointer(spectra + b * half).assumingMemoryBound(to: Float.self), d, d / 2 + 1, o.baseAddress! + b * per)
+        var out = [Float](unsafeUninitializedCapacity: batch * per) { _, n in n = batch * per }
+        rows.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { o in
+            let result = SharedPointer(base: o.baseAddress!)
+            FFT.shared.forwardEach(x.baseAddress!, count: batch, size: d, grain: 4) { b, w in
+                cryo_split_spectrum(UnsafeRawPointer(w.spectrum).assumingMemoryBound(to: Float.self), d, d / 2 + 1, result.base + b * per)
             }
-        }
+        } }
         return out
     }
 
@@ -191,19 +188,6 @@ extension ShiftSearch {
         let (columns, padded) = (d / 2 + 1, paddedColumns(d))
         var out = [Float](repeating: 0, count: d * padded)
         for i in 0..<d { for j in 0..<columns { out[i * padded + j] = values[i * columns + j] } }
-        return out
-    }
-
-    /// The unnormalised half spectra [B, D, D/2+1] of `batch` consecutive D×D images in `rows`.
-    static func spectra(_ rows: [Float], batch: Int, size d: Int) -> [fftwf_complex] {
-        let half = d * (d / 2 + 1)
-        var out = [fftwf_complex](repeating: (0, 0), count: batch * half)
-        rows.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { o in
-            let result = SharedPointer(base: o.baseAddress!)
-            FFT.shared.forwardEach(x.baseAddress!, count: batch, size: d, grain: 4) { b, w in
-                (result.base + b * half).update(from: w.spectrum, count: half)
-            }
-        } }
         return out
     }
 }
