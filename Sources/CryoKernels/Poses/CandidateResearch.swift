@@ -36,8 +36,8 @@ public struct CandidateResearch: Sendable {
     /// against: its own cluster's (`labels`) first, then the others nearest first (squared Euclidean distance).
     static func nearestCentroids(_ points: [Float], dimension: Int, centres: [[Double]], labels: [Int], count: Int) -> [[Int]] {
         labels.indices.map { n in
-            let x = points[(n * dimension)..<((n + 1) * dimension)]
-            let distances = centres.map { c in zip(x, c).reduce(0.0) { $0 + (Double($1.0) - $1.1) * (Double($1.0) - $1.1) } }
+            let x = points[(n * dimension)..<((n + 1) * dimension)].map(Double.init)
+            let distances = centres.map { KMeans.squaredDistance(x, $0) }
             let others = distances.indices.filter { $0 != labels[n] }.sorted { distances[$0] < distances[$1] }
             return Array(([labels[n]] + others).prefix(count))
         }
