@@ -167,6 +167,18 @@ final class ESLTests: XCTestCase {
         XCTAssertEqual(children.reduce(0) { $0 + $1.count }, SO3Grid.sizes[1], "every finer rotation has exactly one parent")
     }
 
+    func testTheKeptRotationsAreAStableSortsPrefix() {
+        var g = SeededGenerator(seed: 5)
+        for trial in 0..<100 {
+            // Values drawn from a few levels, so ties are common.
+            let values = (0..<(1 + trial * 7)).map { _ in Float(g.next() % 9) }
+            for count in [1, 3, 8, 1000] {
+                let expected = Array(values.indices.sorted { values[$0] < values[$1] }.prefix(count))
+                XCTAssertEqual(CoarseToFinePoseSearch.best(count, of: values), expected, "\(values.count) values, \(count) kept")
+            }
+        }
+    }
+
     func testTrainingDataTermIsTheESLExpectationOfThePoseScores() throws {
         let (coords, geometry, images, truth, ctf) = try noiseFreeImages(count: 4)
         let lifting = try SupportLifting()

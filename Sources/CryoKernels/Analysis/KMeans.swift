@@ -32,11 +32,18 @@ public enum KMeans {
             let changed = nearestNow != labels
             labels = nearestNow
             if !changed && iterations > 1 { break }
-            var sums = [[Double]](repeating: [Double](repeating: 0, count: dimension), count: k), counts = [Int](repeating: 0, count: k)
-            for i in 0..<m { counts[labels[i]] += 1; for a in 0..<dimension { sums[labels[i]][a] += points[i][a] } }
+            // Each cluster's coordinate sums [k, dimension], rows added in order.
+            var sums = [Double](repeating: 0, count: k * dimension), counts = [Int](repeating: 0, count: k)
+            sums.withUnsafeMutableBufferPointer { total in
+                for i in 0..<m {
+                    counts[labels[i]] += 1
+                    let row = total.baseAddress! + labels[i] * dimension
+                    points[i].withUnsafeBufferPointer { p in for a in 0..<dimension { row[a] += p[a] } }
+                }
+            }
             for c in 0..<k {
                 if counts[c] > 0 {
-                    centres[c] = sums[c].map { $0 / Double(counts[c]) }
+                    centres[c] = sums[(c * dimension)..<((c + 1) * dimension)].map { $0 / Double(counts[c]) }
                 } else {
                     let far = (0..<m).max { squaredDistance(points[$0], centres[labels[$0]]) < squaredDistance(points[$1], centres[labels[$1]]) } ?? 0
                     centres[c] = points[far]
@@ -110,8 +117,11 @@ public enum KMeans {
 
     /// Squared Euclidean distance of two equal-length vectors.
     public static func squaredDistance(_ a: [Double], _ b: [Double]) -> Double {
-        var s = 0.0
-        for i in a.indices { let d = a[i] - b[i]; s += d * d }
-        return s
+        precondition(a.count == b.count, "squaredDistance of vectors of \(a.count) and \(b.count) values")
+        return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in
+            var s = 0.0
+            for i in 0..<x.count { let d = x[i] - y[i]; s += d * d }
+            return s
+        } }
     }
 }

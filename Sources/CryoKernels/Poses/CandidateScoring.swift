@@ -30,8 +30,21 @@ enum CandidateScoring {
                        geometry: Projector.Geometry, search: ShiftSearch?) throws -> (losses: Tensor, origins: [Float]) {
         let op = "esl_data_term"
         guard coords.rank == 3, coords.shape[2] == 3 else { throw KernelError.shape(op, expected: "coords [B,N,3]", got: coords.shape) }
-        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], geometry.size)
+        let (batch, d) = (coords.shape[0], geometry.size)
         guard images.shape == [batch, d, d] else { throw KernelError.shape(op, expected: "images [\(batch),\(d),\(d)]", got: images.shape) }
+        let targets = try Targets(images: images, ctf: ctf, geometry: geometry, spectra: search != nil, op: op)
+        return try scored(coords: coords, targets: targets, rotations: rotations, shifts: shifts, geometry: geometry, search: search)
+    }
+
+    /// As `scored(coords:images:…)`, for images already made `targets` (with their planes when `search` is given).
+    static func scored(coords: Tensor, targets: Targets, rotations: [Rotation], shifts: [Float], geometry: Projector.Geometry,
+                       search: ShiftSearch?) throws -> (losses: Tensor, origins: [Float]) {
+        let op = "esl_data_term"
+        guard coords.rank == 3, coords.shape[2] == 3 else { throw KernelError.shape(op, expected: "coords [B,N,3]", got: coords.shape) }
+        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], geometry.size)
+        guard targets.size == d, targets.image.count == batch else {
+            throw KernelError(op, "the scoring targets are for \(targets.image.count) images of \(targets.size) px, not \(batch) of \(d) px")
+        }
         guard atoms == geometry.sigma.count, atoms > 0 else {
             throw KernelError(op, "the conformations have \(atoms) atoms but the forward model \(geometry.sigma.count)")
         }
@@ -39,9 +52,11 @@ enum CandidateScoring {
             throw KernelError(op, "got \(rotations.count) candidate rotations for \(batch) images (the same number for each)")
         }
         guard shifts.count == 2 * batch else { throw KernelError(op, "got \(shifts.count / 2) shifts for \(batch) images") }
-        if let search, search.size != d { throw KernelError(op, "the shift search is for \(search.size)-pixel images, these have \(d)") }
+        if let search {
+            guard search.size == d else { throw KernelError(op, "the shift search is for \(search.size)-pixel images, these have \(d)") }
+            guard targets.planes.count == batch * search.planeFloats else { throw KernelError(op, "the scoring targets lack the shift search's planes") }
+        }
         let k = rotations.count / batch, half = d * (d / 2 + 1)
-        let targets = try Targets(images: images, ctf: ctf, geometry: geometry, spectra: search != nil, op: op)
         var rowShifts = [Float](repeating: 0, count: 2 * batch * k)
         for row in 0..<(batch * k) { (rowShifts[2 * row], rowShifts[2 * row + 1]) = (shifts[2 * (row / k)], shifts[2 * (row / k) + 1]) }
         let kernel = Projector.Kernel(geometry: geometry, rotations: rotations, shifts: rowShifts, atoms: atoms, shared: false)
@@ -97,6 +112,33 @@ enum CandidateScoring {
         let filtered: [Float]
         let planes: [Float]
         let image: [Image]
+
+        /// One image's share of `Targets`: Z = C∗ŷ [D,D], its split planes (empty when not wanted) and its CTF's factors.
+        struct Row: Sendable {
+            let filtered: [Float]
+            var planes: [Float]
+            let image: Image
+            /// The memory the row holds.
+            var bytes: Int { MemoryLayout<Float>.size * (filtered.count + planes.count + image.power.count + image.squared.count) }
+        }
+
+        /// The targets of images given as rows, in order (all with planes, or none).
+        init(rows: [Row], size d: Int) {
+            var (filtered, planes) = ([Float](), [Float]())
+            filtered.reserveCapacity(rows.count * d * d)
+            planes.reserveCapacity(rows.reduce(0) { $0 + $1.planes.count })
+            for row in rows {
+                filtered.append(contentsOf: row.filtered)
+                planes.append(contentsOf: row.planes)
+            }
+            (size, self.filtered, self.planes, image) = (d, filtered, planes, rows.map(\.image))
+        }
+
+        /// Image b's row.
+        func row(_ b: Int) -> Row {
+            let (pixels, per) = (size * size, planes.count / image.count)
+            return Row(filtered: Array(filtered[(b * pixels)..<((b + 1) * pixels)]), planes: Array(planes[(b * per)..<((b + 1) * per)]), image: image[b])
+        }
 
         init(images: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry, spectra wanted: Bool, op: String) throws {
             let (batch, d) = try FourierFilter.imageBatch(images, op: op)

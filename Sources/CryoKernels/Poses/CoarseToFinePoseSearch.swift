@@ -73,9 +73,19 @@ public enum CoarseToFinePoseSearch {
         return PoseEstimator.Outcome(estimates: estimates, candidates: candidates, coarseRenders: coarse.count, fullRenders: fullRenders)
     }
 
-    /// Indices of the `count` smallest values.
+    /// Indices of the `count` smallest values, smallest first, equal values in index order (as a stable sort's prefix),
+    /// by insertion into a sorted list of at most `count`: one comparison for most values.
     static func best(_ count: Int, of values: [Float]) -> [Int] {
-        Array(values.indices.sorted { values[$0] < values[$1] }.prefix(count))
+        var chosen: [Int] = []
+        chosen.reserveCapacity(count + 1)
+        for (i, value) in values.enumerated() {
+            if chosen.count == count, let last = chosen.last, !(value < values[last]) { continue }
+            var position = chosen.count
+            while position > 0, value < values[chosen[position - 1]] { position -= 1 }
+            chosen.insert(i, at: position)
+            if chosen.count > count { chosen.removeLast() }
+        }
+        return chosen
     }
 
     /// The distinct rotations of all lists (compared exactly) and, for each list, the position of each entry.

@@ -57,22 +57,29 @@ public struct UnknownPoses: Sendable {
     /// pose search scores them (a fitted global scale would favour rotations by the energy of their projection;
     /// `CandidateScoring` computes every L of the batch as one op). Each image's pose in `poses` becomes its measure's
     /// barycentre and the β-weighted mean of its candidates' origins (with a search), then is refined.
+    /// The images' scoring targets come from `cache` (made from `fullSize` for the images it does not hold yet).
     func dataTerm(picked: [Int], coords: Tensor, images fullSize: Tensor, poses: inout TrainingPoses, ctf: [CTFParameters]?,
-                  geometry fullGeometry: Projector.Geometry) throws -> Tensor {
+                  geometry fullGeometry: Projector.Geometry, cache: ScoringTargetCache) throws -> Tensor {
         let (rotations, k) = candidates(picked, poses), b = picked.count
         let given: [Float] = picked.flatMap { i -> [Float] in [poses.origins[2 * i], poses.origins[2 * i + 1]] }
         // The local set lies within δ of the image's pose, whose origin refinement keeps current, so its candidates are
         // scored at that origin rather than each searched again.
         var search = poses.local ? nil : self.search
-        var (targets, geometry) = (fullSize, fullGeometry)
-        if halfSizeGlobalPhase, !poses.local {
+        var geometry = fullGeometry
+        let halved = halfSizeGlobalPhase && !poses.local
+        if halved {
             geometry = try fullGeometry.halved()
-            targets = try FourierFilter.downsample(fullSize, to: geometry.size)
             search = try search?.resized(size: geometry.size, pixel: geometry.pixel)
         }
-        let (losses, origins) = try CandidateScoring.scored(coords: coords, images: targets, rotations: rotations,
+        let targets = try cache.targets(picked, size: geometry.size, planes: search != nil) { positions in
+            var images = try fullSize.gather(Tensor(positions.map(Float.init)))
+            if halved { images = try FourierFilter.downsample(images, to: geometry.size) }
+            return try CandidateScoring.Targets(images: images, ctf: ctf.map { c in positions.map { c[$0] } }, geometry: geometry,
+                                                spectra: search != nil, op: "esl_data_term")
+        }
+        let (losses, origins) = try CandidateScoring.scored(coords: coords, targets: targets, rotations: rotations,
                                                             shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
-                                                            ctf: ctf, geometry: geometry, search: search)
+                                                            geometry: geometry, search: search)
         // A single candidate (the local phase's pose alone) carries the whole measure: its loss is the data term.
         let expected = k == 1 ? try losses.mean() : try lifting.expectedLoss(losses, gridSize: gridSize).mean()
         var estimates: [Rotation] = [], estimatedOrigins: [Float] = []
@@ -87,7 +94,7 @@ public struct UnknownPoses: Sendable {
             estimatedOrigins += [Float(origin.0), Float(origin.1)]
         }
         try update(&poses, picked: picked, estimates: estimates, origins: estimatedOrigins, worst: UnknownPoses.worst(losses), coords: coords,
-                   images: targets, ctf: ctf, geometry: geometry)
+                   targets: { targets }, geometry: geometry)
         return expected
     }
 
@@ -109,14 +116,14 @@ public struct UnknownPoses: Sendable {
     }
 
     /// Stores the batch's pose estimates and origins (2 per image) into `poses`, after refining them (`refinement`,
-    /// against the images `targets` seen as the detached conformations `coords`; not in a local phase of fixed poses),
-    /// the refined rotation taking each image's candidate slot `worst` (outside the local phase, whose candidates
-    /// follow the pose).
+    /// against the images' scoring `targets`, made when needed, seen as the detached conformations `coords`; not in a
+    /// local phase of fixed poses), the refined rotation taking each image's candidate slot `worst` (outside the local
+    /// phase, whose candidates follow the pose).
     func update(_ poses: inout TrainingPoses, picked: [Int], estimates: [Rotation], origins: [Float], worst: [Int], coords: Tensor,
-                images targets: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry) throws {
+                targets: () throws -> CandidateScoring.Targets, geometry: Projector.Geometry) throws {
         var (estimates, origins) = (estimates, origins)
         if let refinement, !(poses.local && local?.poses == .fixed) {
-            (estimates, origins, _) = try refinement.refine(coords: coords.detached(), images: targets, ctf: ctf, geometry: geometry,
+            (estimates, origins, _) = try refinement.refine(coords: coords.detached(), targets: try targets(), geometry: geometry,
                                                             rotations: estimates, origins: origins)
             if !poses.local { for (n, i) in picked.enumerated() { poses.candidates[i * perImage + worst[n]] = estimates[n] } }
         }

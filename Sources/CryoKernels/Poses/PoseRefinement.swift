@@ -46,11 +46,23 @@ public struct PoseRefinement: Sendable {
                        origins startOrigins: [Float]) throws -> (rotations: [Rotation], origins: [Float], losses: [Float]) {
         let op = "refine"
         guard coords.rank == 3, coords.shape[2] == 3 else { throw KernelError.shape(op, expected: "coords [B,N,3]", got: coords.shape) }
-        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], geometry.size)
+        let (batch, d) = (coords.shape[0], geometry.size)
         guard images.shape == [batch, d, d] else { throw KernelError.shape(op, expected: "images [\(batch),\(d),\(d)]", got: images.shape) }
+        let targets = try CandidateScoring.Targets(images: images, ctf: ctf, geometry: geometry, spectra: false, op: op)
+        return try refine(coords: coords, targets: targets, geometry: geometry, rotations: start, origins: startOrigins)
+    }
+
+    /// As `refine(coords:images:…)`, for images already made scoring `targets`.
+    func refine(coords: Tensor, targets: CandidateScoring.Targets, geometry: Projector.Geometry, rotations start: [Rotation],
+                origins startOrigins: [Float]) throws -> (rotations: [Rotation], origins: [Float], losses: [Float]) {
+        let op = "refine"
+        guard coords.rank == 3, coords.shape[2] == 3 else { throw KernelError.shape(op, expected: "coords [B,N,3]", got: coords.shape) }
+        let (batch, atoms, d) = (coords.shape[0], coords.shape[1], geometry.size)
+        guard targets.size == d, targets.image.count == batch else {
+            throw KernelError(op, "the scoring targets are for \(targets.image.count) images of \(targets.size) px, not \(batch) of \(d) px")
+        }
         guard atoms == geometry.sigma.count, atoms > 0 else { throw KernelError(op, "the conformations have \(atoms) atoms but the forward model \(geometry.sigma.count)") }
         guard start.count == batch, startOrigins.count == 2 * batch else { throw KernelError(op, "got \(start.count) rotations and \(startOrigins.count / 2) origins for \(batch) images") }
-        let targets = try CandidateScoring.Targets(images: images, ctf: ctf, geometry: geometry, spectra: false, op: op)
         var out = [Evaluation?](repeating: nil, count: batch)
         coords.storage.withUnsafeBufferPointer { c in out.withUnsafeMutableBufferPointer { o in
             let result = SharedPointer(base: o.baseAddress!)

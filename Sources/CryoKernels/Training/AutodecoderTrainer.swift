@@ -123,6 +123,8 @@ public final class AutodecoderTrainer {
     let split: ValidationSplit
     /// The rule that picks the returned state: the oracle with ground truth and `keepBest`, else `settings.select`.
     let keeper: EpochSelection
+    /// With unknown poses, each image's scoring targets, made at its first step and kept for the run.
+    let scoringTargets = ScoringTargetCache()
 
     /// A trainer; `truth` (one conformation per image) enables the per-epoch RMSD.
     public init(decode: @escaping (Tensor) throws -> Tensor, modelName: String, parameters: [Tensor], latentDimension: Int,

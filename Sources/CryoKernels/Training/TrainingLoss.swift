@@ -20,10 +20,13 @@ extension AutodecoderTrainer {
                 let (value, estimates, worst) = try unknown.dataTerm(picked: picked, coords: coords, latents: latents, images: images, poses: poses,
                                                               dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF, loss: loss)
                 try unknown.update(&poses, picked: picked, estimates: estimates, origins: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] },
-                                   worst: worst, coords: coords, images: images, ctf: ctf, geometry: geometry)
+                                   worst: worst, coords: coords,
+                                   targets: { try CandidateScoring.Targets(images: images, ctf: ctf, geometry: self.geometry, spectra: false, op: "refine") },
+                                   geometry: geometry)
                 return ("script data term (ESL expectation)", value)
             }
-            let value = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), poses: &poses, ctf: ctf, geometry: geometry)
+            let value = try unknown.dataTerm(picked: picked, coords: coords, images: try targets(picked), poses: &poses, ctf: ctf, geometry: geometry,
+                                             cache: scoringTargets)
             return ("data term (ESL expected image MSE)", value)
         }
         if let refinement = settings.shiftRefinement {

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Each training image's scoring targets (`CandidateScoring.Targets.Row`: the image standardised and filtered by its
+/// CTF, its split planes for the shift search, its CTF's factors), made once per image and image size and kept for
+/// the rest of the run: a step of pose-marginalised training then neither re-filters nor re-transforms its images
+/// (about a quarter of a local-phase step of 32 images at 64²). Rows are kept while they fit in `budget` bytes; past
+/// it they are made again at every visit, with the same values. Safe to use from several threads.
+final class ScoringTargetCache: @unchecked Sendable {
+    /// Bytes of rows kept at most.
+    let budget: Int
+    private var rows: [Int: [Int: CandidateScoring.Targets.Row]] = [:]
+    private var bytes = 0
+    private let lock = NSLock()
+
+    init(budget: Int = 1 << 30) { self.budget = budget }
+
+    /// The targets of dataset images `picked` at `size` pixels, with their split planes when `planes`; `make` gives the
+    /// targets of the images at the positions (into `picked`) it is passed, those not kept yet, with planes when asked.
+    func targets(_ picked: [Int], size: Int, planes: Bool, make: (_ positions: [Int]) throws -> CandidateScoring.Targets) throws -> CandidateScoring.Targets {
+        var found: [CandidateScoring.Targets.Row?] = lock.withLock { picked.map { rows[size]?[$0] } }
+        let missing = found.indices.filter { found[$0] == nil }
+        if !missing.isEmpty {
+            let made = try make(missing)
+            for (n, position) in missing.enumerated() { found[position] = made.row(n) }
+        }
+        // Rows kept without planes (made for a use that needed none) gain them when a search needs them.
+        let unplanned = planes ? found.indices.filter { found[$0]!.planes.isEmpty } : []
+        if !unplanned.isEmpty {
+            let made = ShiftSearch.planes(unplanned.flatMap { found[$0]!.filtered }, batch: unplanned.count, size: size)
+            let per = made.count / unplanned.count
+            for (n, position) in unplanned.enumerated() { found[position]!.planes = Array(made[(n * per)..<((n + 1) * per)]) }
+        }
+        let complete = found.map { $0! }
+        lock.withLock {
+            for position in Set(missing + unplanned).sorted() {
+                let row = complete[position], previous = rows[size]?[picked[position]]?.bytes ?? 0
+                guard bytes - previous + row.bytes <= budget else { continue }
+                rows[size, default: [:]][picked[position]] = row
+                bytes += row.bytes - previous
+            }
+        }
+        return CandidateScoring.Targets(rows: complete, size: size)
+    }
+}
