@@ -26,8 +26,9 @@ CRYO_INLINE void image_moments_body(const float *restrict z, const float *restri
 CRYO_DISPATCH(cryo_image_moments, image_moments_body,
               (const float *z, const float *p, intptr_t n, float *moments), (z, p, n, moments))
 
-CRYO_INLINE void spectrum_energy_body(const float *restrict power, float *restrict spectrum,
-                                      const float *restrict filter, intptr_t count, float *restrict energy) {
+CRYO_INLINE void spectrum_energy_body(const float *restrict power, const float *spectrum,
+                                      const float *restrict filter, intptr_t count, float *restrict energy,
+                                      float *filtered) {
     float lanes[LANES] = { 0 };
     intptr_t k = 0;
     for (; k + LANES <= count; k += LANES) {
@@ -42,14 +43,15 @@ CRYO_INLINE void spectrum_energy_body(const float *restrict power, float *restri
     energy[0] = e;
     if (!filter) return;
     for (intptr_t i = 0; i < count; i++) {
-        spectrum[2 * i] *= filter[i];
-        spectrum[2 * i + 1] *= filter[i];
+        filtered[2 * i] = spectrum[2 * i] * filter[i];
+        filtered[2 * i + 1] = spectrum[2 * i + 1] * filter[i];
     }
 }
 
 CRYO_DISPATCH(cryo_spectrum_energy, spectrum_energy_body,
-              (const float *power, float *spectrum, const float *filter, intptr_t count, float *energy),
-              (power, spectrum, filter, count, energy))
+              (const float *power, const float *spectrum, const float *filter, intptr_t count, float *energy,
+               float *filtered),
+              (power, spectrum, filter, count, energy, filtered))
 
 CRYO_INLINE void image_combination_body(const float *restrict z, const float *restrict q, float a, float c, float e,
                                         intptr_t n, float *restrict out) {

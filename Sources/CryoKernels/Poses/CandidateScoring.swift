@@ -78,13 +78,10 @@ enum CandidateScoring {
                 for b in range {
                     for row in (b * k)..<((b + 1) * k) {
                         let (score, offset) = targets.score(row, image: b, conformation: c.baseAddress! + b * atoms * 3, kernel: kernel, search: search,
-                                                            keepFiltered: recording, worker)
+                                                            filteredInto: squaredOut.map { $0.base + row * 2 * half }, worker)
                         scoreOut.base[row] = score
                         offsetOut.base[row] = offset
                         lossOut.base[row] = score.loss(size: d)
-                        if let squaredOut {
-                            (squaredOut.base + row * 2 * half).update(from: UnsafeMutableRawPointer(worker.fft.spectrum).assumingMemoryBound(to: Float.self), count: 2 * half)
-                        }
                     }
                 }
             }
@@ -156,10 +153,11 @@ enum CandidateScoring {
         }
 
         /// Scores rendering `row` of image b (the atoms `conformation` [N,3] as `kernel` sees row `row`), moved by its best
-        /// offset within `search`; leaves the rendering's half spectrum in `worker.fft.spectrum`, multiplied by C²/D²
-        /// when `keepFiltered` (what the backward pass needs).
+        /// offset within `search`; leaves the rendering's half spectrum in `worker.fft.spectrum` and, when `filteredInto`
+        /// is given (2·D·(D/2+1) floats, which may be that spectrum itself), writes it there multiplied by C²/D² (what
+        /// the backward pass needs).
         func score(_ row: Int, image b: Int, conformation: UnsafePointer<Float>, kernel: Projector.Kernel, search: ShiftSearch?,
-                   keepFiltered: Bool, _ worker: Worker) -> (Score, (Double, Double)) {
+                   filteredInto: UnsafeMutablePointer<Float>?, _ worker: Worker) -> (Score, (Double, Double)) {
             let d = size, pixels = d * d, half = d * (d / 2 + 1), im = image[b], w = worker.fft
             var moments: (Float, Float) = (0, 0), energy: Float = 0, offset = (0.0, 0.0)
             kernel.render(row, conformation, w.real, worker.scratch)
@@ -177,9 +175,9 @@ enum CandidateScoring {
                 }
                 (offset, moments) = (found.offset, (found.dot, w.spectrum[0].0))
             }
-            let spectrum = UnsafeMutableRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
+            let spectrum = UnsafeRawPointer(w.spectrum).assumingMemoryBound(to: Float.self)
             im.squared.withUnsafeBufferPointer { squaredFilter in im.power.withUnsafeBufferPointer { power in
-                cryo_spectrum_energy(power.baseAddress, spectrum, keepFiltered ? squaredFilter.baseAddress : nil, half, &energy)
+                cryo_spectrum_energy(power.baseAddress, spectrum, filteredInto == nil ? nil : squaredFilter.baseAddress, half, &energy, filteredInto)
             } }
             return (Score(dot: moments.0, energy: energy, total: moments.1, dc: im.dc, pixels: pixels), offset)
         }

@@ -57,9 +57,10 @@ public struct UnknownPoses: Sendable {
     /// pose search scores them (a fitted global scale would favour rotations by the energy of their projection;
     /// `CandidateScoring` computes every L of the batch as one op). Each image's pose in `poses` becomes its measure's
     /// barycentre and the β-weighted mean of its candidates' origins (with a search), then is refined.
-    /// The images' scoring targets come from `cache` (made from `fullSize` for the images it does not hold yet).
+    /// The images' scoring targets are made from `fullSize`, or taken from `cache` for the images it holds (`picked`
+    /// being their indices there).
     func dataTerm(picked: [Int], coords: Tensor, images fullSize: Tensor, poses: inout TrainingPoses, ctf: [CTFParameters]?,
-                  geometry fullGeometry: Projector.Geometry, cache: ScoringTargetCache) throws -> Tensor {
+                  geometry fullGeometry: Projector.Geometry, cache: ScoringTargetCache? = nil) throws -> Tensor {
         let (rotations, k) = candidates(picked, poses), b = picked.count
         let given: [Float] = picked.flatMap { i -> [Float] in [poses.origins[2 * i], poses.origins[2 * i + 1]] }
         // The local set lies within δ of the image's pose, whose origin refinement keeps current, so its candidates are
@@ -71,12 +72,13 @@ public struct UnknownPoses: Sendable {
             geometry = try fullGeometry.halved()
             search = try search?.resized(size: geometry.size, pixel: geometry.pixel)
         }
-        let targets = try cache.targets(picked, size: geometry.size, planes: search != nil) { positions in
-            var images = try fullSize.gather(Tensor(positions.map(Float.init)))
+        func make(_ positions: [Int]) throws -> CandidateScoring.Targets {
+            var images = positions.count == b ? fullSize : try fullSize.gather(Tensor(positions.map(Float.init)))
             if halved { images = try FourierFilter.downsample(images, to: geometry.size) }
             return try CandidateScoring.Targets(images: images, ctf: ctf.map { c in positions.map { c[$0] } }, geometry: geometry,
                                                 spectra: search != nil, op: "esl_data_term")
         }
+        let targets = try cache?.targets(picked, size: geometry.size, planes: search != nil, make: make) ?? make(Array(0..<b))
         let (losses, origins) = try CandidateScoring.scored(coords: coords, targets: targets, rotations: rotations,
                                                             shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
                                                             geometry: geometry, search: search)

@@ -124,7 +124,8 @@ public struct PoseRefinement: Sendable {
                          origin: (Double, Double), geometry: Projector.Geometry, _ worker: CandidateScoring.Worker,
                          gradient: UnsafeMutablePointer<Float>?, cotangent: UnsafeMutablePointer<Float>) -> Evaluation {
         let kernel = Projector.Kernel(geometry: geometry, rotations: [rotation], shifts: [Float(origin.0), Float(origin.1)], atoms: atoms, shared: false)
-        let (score, _) = targets.score(0, image: b, conformation: x, kernel: kernel, search: nil, keepFiltered: true, worker)
+        let (score, _) = targets.score(0, image: b, conformation: x, kernel: kernel, search: nil,
+                                       filteredInto: UnsafeMutableRawPointer(worker.fft.spectrum).assumingMemoryBound(to: Float.self), worker)
         var evaluation = Evaluation(rotation: rotation, origin: origin, loss: score.loss(size: geometry.size), rendering: (kernel, score))
         if let gradient {
             differentiate(&evaluation, targets: targets, image: b, conformation: x, atoms: atoms, worker, gradient: gradient, cotangent: cotangent)
