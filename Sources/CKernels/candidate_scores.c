@@ -41,7 +41,7 @@ CRYO_INLINE void spectrum_energy_body(const float *restrict power, const float *
     for (intptr_t j = 0; j < LANES; j++) e += lanes[j];
     for (; k < count; k++) e += power[k] * (spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1]);
     energy[0] = e;
-    if (!filter) return;
+    if (!filter || !filtered) return;
     for (intptr_t i = 0; i < count; i++) {
         filtered[2 * i] = spectrum[2 * i] * filter[i];
         filtered[2 * i + 1] = spectrum[2 * i + 1] * filter[i];

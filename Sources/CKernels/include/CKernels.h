@@ -90,7 +90,7 @@ void cryo_project_image_backward(const float *g, const float *centres, const flo
 void cryo_image_moments(const float *z, const float *p, intptr_t n, float *moments);
 
 /* energy[0] = Σ_k power[k]·|s_k|² over the half spectrum s of `count` complex entries (re, im interleaved); with
-   filter non-null, filtered[k] = filter[k]·s_k (filtered may be spectrum itself). */
+   filter and filtered non-null, filtered[k] = filter[k]·s_k (filtered may be spectrum itself). */
 void cryo_spectrum_energy(const float *power, const float *spectrum, const float *filter, intptr_t count, float *energy,
                           float *filtered);
 

