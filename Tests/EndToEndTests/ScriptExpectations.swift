@@ -19,6 +19,7 @@ enum ScriptExpectations {
         "esl_poses.cryo": eslPoses,
         "fair_comparison.cryo": fairComparison,
         "make_relion_project.cryo": makeRelionProject,
+        "pose_fixed_point.cryo": poseFixedPoint,
         "quickstart.cryo": quickstart,
         "relion_known_poses.cryo": relionKnownPoses,
         "simulate.cryo": simulate,
@@ -277,6 +278,30 @@ enum ScriptExpectations {
                     c.expect(figures.allSatisfy { oracle <= $0 + 0.005 }, "\(data) \(model): the oracle \(oracle) is not the lowest of \(figures)")
                 }
             }
+        }
+    }
+
+    /// The pose searches against given structures: every row's errors in range, and against the exact conformations a
+    /// median far below the 126° of random poses even in the quick run (the structures are exact; training is not).
+    private static func poseFixedPoint(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        if let line = c.line("AdK DIMS, SNR") {
+            c.expect("SNR", line.number(after: "SNR"), equals: 0.03)
+            c.expect("images", line.number(before: "images"), equals: 48)
+            c.expect("k-means states", line.number(before: "k-means states"), equals: 2)
+        }
+        if let line = c.line("known-pose GCN: mean RMSD"), let template = line.number(after: "template") {
+            c.expect("template RMSD", template, in: 2...8)
+            trained("known-pose GCN RMSD", line.number(after: "mean RMSD"), template: template, &c)
+            trained("ESL GCN RMSD", line.number(after: "ESL GCN:"), template: template, &c)
+        }
+        for name in ["the ESL run's trained poses (no search)", "each image's true conformation", "the known-pose run's conformations",
+                     "the ESL run's conformations", "k-means states of the ESL run's conformations"] {
+            guard let row = c.row(name) else { continue }
+            poseErrors(name, [c.number(row, 1, "median"), c.number(row, 2, "p90")].compactMap { $0 }, &c)
+            c.expect("\(name): share beyond 30°", c.number(row, 3, "share beyond 30°"), in: 0...1)
+        }
+        if let row = c.row("each image's true conformation") {
+            c.expect("median pose error against the true conformations", c.number(row, 1, "median"), in: 0...20)
         }
     }
 
