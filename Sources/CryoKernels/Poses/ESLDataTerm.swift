@@ -72,13 +72,11 @@ public struct UnknownPoses: Sendable {
             geometry = try fullGeometry.halved()
             search = try search?.resized(size: geometry.size, pixel: geometry.pixel)
         }
-        func make(_ positions: [Int]) throws -> CandidateScoring.Targets {
-            var images = positions.count == b ? fullSize : try fullSize.gather(Tensor(positions.map(Float.init)))
-            if halved { images = try FourierFilter.downsample(images, to: geometry.size) }
-            return try CandidateScoring.Targets(images: images, ctf: ctf.map { c in positions.map { c[$0] } }, geometry: geometry,
-                                                spectra: search != nil, op: "esl_data_term")
+        // Without a cache, one that keeps nothing makes them for this step alone.
+        let targets = try (cache ?? ScoringTargetCache(budget: 0)).targets(picked, images: fullSize, ctf: ctf, geometry: geometry, planes: search != nil,
+                                                                            op: "esl_data_term") {
+            halved ? try FourierFilter.downsample($0, to: geometry.size) : $0
         }
-        let targets = try cache?.targets(picked, size: geometry.size, planes: search != nil, make: make) ?? make(Array(0..<b))
         let (losses, origins) = try CandidateScoring.scored(coords: coords, targets: targets, rotations: rotations,
                                                             shifts: search == nil ? given : [Float](repeating: 0, count: 2 * b),
                                                             geometry: geometry, search: search)

@@ -2,8 +2,8 @@ import Foundation
 
 /// Each training image's scoring targets (`CandidateScoring.Targets.Row`: the image standardised and filtered by its
 /// CTF, its split planes for the shift search, its CTF's factors), made once per image and image size and kept for
-/// the rest of the run: a step of pose-marginalised training then neither re-filters nor re-transforms its images
-/// (about a quarter of a local-phase step of 32 images at 64²). Rows are kept while they fit in `budget` bytes; past
+/// the rest of the run: a step of pose-marginalised training (or of known-pose training that refines shifts) then
+/// neither re-filters nor re-transforms its images (about a quarter of a local-phase step of 32 images at 64²). Rows are kept while they fit in `budget` bytes; past
 /// it they are made again at every visit, with the same values. Safe to use from several threads.
 final class ScoringTargetCache: @unchecked Sendable {
     /// Bytes of rows kept at most.
@@ -50,5 +50,17 @@ final class ScoringTargetCache: @unchecked Sendable {
             }
         }
         return CandidateScoring.Targets(rows: complete, size: size)
+    }
+
+    /// The targets of dataset images `picked`, whose batch is `images` [B,D,D] with CTFs `ctf` (B, or nil), at
+    /// `geometry`: those not kept are made from their images passed through `prepare` (a Fourier crop to `geometry`'s
+    /// size, say); `op` names the caller in errors.
+    func targets(_ picked: [Int], images: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry, planes: Bool, op: String,
+                 prepare: (Tensor) throws -> Tensor = { $0 }) throws -> CandidateScoring.Targets {
+        try targets(picked, size: geometry.size, planes: planes) { positions in
+            let part = positions.count == picked.count ? images : try images.gather(Tensor(positions.map(Float.init)))
+            return try CandidateScoring.Targets(images: try prepare(part), ctf: ctf.map { c in positions.map { c[$0] } }, geometry: geometry,
+                                                spectra: planes, op: op)
+        }
     }
 }

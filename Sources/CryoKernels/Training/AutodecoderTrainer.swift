@@ -123,7 +123,7 @@ public final class AutodecoderTrainer {
     let split: ValidationSplit
     /// The rule that picks the returned state: the oracle with ground truth and `keepBest`, else `settings.select`.
     let keeper: EpochSelection
-    /// With unknown poses, each image's scoring targets, made at its first step and kept for the run.
+    /// With unknown poses or refined shifts, each image's scoring targets, made at its first step and kept for the run.
     let scoringTargets = ScoringTargetCache()
 
     /// A trainer; `truth` (one conformation per image) enables the per-epoch RMSD.

@@ -21,7 +21,7 @@ extension AutodecoderTrainer {
                                                               dataset: dataset, geometry: geometry, applyCTF: settings.applyCTF, loss: loss)
                 try unknown.update(&poses, picked: picked, estimates: estimates, origins: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] },
                                    worst: worst, coords: coords,
-                                   targets: { try CandidateScoring.Targets(images: images, ctf: ctf, geometry: self.geometry, spectra: false, op: "refine") },
+                                   targets: { try self.scoringTargets.targets(picked, images: images, ctf: ctf, geometry: self.geometry, planes: false, op: "refine") },
                                    geometry: geometry)
                 return ("script data term (ESL expectation)", value)
             }
@@ -30,7 +30,8 @@ extension AutodecoderTrainer {
             return ("data term (ESL expected image MSE)", value)
         }
         if let refinement = settings.shiftRefinement {
-            let refined = try refinement.refine(coords: coords.detached(), images: try targets(picked), ctf: ctf, geometry: geometry,
+            let kept = try scoringTargets.targets(picked, images: try targets(picked), ctf: ctf, geometry: geometry, planes: false, op: "refine")
+            let refined = try refinement.refine(coords: coords.detached(), targets: kept, geometry: geometry,
                                                 rotations: picked.map { dataset.rotations[$0] }, origins: picked.flatMap { [poses.origins[2 * $0], poses.origins[2 * $0 + 1]] })
             for (n, i) in picked.enumerated() { (poses.origins[2 * i], poses.origins[2 * i + 1]) = (refined.origins[2 * n], refined.origins[2 * n + 1]) }
         }
