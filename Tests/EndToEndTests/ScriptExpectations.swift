@@ -162,19 +162,28 @@ enum ScriptExpectations {
         }
         guard let esl = c.row(startingWith: "ESL-marginalised"), let template = c.number(esl, 1, "template RMSD") else { return }
         c.expect("template RMSD", template, in: 2...8)
-        trained("GCN RMSD with ESL poses", c.number(esl, 2, "GCN"), template: template, &c)
-        trained("MLP RMSD with ESL poses", c.number(esl, 3, "MLP"), template: template, &c)
-        for (column, model) in [(4, "GCN"), (5, "MLP")] {
-            let errors = c.numbers(esl, column, "\(model) pose errors")
-            poseErrors("\(model) pose error", errors, &c)
-            c.expect("\(model) median pose error (random poses give 126°)", errors?.first, in: 0...60)
-            // Shifts of std 3 Å searched within 10 Å: the origin errors lie within the search's reach.
-            let shifts = c.numbers(esl, column + 2, "\(model) shift errors")
-            c.expect("\(model) median shift error (Å)", shifts?.first, in: 0...10)
-            if let shifts, shifts.count == 2 { c.expect(shifts[0] <= shifts[1], "\(model): median shift error \(shifts[0]) Å above p90 \(shifts[1]) Å") }
+        // The ESL training's row, then the row after its realignment rounds (one round in quick mode).
+        for (row, stage) in [(esl, "ESL"), (c.row(startingWith: "ESL, then realignment rounds: 1"), "realigned")] {
+            guard let row else { continue }
+            c.expect("template RMSD of the \(stage) row", c.number(row, 1, "template"), equals: template)
+            trained("GCN RMSD, \(stage)", c.number(row, 2, "GCN"), template: template, &c)
+            trained("MLP RMSD, \(stage)", c.number(row, 3, "MLP"), template: template, &c)
+            for (column, model) in [(4, "GCN"), (5, "MLP")] {
+                let errors = c.numbers(row, column, "\(model) pose errors")
+                poseErrors("\(model) pose error, \(stage)", errors, &c)
+                c.expect("\(model) median pose error, \(stage) (random poses give 126°)", errors?.first, in: 0...60)
+                // Shifts of std 3 Å searched within 10 Å: the origin errors lie within the search's reach.
+                let shifts = c.numbers(row, column + 2, "\(model) shift errors")
+                c.expect("\(model) median shift error, \(stage) (Å)", shifts?.first, in: 0...10)
+                if let shifts, shifts.count == 2 { c.expect(shifts[0] <= shifts[1], "\(model), \(stage): median shift error \(shifts[0]) Å above p90 \(shifts[1]) Å") }
+            }
         }
-        for (column, model) in [(6, "GCN"), (7, "MLP")] {
-            shiftErrors("\(model) shift error", c.numbers(esl, column, "\(model) shift errors"), &c)
+        for model in ["GCN", "MLP"] {
+            guard let round = c.row(startingWith: "\(model) round 1") else { continue }
+            poseErrors("\(model) pose error after realignment", [c.number(round, 1, "median"), c.number(round, 2, "p90")].compactMap { $0 }, &c)
+            c.expect("\(model) share beyond 30° after realignment", c.number(round, 3, "share"), in: 0...1)
+            shiftErrors("\(model) shift error after realignment", [c.number(round, 4, "median"), c.number(round, 5, "p90")].compactMap { $0 }, &c)
+            trained("\(model) RMSD after realignment", c.number(round, 6, "oracle RMSD"), template: template, &c)
         }
         if let truth = c.row("the truth") {
             c.expect("template RMSD of the known-pose row", c.number(truth, 1, "template"), equals: template)
