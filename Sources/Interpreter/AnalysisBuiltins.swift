@@ -1,7 +1,7 @@
 import CryoKernels
 import Foundation
 
-/// After training: the latent-space analysis of a result (`analyze`).
+/// After training: the latent-space analysis of a result (`analyze`) and the bare k-means states of its conformations (`states`).
 enum AnalysisBuiltins {
     static let topic = "analysis"
 
