@@ -18,7 +18,7 @@ final class ScoringTargetCacheTests: XCTestCase {
     private func targets(_ cache: ScoringTargetCache, _ picked: [Int], planes: Bool, made: inout Int) throws -> CandidateScoring.Targets {
         let (images, ctf, geometry) = try dataset()
         var asked = 0
-        let out = try cache.targets(picked, size: size, planes: planes) { positions in
+        let out = try cache.targets(picked, size: size, planes: planes, op: "test") { positions in
             asked += positions.count
             return try CandidateScoring.Targets(images: try images.gather(Tensor(positions.map { Float(picked[$0]) })),
                                                 ctf: positions.map { ctf[picked[$0]] }, geometry: geometry, spectra: planes, op: "test")

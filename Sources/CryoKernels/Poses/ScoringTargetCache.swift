@@ -15,13 +15,15 @@ final class ScoringTargetCache: @unchecked Sendable {
     init(budget: Int = 1 << 30) { self.budget = budget }
 
     /// The targets of dataset images `picked` at `size` pixels, with their split planes when `planes`; `make` gives the
-    /// targets of the images at the positions (into `picked`) it is passed, those not kept yet, with planes when asked.
-    func targets(_ picked: [Int], size: Int, planes: Bool, make: (_ positions: [Int]) throws -> CandidateScoring.Targets) throws -> CandidateScoring.Targets {
+    /// targets of the images at the positions (into `picked`) it is passed, those not kept yet, with planes when asked;
+    /// `op` names the caller in errors.
+    func targets(_ picked: [Int], size: Int, planes: Bool, op: String,
+                 make: (_ positions: [Int]) throws -> CandidateScoring.Targets) throws -> CandidateScoring.Targets {
         let kept: [CandidateScoring.Targets.Row?] = lock.withLock { picked.map { rows[size]?[$0] } }
         let missing = kept.indices.filter { kept[$0] == nil }
         let fresh = missing.isEmpty ? nil : try make(missing)
         if let fresh, fresh.size != size || fresh.image.count != missing.count {
-            throw KernelError("esl_data_term", "scoring targets were made for \(fresh.image.count) images of \(fresh.size) px, not \(missing.count) of \(size) px")
+            throw KernelError(op, "scoring targets were made for \(fresh.image.count) images of \(fresh.size) px, not \(missing.count) of \(size) px")
         }
         // The kept rows, and the fresh ones in the order of `missing`.
         var complete: [CandidateScoring.Targets.Row] = [], made = 0
@@ -57,7 +59,7 @@ final class ScoringTargetCache: @unchecked Sendable {
     /// size, say); `op` names the caller in errors.
     func targets(_ picked: [Int], images: Tensor, ctf: [CTFParameters]?, geometry: Projector.Geometry, planes: Bool, op: String,
                  prepare: (Tensor) throws -> Tensor = { $0 }) throws -> CandidateScoring.Targets {
-        try targets(picked, size: geometry.size, planes: planes) { positions in
+        try targets(picked, size: geometry.size, planes: planes, op: op) { positions in
             let part = positions.count == picked.count ? images : try images.gather(Tensor(positions.map(Float.init)))
             return try CandidateScoring.Targets(images: try prepare(part), ctf: ctf.map { c in positions.map { c[$0] } }, geometry: geometry,
                                                 spectra: planes, op: op)
