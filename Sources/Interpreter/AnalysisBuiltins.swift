@@ -8,8 +8,8 @@ enum AnalysisBuiltins {
     static var all: [Builtin] {
         [
             builtin("states", topic: topic, [required("conformations"), optional("k", .number(8)), optional("seed", .number(0))],
-                    doc: "k-means states of conformations [M,N,3] (Å; squared Euclidean distance over all 3N coordinates, the clustering the re-search rounds of train_autodecoder use): {labels [M] (0-based, state 0 the most populated), centres [k,N,3] (each state's mean conformation), structures [M,N,3] (each particle's state centre, to search poses against as a 3D classification does), sizes (particles per state)}.",
-                    example: "let s = states(result.conformations, k: 8); esl(data.images, like: ca, ctf: data, conformations: s.structures)") { a in
+                    doc: "k-means states of conformations [M,N,3] (Å; squared Euclidean distance over all 3N coordinates, the clustering the re-search rounds of train_autodecoder use): {labels [M] (0-based, state 0 the most populated), centres [k,N,3] (each state's mean conformation), structures [M,N,3] (each particle's state centre), sizes (particles per state)}. esl(..., states: centres) searches poses against the states as a 3D classification does.",
+                    example: "let s = states(result.conformations, k: 4); esl(data.images, like: ca, ctf: data, states: s.centres)") { a in
                 let conformations = try a.tensor("conformations")
                 guard conformations.rank == 3, conformations.shape[2] == 3, conformations.shape[0] > 0 else {
                     throw a.fail("conformations", "conformations [M,N,3]", a["conformations"])

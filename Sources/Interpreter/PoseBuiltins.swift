@@ -22,8 +22,8 @@ enum PoseBuiltins {
                                           optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15)), optional("pixel", .null),
                                           optional("sigma", .string("residue")), optional("weights", .string("residue")),
                                           optional("coarse_to_fine", .bool(true)), optional("keep", .number(16)), optional("conformations", .null),
-                                          optional("shifts", .null), optional("max_shift", .number(0)), optional("refine", .number(0))],
-                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. refine: n takes n gradient steps on each image's rotation (and, with max_shift, its origin, kept within max_shift) from the barycentre, beyond the grid's mesh, as training refines its poses. Returns {rotations (refined with refine:), argmin, loss, support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), coarse_renders, full_renders}.",
+                                          optional("states", .null), optional("labels", .null), optional("shifts", .null), optional("max_shift", .number(0)), optional("refine", .number(0))],
+                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). states: [K,N,3] structures shared by all images (k-means states, centroids, classes), each rendered once for all of them: with labels: [B] (0-based) each image is scored against its own state; without, against every state, keeping the search whose best grid rotation scores lowest, as a 3D classification assigns a particle (K searches' cost). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. refine: n takes n gradient steps on each image's rotation (and, with max_shift, its origin, kept within max_shift) from the barycentre, beyond the grid's mesh, as training refines its poses. Returns {rotations (refined with refine:), argmin, loss, support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), state ([B], with states: each image's state), coarse_renders, full_renders}.",
                     example: "let est = esl(data.images, like: s, ctf: data, grid: 1, max_shift: 8); median(angular_error(est.rotations, data.rotations))") { a in
                 let images = try a.tensor("images")
                 guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }
@@ -54,20 +54,42 @@ enum PoseBuiltins {
                 if refineSteps > 0 {
                     estimator.refinement = try PoseRefinement(steps: refineSteps, rotations: true, origins: maxShift > 0, shiftBound: maxShift > 0 ? maxShift : nil)
                 }
-                // One structure for every image, or (conformations:) one per image, each scored alone.
-                var structures = [Superposition.centred(structure.models[0])], assignment = [Int](repeating: 0, count: batch)
+                // One structure for every image, (conformations:) one per image, each scored alone, or (states:) a few shared
+                // ones, each image scored against its labelled state or against all of them.
+                var structures = [Superposition.centred(structure.models[0])], choices = [[Int](repeating: 0, count: batch)]
+                let per = structure.count * 3
                 if !a.isNull("conformations") {
+                    guard a.isNull("states") else { throw ScriptFailure(message: "esl: give conformations: (one per image) or states: (shared), not both") }
                     let conformations = try a.tensor("conformations")
                     guard conformations.shape == [batch, structure.count, 3] else {
                         throw a.fail("conformations", "conformations [\(batch),\(structure.count),3] (one per image)", a["conformations"])
                     }
-                    let per = structure.count * 3
                     structures = (0..<batch).map { b in Superposition.centred(conformations.storage[(b * per)..<((b + 1) * per)].map(Double.init)) }
-                    assignment = Array(0..<batch)
+                    choices = [Array(0..<batch)]
                 }
-                let outcome = try estimator.estimate(rows: Array(0..<batch), images: { try images.gather(Tensor($0.map(Float.init))) }, structures: structures,
-                                                     assignment: assignment, geometry: geometry, ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } },
-                                                     origins: origins)
+                if !a.isNull("states") {
+                    let states = try a.tensor("states")
+                    guard states.rank == 3, states.shape[0] >= 1, states.shape[1] == structure.count, states.shape[2] == 3 else {
+                        throw a.fail("states", "states [K,\(structure.count),3] (shared structures)", a["states"])
+                    }
+                    structures = (0..<states.shape[0]).map { k in Superposition.centred(states.storage[(k * per)..<((k + 1) * per)].map(Double.init)) }
+                    choices = structures.indices.map { [Int](repeating: $0, count: batch) }
+                    if !a.isNull("labels") {
+                        let labels = try a.tensor("labels").storage
+                        guard labels.count == batch, labels.allSatisfy({ $0 >= 0 && $0 < Float(structures.count) && $0 == $0.rounded() }) else {
+                            throw a.fail("labels", "[\(batch)] state numbers from 0 to \(structures.count - 1)", a["labels"])
+                        }
+                        choices = [labels.map { Int($0) }]
+                    }
+                } else if !a.isNull("labels") {
+                    throw ScriptFailure(message: "esl: labels: numbers each image's state among states:, which is missing")
+                }
+                let bar = ProgressBar(choices.count > 1 ? "esl, \(choices.count) states" : "esl", total: batch * choices.count)
+                let classified = try estimator.estimateBest(rows: Array(0..<batch), images: { try images.gather(Tensor($0.map(Float.init))) },
+                                                            structures: structures, choices: choices, geometry: geometry,
+                                                            ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } }, origins: origins,
+                                                            progress: { bar.update($0) })
+                let outcome = classified.outcome
                 let estimates = outcome.estimates
                 return .record(Record([
                     ("rotations", .tensor(Rotation.tensor(estimates.map(\.rotation)))),
@@ -76,6 +98,7 @@ enum PoseBuiltins {
                     ("support", .tensor(Tensor(estimates.map { Float($0.support) }))),
                     ("confidence", .tensor(Tensor(estimates.map { Float($0.spread) }))),
                     ("shifts", .tensor(try Tensor(shape: [batch, 2], storage: estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] }))),
+                    ("state", a.isNull("states") ? .null : .tensor(Tensor(classified.chosen.map(Float.init)))),
                     ("coarse_renders", .number(Double(outcome.coarseRenders))), ("full_renders", .number(Double(outcome.fullRenders))),
                 ]))
             },

@@ -125,6 +125,28 @@ final class PoseBuiltinTests: XCTestCase {
         XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[true, true, true, true, true]")
     }
 
+    /// states: shared structures; without labels each image keeps the state whose search scores lowest, so images of
+    /// two different conformations are sorted by conformation, and each keeps the search against its own.
+    func testESLStatesSortImagesAndFindTheirPoses() throws {
+        let value = try Interpreter().run("""
+        let a = toy_protein(residues: 60, seed: 1)
+        let both = stack([a.coords, a.coords + randn([60, 3], std: 3, seed: 5)])
+        let data = simulate(both, like: a, images: 12, size: 32, pixel: 3, snr: 10, seed: 2)
+        let sorted = esl(data.images, like: a, ctf: data, states: both, grid: 1)
+        let told = esl(data.images, like: a, ctf: data, states: both, labels: data.conformation, grid: 1)
+        let wrong = esl(data.images, like: a, ctf: data, states: both, labels: 1 - data.conformation, grid: 1)
+        [item(sum(abs(sorted.state - data.conformation))), median(angular_error(sorted.rotations, data.rotations)) < 10,
+         item(max(abs(sorted.loss - told.loss))) < 1e-6, item(min(wrong.loss - told.loss)) > 0]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[0, true, true, true]")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, states: zeros([2, 41, 3]))", "states [K,40,3]")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, states: zeros([2, 40, 3]), labels: tensor([0, 2]))",
+                    "[2] state numbers from 0 to 1")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, labels: tensor([0, 0]))", "labels: numbers each image's state")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, states: zeros([1, 40, 3]), conformations: zeros([2, 40, 3]))",
+                    "not both")
+    }
+
     func testESLBadInputs() {
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, refine: -1)", "refine: must be a number of steps ≥ 0")
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, eta: 0.9)", "eta must lie in [1/4, 2/3]")

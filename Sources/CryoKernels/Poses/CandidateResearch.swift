@@ -70,23 +70,20 @@ extension AutodecoderTrainer {
         let current = rows.flatMap { [state.poses.origins[2 * $0], state.poses.origins[2 * $0 + 1]] }
         // At full size even with a half-size global phase: searched at half size, 16 pixels on the coarse level, the
         // rounds left as many images in wrong basins as rounds without a shift search (16.7% against 10.7%, one run).
-        let outcomes = try assignments.map { assignment in
-            try research.estimator.estimate(
-                rows: rows, images: { try self.dataset.imageRows($0) }, structures: structures, assignment: assignment, geometry: geometry,
-                ctf: settings.applyCTF ? { self.dataset.ctf[$0] } : nil, origins: research.estimator.search == nil ? current : nil)
-        }
+        let search = try research.estimator.estimateBest(
+            rows: rows, images: { try self.dataset.imageRows($0) }, structures: structures, choices: assignments, geometry: geometry,
+            ctf: settings.applyCTF ? { self.dataset.ctf[$0] } : nil, origins: research.estimator.search == nil ? current : nil).outcome
         let k = unknown.perImage
         var kept: [Double] = []
         for (n, i) in rows.enumerated() {
-            let outcome = outcomes.min { $0.estimates[n].loss < $1.estimates[n].loss }!
-            kept.append(outcome.estimates[n].loss)
-            let found = outcome.candidates[n].prefix(k)
+            let estimate = search.estimates[n]
+            kept.append(estimate.loss)
+            let found = search.candidates[n].prefix(k)
             let previous = state.poses.candidates[(i * k)..<((i + 1) * k)].filter { r in !found.contains { $0.m == r.m } }
             let chosen = Array(found) + previous.prefix(k - found.count)
             state.poses.candidates.replaceSubrange((i * k)..<((i + 1) * k), with: chosen)
-            state.poses.rotations[i] = outcome.estimates[n].rotation
-            let origin = outcome.estimates[n].origin
-            (state.poses.origins[2 * i], state.poses.origins[2 * i + 1]) = (Float(origin.x), Float(origin.y))
+            state.poses.rotations[i] = estimate.rotation
+            (state.poses.origins[2 * i], state.poses.origins[2 * i + 1]) = (Float(estimate.origin.x), Float(estimate.origin.y))
         }
         return kept
     }
