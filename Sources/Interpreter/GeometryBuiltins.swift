@@ -39,25 +39,43 @@ enum GeometryBuiltins {
             },
             rmsdBuiltin("rmsd", "Coordinate RMSD in Å without alignment ([N,3] pair → number; [B,N,3] vs [B,N,3] or [N,3] → [B]).", aligned: false),
             rmsdBuiltin("kabsch_rmsd", "RMSD in Å after optimal superposition (Kabsch) ([N,3] pair → number; batches → [B]).", aligned: true),
+            builtin("kabsch_rotation", topic: topic, [required("a"), required("b")],
+                    doc: "The proper rotation R that best turns coordinates a onto b about their centroids (Kabsch: R·(a − ā) ≈ b − b̄), [N,3] pair → [3,3]; batches → [B,3,3]. A pose R_true of conformation b is the pose R_true @ R of a in b's place: the true pose in a template's frame.",
+                    example: "let frame = kabsch_rotation(ca.coords, truth); angular_error(found, data.rotations @ frame)") { a in
+                let pairs = try coordinatePairs(a, "kabsch_rotation")
+                let rotations = (0..<pairs.count).flatMap { k in
+                    let (p, q) = pairs.pair(k)
+                    return Superposition.rotation(p, onto: q).map(Float.init)
+                }
+                return .tensor(try Tensor(shape: pairs.single ? [3, 3] : [pairs.count, 3, 3], storage: rotations))
+            },
         ]
     }
 
     private static func rmsdBuiltin(_ name: String, _ doc: String, aligned: Bool) -> Builtin {
         builtin(name, topic: topic, [required("a"), required("b")], doc: doc, example: "\(name)(result.conformations[0], truth[0])") { a in
-            let x = try a.tensor("a"), y = try a.tensor("b")
-            guard x.shape.last == 3, y.shape.last == 3, x.rank >= 2, y.rank >= 2, x.shape[x.rank - 2] == y.shape[y.rank - 2] else {
-                throw ScriptFailure(message: "\(name): needs coordinates [N,3] or [B,N,3] with the same N, got \(formatShape(x.shape)) and \(formatShape(y.shape))")
-            }
-            let per = x.shape[x.rank - 2] * 3
-            let bx = x.count / per, by = y.count / per
-            guard bx == by || bx == 1 || by == 1 else { throw ScriptFailure(message: "\(name): \(bx) structures vs \(by)") }
-            let n = Swift.max(bx, by)
-            let values = (0..<n).map { k -> Float in
-                let p = x.storage[((bx == 1 ? 0 : k) * per)..<((bx == 1 ? 0 : k) * per + per)].map(Double.init)
-                let q = y.storage[((by == 1 ? 0 : k) * per)..<((by == 1 ? 0 : k) * per + per)].map(Double.init)
+            let pairs = try coordinatePairs(a, name)
+            let values = (0..<pairs.count).map { k -> Float in
+                let (p, q) = pairs.pair(k)
                 return Float(aligned ? Superposition.kabschRMSD(p, q) : Superposition.rmsd(p, q))
             }
-            return x.rank == 2 && y.rank == 2 ? .number(Double(values[0])) : .tensor(Tensor(values))
+            return pairs.single ? .number(Double(values[0])) : .tensor(Tensor(values))
         }
+    }
+
+    /// The coordinate sets `a` and `b` of a builtin taking [N,3] or [B,N,3] pairs (a single set on either side pairs
+    /// with every one of the other): how many pairs, whether both were single [N,3], and pair k as flat 3N arrays.
+    private static func coordinatePairs(_ a: Arguments, _ name: String) throws -> (count: Int, single: Bool, pair: (Int) -> ([Double], [Double])) {
+        let x = try a.tensor("a"), y = try a.tensor("b")
+        guard x.shape.last == 3, y.shape.last == 3, x.rank >= 2, y.rank >= 2, x.shape[x.rank - 2] == y.shape[y.rank - 2] else {
+            throw ScriptFailure(message: "\(name): needs coordinates [N,3] or [B,N,3] with the same N, got \(formatShape(x.shape)) and \(formatShape(y.shape))")
+        }
+        let per = x.shape[x.rank - 2] * 3
+        let bx = x.count / per, by = y.count / per
+        guard bx == by || bx == 1 || by == 1 else { throw ScriptFailure(message: "\(name): \(bx) structures vs \(by)") }
+        return (Swift.max(bx, by), x.rank == 2 && y.rank == 2, { k in
+            (x.storage[((bx == 1 ? 0 : k) * per)..<((bx == 1 ? 0 : k) * per + per)].map(Double.init),
+             y.storage[((by == 1 ? 0 : k) * per)..<((by == 1 ? 0 : k) * per + per)].map(Double.init))
+        })
     }
 }

@@ -200,6 +200,15 @@ enum ScriptExpectations {
             c.expect("\(model) median pose error before training", errors.first, in: 0...60)
             shiftErrors("\(model) shifts before training", Array(line.numbers(after: "shift error").prefix(2)), &c)
         }
+        if let line = c.line("pose error median / p90 in the template's frame") {
+            for stage in ["GCN ESL training", "after the rounds", "MLP ESL training"] {
+                poseErrors("pose error in the template's frame, \(stage)", Array(line.numbers(after: stage).prefix(2)), &c)
+            }
+            // The true poses differ from the template's frame by each DIMS frame's turn from the template (a few degrees).
+            let truth = Array(line.numbers(after: "the true poses").prefix(2))
+            poseErrors("true poses in the template's frame", truth, &c)
+            c.expect("median turn of the true conformations from the template (°)", truth.first, in: 0.1...10)
+        }
         if let line = c.line("GCN poses more than 30° off") {
             c.expect("share of all images in wrong pose basins", line.number(after: "all images"), in: 0...1)
             c.expect("share of the confident 80% in wrong pose basins", line.number(after: "smallest ESL spread"), in: 0...1)

@@ -47,6 +47,27 @@ final class ForwardModelBuiltinTests: XCTestCase {
         XCTAssertEqual(rmsd, 0, accuracy: 1e-4)
     }
 
+    /// kabsch_rotation recovers the rotation that turned a point set (moved too), singly and in batches, and
+    /// composing a pose with it gives the pose of the turned set in the original's place.
+    func testKabschRotationRecoversATurn() throws {
+        let value = try run("""
+        let x = randn([30, 3], std: 5, seed: 1)
+        let R = euler(30, 60, 95)
+        let y = x @ transpose(R) + 5
+        let one = kabsch_rotation(x, y)
+        let batch = kabsch_rotation(x, stack([y, x]))
+        let pose = euler(10, 20, 30)
+        [angular_error(one, R), shape(batch), angular_error(batch[1], euler(0, 0, 0)),
+         item(max(abs((y - mean(y, axis: 0)) @ transpose(pose) - (x - mean(x, axis: 0)) @ transpose(pose @ one))))]
+        """)
+        guard case .list(let items) = value, case .number(let error) = items[0], case .number(let identity) = items[2],
+              case .number(let composed) = items[3] else { return XCTFail("\(value)") }
+        XCTAssertEqual(error, 0, accuracy: 1e-2)
+        XCTAssertEqual(ValueFormatter.repr(items[1]), "[2, 3, 3]")
+        XCTAssertEqual(identity, 0, accuracy: 1e-2)
+        XCTAssertEqual(composed, 0, accuracy: 1e-3)
+    }
+
     /// `read_pdb` reads mmCIF by extension; `read_cif` reads mmCIF whatever the extension.
     func testReadPdbAndReadCifReadMMCIF() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-cif-\(UUID().uuidString)")

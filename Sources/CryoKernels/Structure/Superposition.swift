@@ -22,6 +22,24 @@ public enum Superposition {
         let n = mobile.count / 3
         guard n > 0 else { return mobile }
         let cm = centroid(mobile), ct = centroid(target)
+        let rot = rotation(mobile, onto: target)
+        var out = [Double](repeating: 0, count: mobile.count)
+        for i in 0..<n {
+            for r in 0..<3 {
+                var v = ct[r]
+                for c in 0..<3 { v += rot[3 * r + c] * (mobile[3 * i + c] - cm[c]) }
+                out[3 * i + r] = v
+            }
+        }
+        return out
+    }
+
+    /// The proper rotation R (3×3, row-major) that best turns `mobile` onto `target` about their centroids (Kabsch):
+    /// R·(m − m̄) ≈ t − t̄ in least squares.
+    public static func rotation(_ mobile: [Double], onto target: [Double]) -> [Double] {
+        let n = mobile.count / 3
+        guard n > 0 else { return [1, 0, 0, 0, 1, 0, 0, 0, 1] }
+        let cm = centroid(mobile), ct = centroid(target)
         // Covariance H = Σ (m - cm)(t - ct)ᵀ, column-major for LAPACK.
         var h = [Double](repeating: 0, count: 9)
         for i in 0..<n {
@@ -33,8 +51,7 @@ public enum Superposition {
         var jobu: CChar = 65, jobvt: CChar = 65   // "A"
         var rows: Int32 = 3, cols: Int32 = 3, lda: Int32 = 3, ldu: Int32 = 3, ldvt: Int32 = 3, lwork: Int32 = 64, info: Int32 = 0
         var work = [Double](repeating: 0, count: 64)
-        var hh = h
-        dgesvd_(&jobu, &jobvt, &rows, &cols, &hh, &lda, &s, &u, &ldu, &vt, &ldvt, &work, &lwork, &info)
+        dgesvd_(&jobu, &jobvt, &rows, &cols, &h, &lda, &s, &u, &ldu, &vt, &ldvt, &work, &lwork, &info)
         // R = V·diag(1,1,d)·Uᵀ with d = sign(det(V·Uᵀ)); matrices above are column-major.
         func U(_ r: Int, _ c: Int) -> Double { u[c * 3 + r] }
         func V(_ r: Int, _ c: Int) -> Double { vt[r * 3 + c] }
@@ -46,15 +63,7 @@ public enum Superposition {
             } }
             if determinant(rot) > 0 { break }
         }
-        var out = [Double](repeating: 0, count: mobile.count)
-        for i in 0..<n {
-            for r in 0..<3 {
-                var v = ct[r]
-                for c in 0..<3 { v += rot[3 * r + c] * (mobile[3 * i + c] - cm[c]) }
-                out[3 * i + r] = v
-            }
-        }
-        return out
+        return rot
     }
 
     /// The points moved so that their centroid is the origin.
