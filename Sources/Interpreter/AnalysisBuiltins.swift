@@ -8,7 +8,7 @@ enum AnalysisBuiltins {
     static var all: [Builtin] {
         [
             builtin("states", topic: topic, [required("conformations"), optional("k", .number(8)), optional("seed", .number(0))],
-                    doc: "k-means states of conformations [M,N,3] (Å; squared Euclidean distance over all 3N coordinates, the clustering the re-search rounds of train_autodecoder use): {labels [M] (0-based, state 0 the most populated), centres [k,N,3] (each state's mean conformation), structures [M,N,3] (each particle's state centre), sizes (particles per state)}. esl(..., states: centres) searches poses against the states as a 3D classification does.",
+                    doc: "k-means states of conformations [M,N,3] (Å; squared Euclidean distance over all 3N coordinates, the clustering the re-search rounds of train_autodecoder use): {labels [M] (0-based, state 0 the most populated), centres [k,N,3] (each state's mean conformation; gather(centres, labels) gives each particle its state's), sizes (particles per state)}. esl(..., states: centres) searches poses against the states as a 3D classification does.",
                     example: "let s = states(result.conformations, k: 4); esl(data.images, like: ca, ctf: data, states: s.centres)") { a in
                 let conformations = try a.tensor("conformations")
                 guard conformations.rank == 3, conformations.shape[2] == 3, conformations.shape[0] > 0 else {
@@ -18,11 +18,9 @@ enum AnalysisBuiltins {
                 guard k >= 1, k <= m else { throw ScriptFailure(message: "states: k must be between 1 and the \(m) conformations given, got \(k)") }
                 let clusters = try KMeans.fit(conformations.storage, dimension: per, k: k, seed: UInt64(bitPattern: Int64(try a.int("seed"))))
                 let centres = clusters.centres.flatMap { $0.map(Float.init) }
-                let structures = clusters.labels.flatMap { centres[($0 * per)..<(($0 + 1) * per)] }
                 return .record(Record([
                     ("labels", .tensor(Tensor(clusters.labels.map(Float.init)))),
                     ("centres", .tensor(try Tensor(shape: [k, per / 3, 3], storage: centres))),
-                    ("structures", .tensor(try Tensor(shape: conformations.shape, storage: structures))),
                     ("sizes", .list((0..<k).map { c in .number(Double(clusters.labels.filter { $0 == c }.count)) })),
                 ]))
             },
