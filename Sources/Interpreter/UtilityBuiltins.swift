@@ -50,6 +50,13 @@ enum UtilityBuiltins {
                 case let v: throw a.fail("x", "a list, string, record, range or tensor of rank ≥ 1", v)
                 }
             },
+            builtin("updated", topic: topic, [required("record"), required("changes")],
+                    doc: "A copy of record with the fields of the record changes put in: a field it has keeps its place and takes the new value, a new one is added at the end; the rest (a dataset's ctf, optics, truth…) is kept.",
+                    example: "let realigned = updated(data, {rotations: found.rotations, shifts: found.shifts})") { a in
+                var record = try a.record("record")
+                for (key, value) in try a.record("changes").fields { record[key] = value }
+                return .record(record)
+            },
             builtin("range", topic: topic, [required("start"), optional("end", .null)],
                     doc: "The integers start..end-1 (range(n) is 0..n-1).", example: "for i in range(10) { print(i) }") { a in
                 a.isNull("end") ? .range(0, try a.int("start")) : .range(try a.int("start"), try a.int("end"))

@@ -1,7 +1,8 @@
 import XCTest
 @testable import Interpreter
 
-/// Small builtins a script writer reaches for: flags and options from `args`, number formatting, ceil, floor, log10.
+/// Small builtins a script writer reaches for: flags and options from `args`, number formatting, ceil, floor, log10,
+/// a record with some fields changed.
 final class ConvenienceBuiltinTests: XCTestCase {
     private func run(_ text: String, args: [String] = []) throws -> Value {
         let interpreter = Interpreter()
@@ -67,9 +68,20 @@ final class ConvenienceBuiltinTests: XCTestCase {
         XCTAssertEqual(t.storage[3], -2, accuracy: 1e-6)
     }
 
+    /// `updated` replaces fields in place, appends new ones, keeps the rest, and leaves the original record alone.
+    func testUpdatedChangesSomeFieldsAndKeepsTheRest() throws {
+        let program = "let data = {images: 1, rotations: 2, ctf: \"c\"}\nlet changed = updated(data, {rotations: 5, state: 7})\n[changed, data]"
+        guard case .list(let both) = try run(program), case .record(let changed) = both[0], case .record(let original) = both[1] else { return XCTFail() }
+        XCTAssertEqual(changed.keys, ["images", "rotations", "ctf", "state"])
+        XCTAssertEqual(changed.fields.map { ValueFormatter.repr($0.1) }, ["1", "5", "\"c\"", "7"])
+        XCTAssertEqual(original.fields.map { ValueFormatter.repr($0.1) }, ["1", "2", "\"c\""])
+        assertError("updated(3, {a: 1})", "t.cryo:1:1: error: updated: argument 'record' must be a record")
+        assertError("updated({a: 1}, [2])", "t.cryo:1:1: error: updated: argument 'changes' must be a record")
+    }
+
     func testEveryNewBuiltinHasHelp() throws {
         let interpreter = Interpreter()
-        for name in ["flag", "option", "format", "ceil", "floor", "log10"] {
+        for name in ["flag", "option", "format", "ceil", "floor", "log10", "updated"] {
             let help = try HelpText.text(for: name, registry: interpreter.registry)
             XCTAssertTrue(help.hasPrefix(name + "("), help)
             XCTAssertTrue(help.contains("example: "), help)
