@@ -67,7 +67,10 @@ final class TrainingBuiltinTests: XCTestCase {
         func number(_ v: Value?) -> Double? { if case .number(let x)? = v { x } else { nil } }
         guard case .record(let r) = value, case .list(let rmsd)? = r["rmsd_history"], case .list(let validation)? = r["validation_history"],
               case .list(let spread)? = r["latent_spread_history"], let selected = number(r["selected_epoch"]),
-              let best = number(r["best_epoch"]), case .record(let picks)? = r["picks"] else { return XCTFail("\(value)") }
+              let best = number(r["best_epoch"]), case .record(let picks)? = r["picks"], case .tensor(let heldOut)? = r["held_out"] else { return XCTFail("\(value)") }
+        XCTAssertEqual(heldOut.shape, [48])
+        XCTAssertEqual(heldOut.storage.filter { $0 == 1 }.count, 12, "validate: 0.25 holds out a quarter of the 48 images")
+        XCTAssertEqual(heldOut.storage.filter { $0 == 0 }.count, 36)
         XCTAssertEqual(validation.count, 3)
         XCTAssertEqual(spread.count, 3)
         XCTAssertEqual(number(picks["bond"]), selected)

@@ -120,7 +120,8 @@ public final class AutodecoderTrainer {
     /// The images this MPI rank computes (all of them in a world of one).
     let shard: DataShard
     /// The images held out from the decoder's gradient.
-    let split: ValidationSplit
+    /// The images held out from the decoder (`Settings.validate`).
+    public let split: ValidationSplit
     /// The rule that picks the returned state: the oracle with ground truth and `keepBest`, else `settings.select`.
     let keeper: EpochSelection
     /// With unknown poses or refined shifts, each image's scoring targets, made at its first step and kept for the run.
