@@ -8,7 +8,7 @@ enum AnalysisBuiltins {
     static var all: [Builtin] {
         [
             builtin("states", topic: topic, [required("conformations"), optional("k", .number(8)), optional("seed", .number(0))],
-                    doc: "k-means states of conformations [M,N,3] (Å; squared Euclidean distance over all 3N coordinates, the clustering the re-search rounds of train_autodecoder use): {labels [M] (0-based, state 0 the most populated), centres [k,N,3] (each state's mean conformation; gather(centres, labels) gives each particle its state's), sizes (particles per state)}. esl(..., states: centres) searches poses against the states as a 3D classification does.",
+                    doc: "k-means states of conformations [M,N,3] (Å; squared Euclidean distance over all 3N coordinates, the clustering the re-search rounds of train_autodecoder use): {labels [M] (0-based, state 0 the most populated), centres [k,N,3] (each state's mean conformation; gather(centres, labels) gives each particle its state's), spread [N] (Å: each residue's root-mean-square deviation of the particles from their state's centre along one axis, pooled over the states; esl(blur: spread) renders the states with it), sizes (particles per state)}. esl(..., states: centres) searches poses against the states as a 3D classification does.",
                     example: "let s = states(result.conformations, k: 4); esl(data.images, like: ca, ctf: data, states: s.centres)") { a in
                 let conformations = try a.tensor("conformations")
                 guard conformations.rank == 3, conformations.shape[2] == 3, conformations.shape[0] > 0 else {
@@ -18,9 +18,18 @@ enum AnalysisBuiltins {
                 guard k >= 1, k <= m else { throw ScriptFailure(message: "states: k must be between 1 and the \(m) conformations given, got \(k)") }
                 let clusters = try KMeans.fit(conformations.storage, dimension: per, k: k, seed: UInt64(bitPattern: Int64(try a.int("seed"))))
                 let centres = clusters.centres.flatMap { $0.map(Float.init) }
+                let residues = per / 3
+                var spread = [Double](repeating: 0, count: residues)
+                for (particle, state) in clusters.labels.enumerated() {
+                    for k in 0..<per {
+                        let d = Double(conformations.storage[particle * per + k]) - clusters.centres[state][k]
+                        spread[k / 3] += d * d
+                    }
+                }
                 return .record(Record([
                     ("labels", .tensor(Tensor(clusters.labels.map(Float.init)))),
-                    ("centres", .tensor(try Tensor(shape: [k, per / 3, 3], storage: centres))),
+                    ("centres", .tensor(try Tensor(shape: [k, residues, 3], storage: centres))),
+                    ("spread", .tensor(Tensor(spread.map { Float(($0 / Double(3 * m)).squareRoot()) }))),
                     ("sizes", .list((0..<k).map { c in .number(Double(clusters.labels.filter { $0 == c }.count)) })),
                 ]))
             },

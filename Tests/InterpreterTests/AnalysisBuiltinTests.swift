@@ -58,13 +58,26 @@ final class AnalysisBuiltinTests: XCTestCase {
         }
     }
 
-    /// `states`: each centre the mean of its members, states numbered by decreasing size; bad k is a clear error.
+    /// `states`: each centre the mean of its members, the spread each residue's RMS deviation (per axis) of the particles
+    /// from their centres, states numbered by decreasing size; bad k is a clear error.
     func testStatesAreTheMeanConformationsOfTheirMembers() throws {
         guard case .record(let a) = try evaluate("states(r.conformations, k: 3, seed: 2)"), case .tensor(let labels)? = a["labels"],
-              case .tensor(let centres)? = a["centres"], case .list(let sizes)? = a["sizes"],
+              case .tensor(let centres)? = a["centres"], case .tensor(let spread)? = a["spread"], case .list(let sizes)? = a["sizes"],
               case .tensor(let conformations) = try evaluate("r.conformations") else { return XCTFail("not the states record") }
         let m = conformations.shape[0], per = conformations.count / m
         XCTAssertEqual(centres.shape, [3, per / 3, 3])
+        XCTAssertEqual(spread.shape, [per / 3])
+        for residue in stride(from: 0, to: per / 3, by: 7) {
+            var squares = 0.0
+            for i in 0..<m {
+                let state = Int(labels.storage[i])
+                for axis in 0..<3 {
+                    let d = Double(conformations.storage[i * per + 3 * residue + axis]) - Double(centres.storage[state * per + 3 * residue + axis])
+                    squares += d * d
+                }
+            }
+            XCTAssertEqual(Double(spread.storage[residue]), (squares / Double(3 * m)).squareRoot(), accuracy: 1e-3, "residue \(residue)")
+        }
         let counts = sizes.compactMap { if case .number(let x) = $0 { return Int(x) } else { return nil } }
         XCTAssertEqual(counts.reduce(0, +), m)
         XCTAssertEqual(counts, counts.sorted(by: >), "state 0 is the most populated")

@@ -168,6 +168,26 @@ final class PoseBuiltinTests: XCTestCase {
                     "not both")
     }
 
+    /// `blur: b` renders every atom with width √(σ² + b²): the same search as giving that width as sigma:, per atom
+    /// or for all; a blurred search scores differently; a negative blur is an error.
+    func testESLBlurWidensEveryAtomsGaussian() throws {
+        let value = try Interpreter().run("""
+        let a = toy_protein(residues: 40, seed: 1)
+        let data = simulate(a, images: 6, size: 32, pixel: 3, snr: 10, sigma: 1.5, seed: 2)
+        let blurred = esl(data.images, like: a, ctf: data, grid: 0, sigma: 1.5, blur: 2)
+        let wide = esl(data.images, like: a, ctf: data, grid: 0, sigma: 2.5)
+        let per_atom = esl(data.images, like: a, ctf: data, grid: 0, sigma: 1.5, blur: full([40], 2))
+        let sharp = esl(data.images, like: a, ctf: data, grid: 0, sigma: 1.5)
+        let unblurred = esl(data.images, like: a, ctf: data, grid: 0, sigma: 1.5, blur: 0)
+        [item(max(abs(blurred.loss - wide.loss))) < 1e-6, item(max(abs(per_atom.loss - wide.loss))) < 1e-6,
+         item(max(abs(blurred.rotations - wide.rotations))) < 1e-6, item(max(abs(unblurred.loss - sharp.loss))) < 1e-6,
+         item(max(abs(blurred.loss - sharp.loss))) > 1e-3]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[true, true, true, true, true]")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, blur: -1)", "widths ≥ 0 (Å)")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, blur: zeros([39]))", "per-atom values")
+    }
+
     func testESLBadInputs() {
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, refine: -1)", "refine: must be a number of steps ≥ 0")
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, eta: 0.9)", "eta must lie in [1/4, 2/3]")
