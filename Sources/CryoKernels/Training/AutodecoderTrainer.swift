@@ -119,8 +119,7 @@ public final class AutodecoderTrainer {
     let terms: [LossTerm]
     /// The images this MPI rank computes (all of them in a world of one).
     let shard: DataShard
-    /// The images held out from the decoder's gradient.
-    /// The images held out from the decoder (`Settings.validate`).
+    /// The images held out from the decoder's gradient (`Settings.validate`).
     public let split: ValidationSplit
     /// The rule that picks the returned state: the oracle with ground truth and `keepBest`, else `settings.select`.
     let keeper: EpochSelection
