@@ -18,18 +18,10 @@ enum AnalysisBuiltins {
                 guard k >= 1, k <= m else { throw ScriptFailure(message: "states: k must be between 1 and the \(m) conformations given, got \(k)") }
                 let clusters = try KMeans.fit(conformations.storage, dimension: per, k: k, seed: UInt64(bitPattern: Int64(try a.int("seed"))))
                 let centres = clusters.centres.flatMap { $0.map(Float.init) }
-                let residues = per / 3
-                var spread = [Double](repeating: 0, count: residues)
-                for (particle, state) in clusters.labels.enumerated() {
-                    for k in 0..<per {
-                        let d = Double(conformations.storage[particle * per + k]) - clusters.centres[state][k]
-                        spread[k / 3] += d * d
-                    }
-                }
                 return .record(Record([
                     ("labels", .tensor(Tensor(clusters.labels.map(Float.init)))),
-                    ("centres", .tensor(try Tensor(shape: [k, residues, 3], storage: centres))),
-                    ("spread", .tensor(Tensor(spread.map { Float(($0 / Double(3 * m)).squareRoot()) }))),
+                    ("centres", .tensor(try Tensor(shape: [k, per / 3, 3], storage: centres))),
+                    ("spread", .tensor(Tensor(clusters.spread(of: conformations.storage, groupSize: 3).map(Float.init)))),
                     ("sizes", .list((0..<k).map { c in .number(Double(clusters.labels.filter { $0 == c }.count)) })),
                 ]))
             },

@@ -11,6 +11,22 @@ public enum KMeans {
         public let labels: [Int]
         public let inertia: Double
         public let iterations: Int
+
+        /// How far the clustered `rows` (M·L values, as given to `fit`) scatter about their centres, per group of
+        /// `groupSize` consecutive coordinates (3 for an atom's x, y, z): the root-mean-square deviation along one
+        /// coordinate, pooled over all rows, [L / groupSize].
+        public func spread(of rows: [Float], groupSize: Int) -> [Double] {
+            let dimension = centres.first?.count ?? 0
+            guard dimension > 0, groupSize > 0 else { return [] }
+            var squares = [Double](repeating: 0, count: dimension / groupSize)
+            for (row, cluster) in labels.enumerated() {
+                for a in 0..<dimension {
+                    let d = Double(rows[row * dimension + a]) - centres[cluster][a]
+                    squares[a / groupSize] += d * d
+                }
+            }
+            return squares.map { ($0 / Double(labels.count * groupSize)).squareRoot() }
+        }
     }
 
     /// Clusters `rows` (M·L values, row-major) into `k` clusters (k ≤ M). An empty cluster during the
