@@ -22,7 +22,7 @@ public enum Superposition {
         let n = mobile.count / 3
         guard n > 0 else { return mobile }
         let cm = centroid(mobile), ct = centroid(target)
-        let rot = rotation(mobile, onto: target)
+        let rot = rotation(mobile, onto: target, centroids: (cm, ct))
         var out = [Double](repeating: 0, count: mobile.count)
         for i in 0..<n {
             for r in 0..<3 {
@@ -37,9 +37,14 @@ public enum Superposition {
     /// The proper rotation R (3×3, row-major) that best turns `mobile` onto `target` about their centroids (Kabsch):
     /// R·(m − m̄) ≈ t − t̄ in least squares.
     public static func rotation(_ mobile: [Double], onto target: [Double]) -> [Double] {
+        guard mobile.count >= 3 else { return [1, 0, 0, 0, 1, 0, 0, 0, 1] }
+        return rotation(mobile, onto: target, centroids: (centroid(mobile), centroid(target)))
+    }
+
+    /// As `rotation(_:onto:)`, with the two point sets' centroids already known (cm, ct).
+    private static func rotation(_ mobile: [Double], onto target: [Double], centroids: ([Double], [Double])) -> [Double] {
         let n = mobile.count / 3
-        guard n > 0 else { return [1, 0, 0, 0, 1, 0, 0, 0, 1] }
-        let cm = centroid(mobile), ct = centroid(target)
+        let (cm, ct) = centroids
         // Covariance H = Σ (m - cm)(t - ct)ᵀ, column-major for LAPACK.
         var h = [Double](repeating: 0, count: 9)
         for i in 0..<n {
