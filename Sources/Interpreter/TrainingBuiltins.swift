@@ -202,7 +202,7 @@ enum TrainingBuiltins {
             ("scale", .number(Double(result.scale))), ("offset", .number(Double(result.offset))), ("best_epoch", .number(Double(result.epoch))),
             ("rmsd_last", result.rmsdHistory.last.map { .number($0) } ?? .null),
             ("validation_history", .list(result.validationHistory.map { .number($0) })),
-            ("held_out", .tensor(Tensor(trainer.split.isHeldOut.map { $0 ? 1 : 0 }))),
+            ("held_out", .tensor(Tensor(result.heldOut.map { $0 ? 1 : 0 }))),
             ("latent_spread_history", .list(result.latentSpreadHistory.map { .number($0) })),
             ("selected_epoch", .number(Double(result.selectedEpoch))),
             ("picks", .record(Record(EpochSelection.allCases.compactMap { rule in result.picks[rule].map { (rule.rawValue, .number(Double($0))) } }))),

@@ -186,6 +186,7 @@ final class PoseBuiltinTests: XCTestCase {
         XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[true, true, true, true, true]")
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, blur: -1)", "widths ≥ 0 (Å)")
         assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, blur: zeros([39]))", "per-atom values")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, blur: \"residue\")", "widths ≥ 0 (Å)")
     }
 
     func testESLBadInputs() {

@@ -86,6 +86,8 @@ public final class AutodecoderTrainer {
         /// After each epoch: the held-out images' mean data term (empty without a validation split) and the latent
         /// spread (see `TrainingHistory`).
         public let validationHistory: [Double], latentSpreadHistory: [Double]
+        /// Whether each image (by dataset index) was held out from the decoder (`Settings.validate`).
+        public let heldOut: [Bool]
         public let seconds: Double
         public let scale: Float, offset: Float
         /// The epoch (1-based) whose state was returned: the oracle's with ground truth and `keepBest`, else `selectedEpoch`.
@@ -120,7 +122,7 @@ public final class AutodecoderTrainer {
     /// The images this MPI rank computes (all of them in a world of one).
     let shard: DataShard
     /// The images held out from the decoder's gradient (`Settings.validate`).
-    public let split: ValidationSplit
+    let split: ValidationSplit
     /// The rule that picks the returned state: the oracle with ground truth and `keepBest`, else `settings.select`.
     let keeper: EpochSelection
     /// With unknown poses or refined shifts, each image's scoring targets, made at its first step and kept for the run.
@@ -290,7 +292,7 @@ public final class AutodecoderTrainer {
         for rule in EpochSelection.allCases { picks[rule] = rule.pick(history) }
         return Result(latents: table, conformations: try conformations(table), history: history.loss, rmsdHistory: history.rmsd,
                       bondDeviationHistory: history.bondRMS, validationHistory: history.validation, latentSpreadHistory: history.latentSpread,
-                      seconds: seconds, scale: state.scale.storage[0], offset: state.offset.storage[0], epoch: progress.keptEpoch ?? settings.epochs,
+                      heldOut: split.isHeldOut, seconds: seconds, scale: state.scale.storage[0], offset: state.offset.storage[0], epoch: progress.keptEpoch ?? settings.epochs,
                       selectedEpoch: picks[settings.select] ?? settings.epochs, picks: picks,
                       poses: poses?.rotations, origins: poses?.origins, poseErrorMedian: history.poseErrorMedian, poseErrorP90: history.poseErrorP90,
                       shiftErrorMedian: history.shiftErrorMedian, shiftErrorP90: history.shiftErrorP90)
