@@ -23,8 +23,8 @@ enum PoseBuiltins {
                                           optional("sigma", .string("residue")), optional("weights", .string("residue")),
                                           optional("coarse_to_fine", .bool(true)), optional("keep", .number(16)), optional("conformations", .null),
                                           optional("states", .null), optional("labels", .null), optional("shifts", .null), optional("max_shift", .number(0)), optional("refine", .number(0)),
-                                          optional("blur", .number(0))],
-                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). states: [K,N,3] structures shared by all images (k-means states, centroids, classes), each rendered once for all of them: with labels: [B] (0-based) each image is scored against its own state; without, against every state, keeping the search whose best grid rotation scores lowest, as a 3D classification assigns a particle (K searches' cost). shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. refine: n takes n gradient steps on each image's rotation (and, with max_shift, its origin, kept within max_shift) from the barycentre, beyond the grid's mesh, as training refines its poses. blur: b (Å, a number or [N] per atom) widens every atom's Gaussian to √(σ² + b²): with states, their spread (states(...).spread) blurs each state where its members scatter about its centre, a reference low-pass filtered where it is uncertain. Returns {rotations (refined with refine:), argmin, loss, support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), state ([B], with states: each image's state), coarse_renders, full_renders}.",
+                                          optional("blur", .number(0)), optional("classify", .string("hard"))],
+                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). states: [K,N,3] structures shared by all images (k-means states, centroids, classes), each rendered once for all of them: with labels: [B] (0-based) each image is scored against its own state; without, against every state, keeping the search whose pose scores lowest (pose_loss), as a 3D classification assigns a particle (K searches' cost); classify: \"soft\" returns instead the states' poses and origins averaged with their posterior weights (state_weights [B,K]), exp(−D²·(ρ_best² − ρ_k²)/(2·(1 − ρ_best²))) with ρ = 1 − pose_loss/2 the correlation and the noise estimated from the best state's fit (nothing tuned), over the states whose pose lies within 20° of the best one's, as RELION marginalises over classes. shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. refine: n takes n gradient steps on each image's rotation (and, with max_shift, its origin, kept within max_shift) from the barycentre, beyond the grid's mesh, as training refines its poses. blur: b (Å, a number or [N] per atom) widens every atom's Gaussian to √(σ² + b²): with states, their spread (states(...).spread) blurs each state where its members scatter about its centre, a reference low-pass filtered where it is uncertain. Returns {rotations (refined with refine:), argmin, loss (argmin's), pose_loss (the loss at the returned pose: the refined one's with refine:, else loss), support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), state ([B], with states: each image's best-scoring state), state_weights, coarse_renders, full_renders}.",
                     example: "let est = esl(data.images, like: s, ctf: data, grid: 1, max_shift: 8); median(angular_error(est.rotations, data.rotations))") { a in
                 let images = try a.tensor("images")
                 guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }
@@ -91,10 +91,16 @@ enum PoseBuiltins {
                 } else if !a.isNull("labels") {
                     throw ScriptFailure(message: "esl: labels: numbers each image's state among states:, which is missing")
                 }
+                let classify = try a.string("classify")
+                guard classify == "hard" || classify == "soft" else { throw a.fail("classify", "\"hard\" or \"soft\"", a["classify"]) }
+                if classify == "soft", a.isNull("states") || !a.isNull("labels") {
+                    throw ScriptFailure(message: "esl: classify: \"soft\" weighs each image's searches against several states: give states: without labels:")
+                }
+                let soft = classify == "soft" ? try SoftClassification(pixels: images.shape[1] * images.shape[2]) : nil
                 let bar = ProgressBar(choices.count > 1 ? "esl, \(choices.count) states" : "esl", total: batch * choices.count)
                 let classified = try estimator.estimateBest(rows: Array(0..<batch), images: { try images.gather(Tensor($0.map(Float.init))) },
                                                             structures: structures, choices: choices, geometry: geometry,
-                                                            ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } }, origins: origins,
+                                                            ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } }, origins: origins, soft: soft,
                                                             progress: { bar.update($0) })
                 let outcome = classified.outcome
                 let estimates = outcome.estimates
@@ -102,10 +108,12 @@ enum PoseBuiltins {
                     ("rotations", .tensor(Rotation.tensor(estimates.map(\.rotation)))),
                     ("argmin", .tensor(Rotation.tensor(estimates.map(\.argmin)))),
                     ("loss", .tensor(Tensor(estimates.map { Float($0.loss) }))),
+                    ("pose_loss", .tensor(Tensor(estimates.map { Float($0.poseLoss) }))),
                     ("support", .tensor(Tensor(estimates.map { Float($0.support) }))),
                     ("confidence", .tensor(Tensor(estimates.map { Float($0.spread) }))),
                     ("shifts", .tensor(try Tensor(shape: [batch, 2], storage: estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] }))),
                     ("state", a.isNull("states") ? .null : .tensor(Tensor(classified.chosen.map(Float.init)))),
+                    ("state_weights", try classified.weights.map { w in .tensor(try Tensor(shape: [batch, choices.count], storage: w.flatMap { $0.map(Float.init) })) } ?? .null),
                     ("coarse_renders", .number(Double(outcome.coarseRenders))), ("full_renders", .number(Double(outcome.fullRenders))),
                 ]))
             },

@@ -168,6 +168,29 @@ final class PoseBuiltinTests: XCTestCase {
                     "not both")
     }
 
+    /// classify: "soft" averages the states' poses with their posterior weights: two identical states share each
+    /// image evenly and give the hard search's poses; a wrong state gets no weight. With refine:, states are compared
+    /// at their refined poses (pose_loss), which score no worse than the grid's best in general and equal it without.
+    func testESLSoftClassificationWeighsTheStates() throws {
+        let value = try Interpreter().run("""
+        let a = toy_protein(residues: 60, seed: 1)
+        let other = a.coords + randn([60, 3], std: 3, seed: 5)
+        let data = simulate(a, images: 8, size: 32, pixel: 3, snr: 10, seed: 2)
+        let hard = esl(data.images, like: a, ctf: data, states: stack([a.coords, a.coords]), grid: 1, refine: 5)
+        let twins = esl(data.images, like: a, ctf: data, states: stack([a.coords, a.coords]), grid: 1, refine: 5, classify: "soft")
+        let apart = esl(data.images, like: a, ctf: data, states: stack([other, a.coords]), grid: 1, refine: 5, classify: "soft")
+        let plain = esl(data.images, like: a, ctf: data, grid: 1)
+        [item(max(abs(twins.state_weights - 0.5))) < 1e-6, item(max(angular_error(twins.rotations, hard.rotations))) < 1e-3,
+         item(max(apart.state_weights * tensor([1, 0]))) < 1e-6, item(sum(apart.state)) == 8, shape(apart.state_weights) == [8, 2],
+         item(max(abs(plain.pose_loss - plain.loss))) == 0, item(mean(hard.pose_loss < hard.loss)) > 0.5, hard.state_weights == nil]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[true, true, true, true, true, true, true, true]")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, classify: \"soft\")", "give states: without labels:")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, states: zeros([2, 40, 3]), labels: tensor([0, 1]), classify: \"soft\")",
+                    "give states: without labels:")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, classify: \"fuzzy\")", "\"hard\" or \"soft\"")
+    }
+
     /// `blur: b` renders every atom with width √(σ² + b²): the same search as giving that width as sigma:, per atom
     /// or for all; a blurred search scores differently; a negative blur is an error.
     func testESLBlurWidensEveryAtomsGaussian() throws {

@@ -76,7 +76,7 @@ public struct PoseEstimator: Sendable {
                     let e = found.estimates[j]
                     let base = given.map { (Double($0[2 * j]), Double($0[2 * j + 1])) } ?? (0, 0)
                     estimates[i] = PoseScoring.Estimate(rotation: e.rotation, argmin: e.argmin, loss: e.loss, spread: e.spread, support: e.support,
-                                                        origin: (base.0 + e.origin.x, base.1 + e.origin.y))
+                                                        origin: (base.0 + e.origin.x, base.1 + e.origin.y), refinedLoss: e.refinedLoss)
                     candidates[i] = found.candidates[j]
                 }
                 outcome.coarseRenders += found.coarseRenders
@@ -91,17 +91,17 @@ public struct PoseEstimator: Sendable {
     }
 
     /// `estimates` of the (centred) `images` [B,D,D] with each rotation and origin refined against `structure` (3N Å);
-    /// the rest of each estimate (argmin, its loss, spread, support) is the grid's.
+    /// the rest of each estimate (argmin, its loss, spread, support) is the grid's, and `refinedLoss` the refined pose's.
     static func refined(_ estimates: [PoseScoring.Estimate], by refinement: PoseRefinement, images: Tensor, structure: [Double],
                         geometry: Projector.Geometry, ctf: [CTFParameters]?) throws -> [PoseScoring.Estimate] {
         let one = structure.map(Float.init)
         let coords = try Tensor(shape: [estimates.count, one.count / 3, 3], storage: [[Float]](repeating: one, count: estimates.count).flatMap { $0 })
-        let (rotations, origins, _) = try refinement.refine(coords: coords, images: images, ctf: ctf, geometry: geometry, rotations: estimates.map(\.rotation),
+        let (rotations, origins, losses) = try refinement.refine(coords: coords, images: images, ctf: ctf, geometry: geometry, rotations: estimates.map(\.rotation),
                                                            origins: estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] })
         return estimates.indices.map { j in
             let e = estimates[j]
             return PoseScoring.Estimate(rotation: rotations[j], argmin: e.argmin, loss: e.loss, spread: e.spread, support: e.support,
-                                        origin: (Double(origins[2 * j]), Double(origins[2 * j + 1])))
+                                        origin: (Double(origins[2 * j]), Double(origins[2 * j + 1])), refinedLoss: Double(losses[j]))
         }
     }
 

@@ -98,6 +98,11 @@ public enum PoseScoring {
         /// The origin (x, y Å, RELION's) relative to the scored images: with a shift search, the mean of the
         /// measure's rotations' best origins weighted by β; (0, 0) without one.
         public let origin: (x: Double, y: Double)
+        /// With refinement beyond the grid, the loss at the refined rotation and origin (nil: not refined).
+        public var refinedLoss: Double? = nil
+
+        /// The loss at the returned pose: the refined one's, else the grid's least.
+        public var poseLoss: Double { refinedLoss ?? loss }
     }
 
     /// ESL pose estimates for every row of a [B, Q] loss table (in parallel over images).
