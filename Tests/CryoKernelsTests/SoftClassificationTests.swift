@@ -38,6 +38,8 @@ final class SoftClassificationTests: XCTestCase {
         XCTAssertLessThan(w[0], 1e-6, "ΔL = 0.05 is a log-likelihood ratio of about 18 at D = 64")
         XCTAssertLessThan(merged.rotation.angle(to: best), 1e-3)
         XCTAssertEqual(merged.origin.x, 2, accuracy: 1e-5)
+        XCTAssertEqual(soft.weights([estimate(best, loss: 2.2), estimate(best, loss: 2.6)]), [0.5, 0.5],
+                       "negative correlations fit no better than a zero scale, so they weigh the same")
         XCTAssertThrowsError(try SoftClassification(pixels: 0))
         XCTAssertThrowsError(try SoftClassification(pixels: 16, basin: 0))
     }

@@ -28,8 +28,9 @@ public struct SoftClassification: Sendable {
     /// Each state's posterior weight (summing to 1) from one image's estimates against the states, compared at their
     /// poses (`poseLoss`).
     public func weights(_ estimates: [PoseScoring.Estimate]) -> [Double] {
-        guard let best = estimates.indices.min(by: { estimates[$0].poseLoss < estimates[$1].poseLoss }) else { return [] }
-        let correlation = { (e: PoseScoring.Estimate) in Swift.min(1 - 1e-6, 1 - e.poseLoss / 2) }
+        guard let best = best(estimates) else { return [] }
+        // A negative correlation fits no better than a zero scale (the score prefers the larger correlation, not |ρ|).
+        let correlation = { (e: PoseScoring.Estimate) in Swift.min(1 - 1e-6, Swift.max(0, 1 - e.poseLoss / 2)) }
         let top = correlation(estimates[best])
         let noise = 1 - top * top
         let logWeights = estimates.map { e -> Double in
@@ -42,12 +43,17 @@ public struct SoftClassification: Sendable {
         return unnormalised.map { $0 / total }
     }
 
+    /// The estimate whose pose scores lowest (the first on a tie), as the hard classification keeps.
+    private func best(_ estimates: [PoseScoring.Estimate]) -> Int? {
+        estimates.indices.min { estimates[$0].poseLoss < estimates[$1].poseLoss }
+    }
+
     /// One image's estimate merged from its estimates against the states: the weighted Riemannian barycentre of their
     /// rotations and the weighted mean of their origins; the rest (argmin, losses, spread, support) is the best
     /// state's. Also the weights.
     public func merged(_ estimates: [PoseScoring.Estimate]) -> (estimate: PoseScoring.Estimate, weights: [Double]) {
+        guard let best = best(estimates) else { preconditionFailure("merged needs at least one estimate") }
         let w = weights(estimates)
-        guard let best = w.indices.max(by: { w[$0] < w[$1] }) else { preconditionFailure("merged needs at least one estimate") }
         let kept = estimates[best]
         var origin = (x: 0.0, y: 0.0)
         for (weight, e) in zip(w, estimates) where weight > 0 { origin = (origin.x + weight * e.origin.x, origin.y + weight * e.origin.y) }
