@@ -170,7 +170,7 @@ final class PoseBuiltinTests: XCTestCase {
 
     /// classify: "soft" averages the states' poses with their posterior weights: two identical states share each
     /// image evenly and give the hard search's poses; a wrong state gets no weight. With refine:, states are compared
-    /// at their refined poses (pose_loss), which score no worse than the grid's best in general and equal it without.
+    /// at their refined poses (pose_loss), which mostly score below the grid's best; without refine:, pose_loss is loss.
     func testESLSoftClassificationWeighsTheStates() throws {
         let value = try Interpreter().run("""
         let a = toy_protein(residues: 60, seed: 1)

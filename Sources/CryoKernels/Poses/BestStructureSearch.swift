@@ -2,9 +2,8 @@ import Foundation
 
 /// A pose search of each image against several structures at once, keeping the search whose pose scores lowest (the
 /// refined pose's loss with refinement, else the best grid rotation's), as a 3D classification assigns a particle to a
-/// class. Shared structures (a few states or centroids) share
-/// their renderings across all images, so K states cost about K searches against one structure, far less than one
-/// search of every image against a conformation of its own.
+/// class. Shared structures (a few states or centroids) share their renderings across all images, so K states cost
+/// about K searches against one structure, far less than one search of every image against a conformation of its own.
 extension PoseEstimator {
     /// The kept searches (one per row) and, for each row, the index into `structures` of the one kept.
     public struct Classified: Sendable {
