@@ -91,12 +91,11 @@ enum PoseBuiltins {
                 } else if !a.isNull("labels") {
                     throw ScriptFailure(message: "esl: labels: numbers each image's state among states:, which is missing")
                 }
-                let classify = try a.string("classify")
-                guard classify == "hard" || classify == "soft" else { throw a.fail("classify", "\"hard\" or \"soft\"", a["classify"]) }
-                if classify == "soft", a.isNull("states") || !a.isNull("labels") {
+                let classification = try a.choice("classify", PoseEstimator.Classification.self)
+                if classification == .soft, a.isNull("states") || !a.isNull("labels") {
                     throw ScriptFailure(message: "esl: classify: \"soft\" weighs each image's searches against several states: give states: without labels:")
                 }
-                let soft = classify == "soft" ? try SoftClassification(pixels: images.shape[1] * images.shape[2]) : nil
+                let soft = classification == .soft ? try SoftClassification(pixels: images.shape[1] * images.shape[2]) : nil
                 let bar = ProgressBar(choices.count > 1 ? "esl, \(choices.count) states" : "esl", total: batch * choices.count)
                 let classified = try estimator.estimateBest(rows: Array(0..<batch), images: { try images.gather(Tensor($0.map(Float.init))) },
                                                             structures: structures, choices: choices, geometry: geometry,

@@ -5,6 +5,12 @@ import Foundation
 /// class. Shared structures (a few states or centroids) share their renderings across all images, so K states cost
 /// about K searches against one structure, far less than one search of every image against a conformation of its own.
 extension PoseEstimator {
+    /// How an image searched against several states takes its pose: the best-scoring state's (`hard`), or the mean of
+    /// the states' poses weighted by their posterior probabilities (`soft`, `SoftClassification`).
+    public enum Classification: String, Sendable, CaseIterable {
+        case hard, soft
+    }
+
     /// The kept searches (one per row) and, for each row, the index into `structures` of the one kept.
     public struct Classified: Sendable {
         public var outcome: Outcome
