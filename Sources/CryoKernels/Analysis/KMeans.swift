@@ -14,10 +14,10 @@ public enum KMeans {
 
         /// How far the clustered `rows` (M·L values, as given to `fit`) scatter about their centres, per group of
         /// `groupSize` consecutive coordinates (3 for an atom's x, y, z): the root-mean-square deviation along one
-        /// coordinate, pooled over all rows, [L / groupSize].
+        /// coordinate, pooled over all rows, [L / groupSize]; empty unless groupSize divides L.
         public func spread(of rows: [Float], groupSize: Int) -> [Double] {
             let dimension = centres.first?.count ?? 0
-            guard dimension > 0, groupSize > 0 else { return [] }
+            guard dimension > 0, groupSize > 0, dimension % groupSize == 0 else { return [] }
             var squares = [Double](repeating: 0, count: dimension / groupSize)
             for (row, cluster) in labels.enumerated() {
                 for a in 0..<dimension {
