@@ -37,6 +37,16 @@ enum GeometryBuiltins {
                 let errors = zip(r1, r2).map { Float($0.angle(to: $1)) }
                 return errors.count == 1 && first.rank == 2 ? .number(Double(errors[0])) : .tensor(Tensor(errors))
             },
+            builtin("global_rotation", topic: topic, [required("found"), required("truth")],
+                    doc: "The one rotation G that best aligns found poses with true ones, found ≈ truth @ G (least squares, [B,3,3] pair → [3,3]): a frame offset common to all images, which pose benchmarks remove before reporting errors (CryoBench's rotation error aligns this way).",
+                    example: "let G = global_rotation(found, data.rotations); median(angular_error(found, data.rotations @ G))") { a in
+                let found = try Rotation.list(from: try a.tensor("found"), op: "global_rotation")
+                let truth = try Rotation.list(from: try a.tensor("truth"), op: "global_rotation")
+                guard found.count == truth.count, !found.isEmpty else {
+                    throw ScriptFailure(message: "global_rotation: needs one true pose per found pose, got \(found.count) found and \(truth.count) true")
+                }
+                return .tensor(try Rotation.tensor([PoseSetAlignment.rotation(aligning: found, with: truth)]).reshape([3, 3]))
+            },
             rmsdBuiltin("rmsd", "Coordinate RMSD in Å without alignment ([N,3] pair → number; [B,N,3] vs [B,N,3] or [N,3] → [B]).", aligned: false),
             rmsdBuiltin("kabsch_rmsd", "RMSD in Å after optimal superposition (Kabsch) ([N,3] pair → number; batches → [B]).", aligned: true),
             builtin("kabsch_rotation", topic: topic, [required("a"), required("b")],

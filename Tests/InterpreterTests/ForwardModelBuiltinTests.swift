@@ -68,6 +68,21 @@ final class ForwardModelBuiltinTests: XCTestCase {
         XCTAssertEqual(composed, 0, accuracy: 1e-3)
     }
 
+    /// global_rotation recovers a turn common to every found pose (found = truth @ G), and names both counts when
+    /// the two lists differ in length.
+    func testGlobalRotationRecoversACommonTurn() throws {
+        let value = try run("""
+        let truth = random_rotations(50, seed: 2)
+        let G = euler(1, 2, -1)
+        let found = truth @ G
+        [angular_error(global_rotation(found, truth), G), item(max(angular_error(found, truth @ global_rotation(found, truth))))]
+        """)
+        guard case .list(let items) = value, case .number(let error) = items[0], case .number(let residual) = items[1] else { return XCTFail("\(value)") }
+        XCTAssertEqual(error, 0, accuracy: 1e-2)
+        XCTAssertEqual(residual, 0, accuracy: 1e-2)
+        assertError("global_rotation(random_rotations(3, seed: 1), random_rotations(4, seed: 1))", "3 found and 4 true")
+    }
+
     /// `read_pdb` reads mmCIF by extension; `read_cif` reads mmCIF whatever the extension.
     func testReadPdbAndReadCifReadMMCIF() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-cif-\(UUID().uuidString)")

@@ -45,19 +45,28 @@ public enum Superposition {
     private static func rotation(_ mobile: [Double], onto target: [Double], centroids: ([Double], [Double])) -> [Double] {
         let n = mobile.count / 3
         let (cm, ct) = centroids
-        // Covariance H = Σ (m - cm)(t - ct)ᵀ, column-major for LAPACK.
+        // Covariance H = Σ (m - cm)(t - ct)ᵀ, row-major; R·(m − cm) ≈ t − ct maximises tr(R·H).
         var h = [Double](repeating: 0, count: 9)
         for i in 0..<n {
             for r in 0..<3 { for c in 0..<3 {
-                h[c * 3 + r] += (mobile[3 * i + r] - cm[r]) * (target[3 * i + c] - ct[c])
+                h[3 * r + c] += (mobile[3 * i + r] - cm[r]) * (target[3 * i + c] - ct[c])
             } }
         }
+        return rotation(maximizingTraceWith: h)
+    }
+
+    /// The proper rotation R (3×3, row-major) that maximises tr(R·H) for a 3×3 matrix H (row-major): with
+    /// H = U·S·Vᵀ, R = V·diag(1, 1, d)·Uᵀ, d = sign(det(V·Uᵀ)). Kabsch's solution, and the least-squares (chordal)
+    /// fit of one rotation to pairs of rotations.
+    public static func rotation(maximizingTraceWith hRowMajor: [Double]) -> [Double] {
+        // LAPACK is column-major: pass H transposed in memory, i.e. H itself read column by column.
+        var h = (0..<9).map { hRowMajor[3 * ($0 % 3) + $0 / 3] }
         var s = [Double](repeating: 0, count: 3), u = [Double](repeating: 0, count: 9), vt = [Double](repeating: 0, count: 9)
         var jobu: CChar = 65, jobvt: CChar = 65   // "A"
         var rows: Int32 = 3, cols: Int32 = 3, lda: Int32 = 3, ldu: Int32 = 3, ldvt: Int32 = 3, lwork: Int32 = 64, info: Int32 = 0
         var work = [Double](repeating: 0, count: 64)
         dgesvd_(&jobu, &jobvt, &rows, &cols, &h, &lda, &s, &u, &ldu, &vt, &ldvt, &work, &lwork, &info)
-        // R = V·diag(1,1,d)·Uᵀ with d = sign(det(V·Uᵀ)); matrices above are column-major.
+        // u and vt are column-major.
         func U(_ r: Int, _ c: Int) -> Double { u[c * 3 + r] }
         func V(_ r: Int, _ c: Int) -> Double { vt[r * 3 + c] }
         var rot = [Double](repeating: 0, count: 9)
