@@ -5,7 +5,7 @@ import Foundation
 /// next level (about 8 each) and score those at full size, repeat down to the target level, and lift on the
 /// union of the kept rotations and their children, re-scored at full size, with J, γ and Q^η of the target
 /// level. Rotations never evaluated are taken to lie outside the support, which holds when the kept basins
-/// contain the J best rotations of the full grid (true for unimodal measures; see README for the measurements).
+/// contain the J best rotations of the full grid (true for unimodal measures; measured in Docs/UNKNOWN_POSES.md).
 /// With a `ShiftSearch`, every rotation scored on either level is scored at its own best in-plane shift.
 public enum CoarseToFinePoseSearch {
     /// ESL estimates for `images` of one structure `coords` (centred, 3N) on the grid of `level` (1 or 2), each image's
