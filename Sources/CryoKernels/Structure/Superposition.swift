@@ -59,7 +59,7 @@ public enum Superposition {
     /// H = U·S·Vᵀ, R = V·diag(1, 1, d)·Uᵀ, d = sign(det(V·Uᵀ)). Kabsch's solution, and the least-squares (chordal)
     /// fit of one rotation to pairs of rotations.
     public static func rotation(maximizingTraceWith hRowMajor: [Double]) -> [Double] {
-        // LAPACK is column-major: pass H transposed in memory, i.e. H itself read column by column.
+        // LAPACK reads a matrix column by column: lay H out that way.
         var h = (0..<9).map { hRowMajor[3 * ($0 % 3) + $0 / 3] }
         var s = [Double](repeating: 0, count: 3), u = [Double](repeating: 0, count: 9), vt = [Double](repeating: 0, count: 9)
         var jobu: CChar = 65, jobvt: CChar = 65   // "A"
