@@ -42,10 +42,7 @@ enum GeometryBuiltins {
                     example: "let G = global_rotation(found, data.rotations); median(angular_error(found, data.rotations @ G))") { a in
                 let found = try Rotation.list(from: try a.tensor("found"), op: "global_rotation")
                 let truth = try Rotation.list(from: try a.tensor("truth"), op: "global_rotation")
-                guard found.count == truth.count, !found.isEmpty else {
-                    throw ScriptFailure(message: "global_rotation: needs one true pose per found pose, got \(found.count) found and \(truth.count) true")
-                }
-                return .tensor(try Rotation.tensor([PoseSetAlignment.rotation(aligning: found, with: truth)]).reshape([3, 3]))
+                return .tensor(try Rotation.tensor([try PoseSetAlignment.rotation(aligning: found, with: truth)]).reshape([3, 3]))
             },
             rmsdBuiltin("rmsd", "Coordinate RMSD in Å without alignment ([N,3] pair → number; [B,N,3] vs [B,N,3] or [N,3] → [B]).", aligned: false),
             rmsdBuiltin("kabsch_rmsd", "RMSD in Å after optimal superposition (Kabsch) ([N,3] pair → number; batches → [B]).", aligned: true),

@@ -4,9 +4,11 @@
 /// one frame is the pose R·G in the other.
 public enum PoseSetAlignment {
     /// The rotation G with found ≈ truth·G for every image: the least-squares (chordal) fit,
-    /// G = argmax tr(Gᵀ·Σᵢ truthᵢᵀ·foundᵢ). Both lists hold one rotation per image, the same length, not empty.
-    public static func rotation(aligning found: [Rotation], with truth: [Rotation]) -> Rotation {
-        precondition(found.count == truth.count && !found.isEmpty, "one true pose per found pose")
+    /// G = argmax tr(Gᵀ·Σᵢ truthᵢᵀ·foundᵢ). Throws unless the two lists hold one rotation per image, and at least one.
+    public static func rotation(aligning found: [Rotation], with truth: [Rotation]) throws -> Rotation {
+        guard found.count == truth.count, !found.isEmpty else {
+            throw KernelError("global_rotation", "needs one true pose per found pose, got \(found.count) found and \(truth.count) true")
+        }
         // tr(Gᵀ·M) = tr(G·Mᵀ), so G maximises tr(G·H) with H = Mᵀ = Σᵢ foundᵢᵀ·truthᵢ.
         var h = [Double](repeating: 0, count: 9)
         for (f, t) in zip(found, truth) {
