@@ -1,13 +1,15 @@
 import XCTest
 
 /// Every script in Scripts/ runs to completion in its quick mode (the arguments below), in one folder and in
-/// name order, so `make_relion_project` lays out the RELION project that `relion_known_poses` then trains on, and
-/// prints its key figures within the ranges of `ScriptExpectations`.
+/// name order, so `make_relion_project` lays out the RELION project that `relion_known_poses` and
+/// `relion_unknown_poses` then train on, and prints its key figures within the ranges of `ScriptExpectations`.
 final class ScriptsTests: XCTestCase {
     /// Quick-mode arguments per script; every script accepts `--quick` unless listed here.
     static let quickArguments: [String: [String]] = [
         "make_relion_project.cryo": ["project", "--quick"],
         "relion_known_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--truth", "project/truth.pdb"],
+        "relion_unknown_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--compare-poses", "--truth",
+                                      "project/truth.pdb"],
     ]
 
     func testEveryScriptRunsAndPrintsItsFiguresInRange() throws {
