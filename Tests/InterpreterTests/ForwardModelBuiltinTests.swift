@@ -161,6 +161,26 @@ final class PoseBuiltinTests: XCTestCase {
         XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[true, true, true, true, true]")
     }
 
+    /// centre: "map" rotates the structure about the map's box centre, as RELION's poses do: images rendered about a
+    /// point 7.8 Å from the model's centroid are found at their poses with origins near 0, where the centroid
+    /// convention needs origins of several Å to make up the difference.
+    func testESLRotatesAboutTheMapCentre() throws {
+        let value = try Interpreter().run("""
+        let s = toy_protein(residues: 60, seed: 1)
+        let c = mean(s.coords, axis: 0)
+        let R = random_rotations(6, seed: 3)
+        let images = project(s.coords - (c + tensor([6, -4, 3])), R, size: 40, pixel: 2)
+        let map = {centre: [item(c[0]) + 6, item(c[1]) - 4, item(c[2]) + 3]}
+        let about_map = esl(images, like: s, pixel: 2, grid: 1, max_shift: 12, refine: 10, centre: "map", map: map)
+        let about_centroid = esl(images, like: s, pixel: 2, grid: 1, max_shift: 12, refine: 10)
+        fn lengths(o) = sqrt(sum(o * o, axis: 1))
+        [median(angular_error(about_map.rotations, R)) < 5, median(lengths(about_map.shifts)) < 0.5, median(lengths(about_centroid.shifts)) > 3]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value ?? .null), "[true, true, true]")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, centre: \"middle\")", "esl: centre must be \"centroid\" or \"map\"")
+        assertError("esl(zeros([2, 8, 8]), like: toy_protein(residues: 40), pixel: 2, centre: \"map\")", "read_mrc(path) of the consensus map")
+    }
+
     /// states: shared structures; without labels each image keeps the state whose search scores lowest, so images of
     /// two different conformations are sorted by conformation, and each keeps the search against its own.
     func testESLStatesSortImagesAndFindTheirPoses() throws {

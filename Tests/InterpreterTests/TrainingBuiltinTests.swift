@@ -51,6 +51,28 @@ final class TrainingBuiltinTests: XCTestCase {
         XCTAssertTrue(warnings.contains { $0.contains("parts of it leave the image for some poses") }, "\(warnings)")
     }
 
+    /// The conformations a training returns lie where its template lies, not about the rotation centre: written as a
+    /// PDB they overlay the template (and, with centre: "map", the map it was fitted into).
+    func testConformationsComeBackInTheTemplatesCoordinates() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-frame-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let value = try run("""
+        write_pdb("\(folder)/fitted.pdb", s.models[0] - mean(s.models[0], axis: 0) + tensor([40, 52, 47]), like: s)
+        let fitted = read_pdb("\(folder)/fitted.pdb")
+        let a = train_autodecoder(model, data, like: s, epochs: 1, batch: 16, quiet: true, seed: 5)
+        let b = train_autodecoder(gnn(g, kind: "gcn", seed: 1), data, like: fitted, epochs: 1, batch: 16, quiet: true, seed: 5, centre: "map", map: {box: 32, pixel: 3})
+        fn offset(r, structure) = item(max(abs(mean(mean(r.conformations, axis: 0), axis: 0) - mean(structure.models[0], axis: 0))))
+        [offset(a, s), offset(b, fitted), item(max(abs(mean(fitted.models[0], axis: 0) - mean(s.models[0], axis: 0))))]
+        """)
+        guard case .list(let v) = value, v.count == 3, case .number(let a) = v[0], case .number(let b) = v[1], case .number(let apart) = v[2] else {
+            return XCTFail("\(value)")
+        }
+        XCTAssertGreaterThan(apart, 30, "the fitted template must lie far from the original for the test to tell the frames apart")
+        // An untrained decoder moves a conformation by about 1 Å; the wrong frame would put it 40–50 Å away.
+        XCTAssertLessThan(a, 3, "the conformations' mean centroid lies \(a) Å from the template's")
+        XCTAssertLessThan(b, 3, "with centre: \"map\" the conformations' mean centroid lies \(b) Å from the fitted template's")
+    }
+
     func testShortRunReportsEveryMetric() throws {
         let value = try run("train_autodecoder(model, data, like: s, epochs: 2, batch: 16, quiet: true)")
         guard case .record(let r) = value else { return XCTFail("\(value)") }

@@ -77,6 +77,7 @@ public final class AutodecoderTrainer {
     /// What training produced.
     public struct Result: Sendable {
         public let latents: Tensor
+        /// [M,N,3] Å, in the template's own coordinates (those of the structure given, and of a map it was fitted into).
         public let conformations: Tensor
         public let history: [Double], rmsdHistory: [Double]
         /// After each epoch, the root-mean-square deviation (Å) of every image's consecutive-Cα distances from the
@@ -107,6 +108,9 @@ public final class AutodecoderTrainer {
     let modelParameters: [Tensor]
     let latentDimension: Int
     let template: Tensor           // [1,N,3] centred
+    /// Where the rotation centre lies in the template's own coordinates (Å): the placed frame's origin, added back to
+    /// the conformations a result returns so that they overlay the template (and a map it was fitted into).
+    let placedOrigin: [Float]
     /// The rigid motions removed from every displacement (nil: none; known poses).
     let gauge: RigidFreeDisplacements?
     let nodes: Int
@@ -155,6 +159,7 @@ public final class AutodecoderTrainer {
         }
         keeper = truth != nil && settings.keepBest ? .oracle : settings.select
         let centred = AutodecoderTrainer.placed(template, centre: settings.rotationCentre)
+        placedOrigin = (0..<3).map { Float(template[$0] - centred[$0]) }
         let gauge = try RigidFreeDisplacements(template: centred, translation: settings.unknownPoses?.search != nil,
                                                rotation: settings.unknownPoses?.removesRotation ?? false)
         self.gauge = gauge
@@ -199,7 +204,8 @@ public final class AutodecoderTrainer {
         return try dataset.imageRows(picked).affine(scale: Float(1 / imageStd), offset: Float(-imageMean / imageStd))
     }
 
-    /// Decoded conformations (template + displacement) of `latents` [M, L] → [M, N, 3], without recording.
+    /// Decoded conformations (template + displacement) of `latents` [M, L] → [M, N, 3] in the placed frame (rotation
+    /// centre at 0), without recording.
     public func conformations(_ latents: Tensor) throws -> Tensor {
         var out: [Float] = []
         let m = latents.shape[0]
@@ -290,7 +296,8 @@ public final class AutodecoderTrainer {
         let history = progress.history
         var picks: [EpochSelection: Int] = [:]
         for rule in EpochSelection.allCases { picks[rule] = rule.pick(history) }
-        return Result(latents: table, conformations: try conformations(table), history: history.loss, rmsdHistory: history.rmsd,
+        let origin = Tensor(uncheckedShape: [1, 1, 3], storage: placedOrigin)
+        return Result(latents: table, conformations: try conformations(table) + origin, history: history.loss, rmsdHistory: history.rmsd,
                       bondDeviationHistory: history.bondRMS, validationHistory: history.validation, latentSpreadHistory: history.latentSpread,
                       heldOut: split.isHeldOut, seconds: seconds, scale: state.scale.storage[0], offset: state.offset.storage[0], epoch: progress.keptEpoch ?? settings.epochs,
                       selectedEpoch: picks[settings.select] ?? settings.epochs, picks: picks,
