@@ -65,7 +65,7 @@ enum PoseBuiltins {
                 // One structure for every image, (conformations:) one per image, each scored alone, or (states:) a few shared
                 // ones, each image scored against its labelled state or against all of them; each placed about the
                 // rotation centre.
-                let centre = try TrainingBuiltins.rotationCentre(a, op: "esl")
+                let centre = try RotationCentreArgument.parse(a, op: "esl")
                 var structures = [AutodecoderTrainer.placed(structure.models[0], centre: centre)], choices = [[Int](repeating: 0, count: batch)]
                 let per = structure.count * 3
                 if !a.isNull("conformations") {

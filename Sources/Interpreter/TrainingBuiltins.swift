@@ -96,7 +96,7 @@ enum TrainingBuiltins {
         settings.latentInit = Float(try a.number("latent_init"))
         settings.normalization = try a.choice("normalize", AutodecoderTrainer.Normalization.self)
         settings.initialLatents = a.isNull("latents") ? nil : try a.tensor("latents")
-        settings.rotationCentre = try rotationCentre(a, op: "train_autodecoder")
+        settings.rotationCentre = try RotationCentreArgument.parse(a, op: "train_autodecoder")
         var scriptConstants: ScriptLossTerms.Constants?
         let constants = {
             if let scriptConstants { return scriptConstants }
@@ -248,30 +248,6 @@ enum TrainingBuiltins {
         if let spread = h.latentSpread.last { parts.append(String(format: "spread %.3g", spread)) }
         if let rmsd = h.rmsd.last { parts.append(String(format: "rmsd %.2f Å", rmsd)) }
         return parts.map { $0 + " " }.joined()
-    }
-
-    /// The rotation centre of `centre:` and `map:` (nil: the template's centroid), for `op` (train_autodecoder, esl).
-    static func rotationCentre(_ a: Arguments, op: String) throws -> [Double]? {
-        switch try a.string("centre") {
-        case "centroid": return nil
-        case "map":
-            guard case .record(let map) = a["map"] else {
-                throw a.fail("map", "read_mrc(path) of the consensus map, or {box: voxels, pixel: Å}, with centre: \"map\"", a["map"])
-            }
-            if case .list(let c)? = map["centre"], c.count == 3 {
-                return try c.map { v in
-                    guard case .number(let x) = v else { throw a.fail("map", "a record whose centre is three numbers (Å)", a["map"]) }
-                    return x
-                }
-            }
-            guard case .number(let box)? = map["box"], case .number(let pixel)? = map["pixel"], box >= 1, pixel > 0 else {
-                throw a.fail("map", "read_mrc(path) or {box: voxels, pixel: Å}", a["map"])
-            }
-            let c = Double(Int(box) / 2) * pixel
-            return [c, c, c]
-        case let other:
-            throw ScriptFailure(message: "\(op): centre must be \"centroid\" or \"map\", got \"\(other)\"")
-        }
     }
 
     /// Warns once when some residue of the placed template (plus 3σ of its Gaussian) lies farther from the
