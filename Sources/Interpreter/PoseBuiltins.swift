@@ -25,11 +25,10 @@ enum PoseBuiltins {
                                           optional("states", .null), optional("labels", .null), optional("shifts", .null), optional("max_shift", .number(0)), optional("refine", .number(0)),
                                           optional("blur", .number(0)), optional("classify", .string("hard")), optional("centre", .string("centroid")),
                                           optional("map", .null)],
-                    doc: "Poses of images [B,D,D] of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). states: [K,N,3] structures shared by all images (k-means states, centroids, classes), each rendered once for all of them: with labels: [B] (0-based) each image is scored against its own state; without, against every state, keeping the search whose pose scores lowest (pose_loss), as a 3D classification assigns a particle (K searches' cost); classify: \"soft\" returns instead the states' poses and origins averaged with their posterior weights (state_weights [B,K]), exp(−D²·(ρ_best² − ρ_k²)/(2·(1 − ρ_best²))) with ρ = 1 − pose_loss/2 the correlation and the noise estimated from the best state's fit (nothing tuned), over the states whose pose lies within 20° of the best one's, as RELION marginalises over classes. shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. refine: n takes n gradient steps on each image's rotation (and, with max_shift, its origin, kept within max_shift) from the barycentre, beyond the grid's mesh, as training refines its poses. blur: b (Å, a number or [N] per atom) widens every atom's Gaussian to √(σ² + b²): with states, their spread (states(...).spread) blurs each state where its members scatter about its centre, a reference low-pass filtered where it is uncertain. centre: \"centroid\" (default) rotates every structure about its own centroid, as simulations render; \"map\" with map: read_mrc(consensus map) or {box, pixel} rotates them about the map's box centre, as RELION's poses and train_autodecoder's centre: \"map\" do, so the origins found are RELION's for a model fitted into that map. Returns {rotations (refined with refine:), argmin, loss (argmin's), pose_loss (the loss at the returned pose: the refined one's with refine:, else loss), support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), state ([B], with states: each image's best-scoring state), state_weights, coarse_renders, full_renders}.",
+                    doc: "Poses of images [B,D,D] (or a streamed stack, read_star(..., stream: true): only the images searched are read) of one structure (like:) by ESL over the SO(3) grid of level grid: the sparse measure's barycentre. coarse_to_fine (default on levels 1–2) scores the 1,821 grid on half-size images and descends into the children of each image's keep best rotations; false scores the whole grid as the paper does. conformations: [B,N,3] scores each image against its own conformation (as training does; nothing is shared between images). states: [K,N,3] structures shared by all images (k-means states, centroids, classes), each rendered once for all of them: with labels: [B] (0-based) each image is scored against its own state; without, against every state, keeping the search whose pose scores lowest (pose_loss), as a 3D classification assigns a particle (K searches' cost); classify: \"soft\" returns instead the states' poses and origins averaged with their posterior weights (state_weights [B,K]), exp(−D²·(ρ_best² − ρ_k²)/(2·(1 − ρ_best²))) with ρ = 1 − pose_loss/2 the correlation and the noise estimated from the best state's fit (nothing tuned), over the states whose pose lies within 20° of the best one's, as RELION marginalises over classes. shifts: [B,2] RELION origins (Å) of the images, which are centred (moved by +origin) before scoring; without it the images are taken as centred. max_shift: r (Å) scores every rotation at its best in-plane shift within r of that centre, found by FFT cross-correlation (one inverse FFT per image and rotation), and returns the estimated origins. refine: n takes n gradient steps on each image's rotation (and, with max_shift, its origin, kept within max_shift) from the barycentre, beyond the grid's mesh, as training refines its poses. blur: b (Å, a number or [N] per atom) widens every atom's Gaussian to √(σ² + b²): with states, their spread (states(...).spread) blurs each state where its members scatter about its centre, a reference low-pass filtered where it is uncertain. centre: \"centroid\" (default) rotates every structure about its own centroid, as simulations render; \"map\" with map: read_mrc(consensus map) or {box, pixel} rotates them about the map's box centre, as RELION's poses and train_autodecoder's centre: \"map\" do, so the origins found are RELION's for a model fitted into that map. Returns {rotations (refined with refine:), argmin, loss (argmin's), pose_loss (the loss at the returned pose: the refined one's with refine:, else loss), support, confidence (spread, degrees; large = unreliable), shifts ([B,2] RELION origins, Å: the given ones, plus the search's), state ([B], with states: each image's best-scoring state), state_weights, coarse_renders, full_renders}. Under mpirun each rank searches its own block of the images and every rank gets every result, the same as one process's.",
                     example: "let est = esl(data.images, like: s, ctf: data, grid: 1, max_shift: 8); median(angular_error(est.rotations, data.rotations))") { a in
-                let images = try a.tensor("images")
-                guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }
-                let batch = images.shape[0]
+                let images = try ImageRows(a)
+                let batch = images.count
                 let structure = try a.structure("like")
                 guard structure.count > 0 else { throw ScriptFailure(message: "esl: the structure has no atoms") }
                 var pixel = try a.optionalNumber("pixel")
@@ -42,7 +41,7 @@ enum PoseBuiltins {
                 let blur = try a.atomValues("blur", count: structure.count, template: nil, residue: { _ in 0 }, unit: 0)
                 guard blur.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw a.fail("blur", "widths ≥ 0 (Å), a number or one per atom", a["blur"]) }
                 let geometry = try Projector.Geometry(
-                    size: images.shape[1], pixel: Float(pixel),
+                    size: images.size, pixel: Float(pixel),
                     sigma: zip(try a.atomValues("sigma", count: structure.count, template: structure, residue: { $0.sigma }, unit: 1.5), blur).map {
                         ($0 * $0 + $1 * $1).squareRoot()
                     },
@@ -56,7 +55,7 @@ enum PoseBuiltins {
                 let maxShift = try a.number("max_shift")
                 var estimator = try PoseEstimator(level: try a.int("grid"), coarseToFine: try a.bool("coarse_to_fine"), keep: try a.int("keep"),
                                                   lifting: try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0")),
-                                                  search: maxShift > 0 ? try ShiftSearch(size: images.shape[1], pixel: Float(pixel), maxShift: maxShift) : nil)
+                                                  search: maxShift > 0 ? try ShiftSearch(size: images.size, pixel: Float(pixel), maxShift: maxShift) : nil)
                 let refineSteps = try a.int("refine")
                 guard refineSteps >= 0 else { throw ScriptFailure(message: "esl: refine: must be a number of steps ≥ 0, got \(refineSteps)") }
                 if refineSteps > 0 {
@@ -98,25 +97,26 @@ enum PoseBuiltins {
                 if classification == .soft, a.isNull("states") || !a.isNull("labels") {
                     throw ScriptFailure(message: "esl: classify: \"soft\" weighs each image's searches against several states: give states: without labels:")
                 }
-                let soft = classification == .soft ? try SoftClassification(pixels: images.shape[1] * images.shape[2]) : nil
-                let bar = ProgressBar(choices.count > 1 ? "esl, \(choices.count) states" : "esl", total: batch * choices.count)
-                let classified = try estimator.estimateBest(rows: Array(0..<batch), images: { try images.gather(Tensor($0.map(Float.init))) },
-                                                            structures: structures, choices: choices, geometry: geometry,
-                                                            ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } }, origins: origins, soft: soft,
+                let soft = classification == .soft ? try SoftClassification(pixels: images.size * images.size) : nil
+                // Under MPI each rank searches its own block of the images; the results are then gathered.
+                let shard = DataShard(total: batch)
+                let rows = Array(shard.rows)
+                let bar = ProgressBar(choices.count > 1 ? "esl, \(choices.count) states" : "esl", total: rows.count * choices.count)
+                let classified = try estimator.estimateBest(rows: rows, images: images.read, structures: structures,
+                                                            choices: choices.map { c in rows.map { c[$0] } }, geometry: geometry,
+                                                            ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } },
+                                                            origins: origins.map { o in rows.flatMap { [o[2 * $0], o[2 * $0 + 1]] } }, soft: soft,
                                                             progress: { bar.update($0) })
-                let outcome = classified.outcome
-                let estimates = outcome.estimates
+                let found = try SearchedPoses(classified, states: choices.count).gathered(over: shard)
+                let rotation = { (values: [Float]) in try Tensor(shape: [batch, 3, 3], storage: values) }
                 return .record(Record([
-                    ("rotations", .tensor(Rotation.tensor(estimates.map(\.rotation)))),
-                    ("argmin", .tensor(Rotation.tensor(estimates.map(\.argmin)))),
-                    ("loss", .tensor(Tensor(estimates.map { Float($0.loss) }))),
-                    ("pose_loss", .tensor(Tensor(estimates.map { Float($0.poseLoss) }))),
-                    ("support", .tensor(Tensor(estimates.map { Float($0.support) }))),
-                    ("confidence", .tensor(Tensor(estimates.map { Float($0.spread) }))),
-                    ("shifts", .tensor(try Tensor(shape: [batch, 2], storage: estimates.flatMap { [Float($0.origin.x), Float($0.origin.y)] }))),
-                    ("state", a.isNull("states") ? .null : .tensor(Tensor(classified.chosen.map(Float.init)))),
-                    ("state_weights", try classified.weights.map { w in .tensor(try Tensor(shape: [batch, choices.count], storage: w.flatMap { $0.map(Float.init) })) } ?? .null),
-                    ("coarse_renders", .number(Double(outcome.coarseRenders))), ("full_renders", .number(Double(outcome.fullRenders))),
+                    ("rotations", .tensor(try rotation(found.rotations))), ("argmin", .tensor(try rotation(found.argmins))),
+                    ("loss", .tensor(Tensor(found.losses))), ("pose_loss", .tensor(Tensor(found.poseLosses))),
+                    ("support", .tensor(Tensor(found.supports))), ("confidence", .tensor(Tensor(found.spreads))),
+                    ("shifts", .tensor(try Tensor(shape: [batch, 2], storage: found.origins))),
+                    ("state", a.isNull("states") ? .null : .tensor(Tensor(found.chosen))),
+                    ("state_weights", soft == nil ? .null : .tensor(try Tensor(shape: [batch, choices.count], storage: found.weights))),
+                    ("coarse_renders", .number(found.coarseRenders)), ("full_renders", .number(found.fullRenders)),
                 ]))
             },
             builtin("esl_loss", topic: topic, [required("losses"), optional("eta", .number(2.0 / 3.0)), optional("j0", .number(15))],

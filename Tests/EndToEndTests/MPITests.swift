@@ -32,6 +32,32 @@ final class MPITests: XCTestCase {
     print("trained on", world().size, "ranks")
     """
 
+    /// Searches the poses of a small simulation against two states (shifts searched, refined, classified softly), from
+    /// images in memory and from the STAR file and stack `make` wrote (streamed: a rank reads only its own rows); writes
+    /// each search's per-image results (rank 0). args: OUT, or OUT make (writes the STAR file and stack into OUT).
+    private static let searchScript = """
+    let out = args[0]
+    let s = toy_protein(residues: 40, seed: 1)
+    let traj = anm_trajectory(s, frames: 6, modes: 2, amplitude: 3, seed: 2)
+    let data = simulate(traj, images: 97, size: 32, pixel: 3, snr: 0.3, shift: 2, seed: 3)
+    if len(args) > 1 {
+      write_mrcs(out + "/particles.mrcs", data.images, pixel: 3)
+      write_star(out + "/particles.star", data, stack: "particles.mrcs")
+    } else {
+      let st = states(gather(data.truth, data.conformation), k: 2)
+      fn searched(images, ctf, name) {
+        let f = esl(images, like: s, ctf: ctf, states: st.centres, blur: st.spread, max_shift: 6, grid: 1, refine: 5, classify: "soft")
+        write_csv(out + "/" + name + ".csv", cat([reshape(f.rotations, [97, 9]), reshape(f.argmin, [97, 9]), f.shifts, f.state_weights,
+                                                  reshape(f.loss, [97, 1]), reshape(f.pose_loss, [97, 1]), reshape(f.confidence, [97, 1]),
+                                                  reshape(f.support, [97, 1]), reshape(f.state, [97, 1])], axis: 1))
+        write_csv(out + "/" + name + "_error.csv", tensor([median(angular_error(f.rotations, data.rotations)), f.coarse_renders]))
+      }
+      searched(data.images, data, "memory")
+      let stack = read_star(out + "/particles.star", project_dir: out, stream: true)
+      searched(stack.images, stack, "streamed")
+    }
+    """
+
     override func setUpWithError() throws {
         let candidates = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"]
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
@@ -42,6 +68,7 @@ final class MPITests: XCTestCase {
         work = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-mpi-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         try Self.script.write(to: work.appendingPathComponent("train.cryo"), atomically: true, encoding: .utf8)
+        try Self.searchScript.write(to: work.appendingPathComponent("search.cryo"), atomically: true, encoding: .utf8)
     }
 
     override func tearDownWithError() throws {
@@ -114,6 +141,28 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(two.1.components(separatedBy: "trained on 2 ranks").count - 1, 1, "rank 0 alone prints: \(two.1)")
         for name in ["latents.csv", "conformations.csv", "history.csv", "validation.csv", "spread.csv"] {
             assertClose(try table("one", name), try table("two", name), name)
+        }
+    }
+
+    /// The rounds of Scripts/relion_unknown_poses.cryo call `esl` on a user's particles; under mpirun each rank
+    /// searches its own block and every rank gets every result, to the last bit of one process's.
+    func testTwoRanksSearchPosesAsOne() throws {
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("data"), withIntermediateDirectories: true)
+        let made = try run(ranks: 1, ["search.cryo", "data", "make"])
+        XCTAssertEqual(made.0, 0, made.2)
+        let one = try run(ranks: 1, ["search.cryo", "data"])
+        XCTAssertEqual(one.0, 0, one.2)
+        let oneTables = try ["memory", "streamed"].map { try table("data", "\($0).csv") }
+        let two = try run(ranks: 2, ["search.cryo", "data"])
+        XCTAssertEqual(two.0, 0, two.2)
+        for (name, alone) in zip(["memory", "streamed"], oneTables) {
+            let split = try table("data", "\(name).csv")
+            XCTAssertEqual(alone.count, 97 * 27, name)
+            XCTAssertEqual(alone, split, "\(name): two ranks must reproduce one process exactly")
+            let (error, coarseRenders) = try (table("data", "\(name)_error.csv")[0], table("data", "\(name)_error.csv")[1])
+            XCTAssertLessThan(error, 20, "\(name): the search must find the poses")
+            // Each rank renders the coarse grid for its own block: the work was split, not repeated.
+            XCTAssertEqual(coarseRenders, 2 * 2 * 1821, "\(name): two ranks, two states")
         }
     }
 
