@@ -36,6 +36,13 @@ enum OutputBuiltins {
                 try AtomicFile.write(Data(text.utf8), to: try a.string("path"), op: "write_csv")
                 return .null
             },
+            builtin("read_csv", topic: topic, [required("path")],
+                    doc: "Reads a numeric table as write_csv writes it → {table ([rows, columns] tensor), header (the column names, or nil without a header line)}.",
+                    example: "read_csv(\"out/latents.csv\").table") { a in
+                let csv = try CSVTable.read(try a.string("path"))
+                return .record(Record([("table", .tensor(try Tensor(shape: [csv.rows, csv.columns], storage: csv.values))),
+                                       ("header", csv.header.map { .list($0.map { .string($0) }) } ?? .null)]))
+            },
             builtin("montage", topic: topic, [required("images"), required("path"), optional("columns", .number(8))],
                     doc: "Tiles images [B,H,W] into a grayscale PNG grid, each scaled on its own.",
                     example: "montage(data.images[0..16], path: \"particles.png\", columns: 8)") { a in

@@ -37,6 +37,34 @@ final class ScriptsTests: XCTestCase {
             if !checks.failures.isEmpty { print("Scripts/\(name) printed:\n\(output)") }
             outputs[name] = ScriptOutput(text: output)
         }
+        if outputs["relion_unknown_poses.cryo"] != nil { try checkContinue(in: work) }
+    }
+
+    /// `relion_unknown_poses.cryo --continue` after the quick run above, its last training's checkpoint deleted as if
+    /// interrupted: the ESL training resumes from its finished checkpoint, round 1 takes its poses from
+    /// round1_data.star and retrains, and the particles.star written is the uninterrupted run's (to the STAR's
+    /// decimals: the round's poses went through the file).
+    private func checkContinue(in work: URL) throws {
+        let out = work.appendingPathComponent("out/relion_unknown")
+        try FileManager.default.copyItem(at: out.appendingPathComponent("particles.star"), to: work.appendingPathComponent("uninterrupted.star"))
+        try FileManager.default.removeItem(at: out.appendingPathComponent("round1.ckpt"))
+        let arguments = try XCTUnwrap(Self.quickArguments["relion_unknown_poses.cryo"]) + ["--continue"]
+        let started = Date()
+        let (status, output, errors) = try run(BinaryLocator.packageRoot.appendingPathComponent("Scripts/relion_unknown_poses.cryo"), arguments, in: work)
+        XCTAssertEqual(status, 0, "--continue failed:\n\(errors)\n\(output.suffix(2000))")
+        XCTAssertTrue(output.contains("continuing esl from") && output.contains("continuing round1 with the poses and origins of"), output)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 25, "--continue must not train the ESL stage or search round 1 again")
+        try """
+        let a = read_star("uninterrupted.star", project_dir: "project")
+        let b = read_star("out/relion_unknown/particles.star", project_dir: "project")
+        print("differ by", item(max(angular_error(a.rotations, b.rotations))), item(max(abs(a.shifts - b.shifts))))
+        """.write(to: work.appendingPathComponent("compare.cryo"), atomically: true, encoding: .utf8)
+        let compared = try run(work.appendingPathComponent("compare.cryo"), [], in: work)
+        XCTAssertEqual(compared.0, 0, compared.2)
+        let figures = ScriptOutput(text: compared.1).line(startingWith: "differ by")?.numbers ?? []
+        XCTAssertEqual(figures.count, 2, compared.1)
+        XCTAssertLessThan(figures.first ?? .nan, 1e-3, "poses (°) after --continue")
+        XCTAssertLessThan(figures.last ?? .nan, 1e-4, "origins (Å) after --continue")
     }
 
     /// The checks fail on a broken run: a NaN RMSD, an RMSD above the template's, a wrong count, a missing line.

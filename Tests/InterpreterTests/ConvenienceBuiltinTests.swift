@@ -39,6 +39,26 @@ final class ConvenienceBuiltinTests: XCTestCase {
         assertError("option(\"--size\", true)", "t.cryo:1:1: error: option: argument 'default' must be a number, a string or nil")
     }
 
+    /// `read_csv` gives back what `write_csv` wrote, to the last bit (nan included); a bad file is one clear error.
+    func testReadCSVGivesBackWhatWriteCSVWrote() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-csv-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("t.csv").path
+        let back = try run("""
+        let t = cat([randn([5, 2], seed: 1) * 1e-7, reshape(tensor([1, 2, 3, 4, 5]) / 3, [5, 1]), reshape(log(tensor([1, 1, 1, 1, -1])), [5, 1])], axis: 1)
+        write_csv("\(path)", t, header: ["a", "b", "c", "d"])
+        let r = read_csv("\(path)")
+        write_csv("\(path)", t)
+        [item(max(abs(r.table[0..4] - t[0..4]))), r.header, read_csv("\(path)").header, r.table.shape, item(r.table[4][3])]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(back), "[0, [\"a\", \"b\", \"c\", \"d\"], nil, [5, 4], nan]")
+        try "x,y\n1,2\n3,oops\n".write(toFile: path, atomically: true, encoding: .utf8)
+        assertError("read_csv(\"\(path)\")", "t.cryo:1:1: error: read_csv: \(path):3:3: \"oops\" is not a number")
+        try "1,2\n3\n".write(toFile: path, atomically: true, encoding: .utf8)
+        assertError("read_csv(\"\(path)\")", "t.cryo:1:1: error: read_csv: \(path):2: 1 cell, where the lines before have 2")
+        assertError("read_csv(\"\(folder.path)/none.csv\")", "t.cryo:1:1: error: read_csv: \(folder.path)/none.csv: no such file or not readable")
+    }
+
     func testFormatGivesDecimalsOrOnePrintfConversion() throws {
         XCTAssertEqual(try text("format(pi, digits: 2)"), "3.14")
         XCTAssertEqual(try text("format(2, digits: 0)"), "2")
