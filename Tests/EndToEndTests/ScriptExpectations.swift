@@ -410,6 +410,7 @@ enum ScriptExpectations {
             c.expect("epochs", line.number(before: "epochs"), equals: 20)
             c.expect("last-epoch bond RMS", line.number(after: "bond RMS"), in: 0.01...1)
         }
+        analysedStates(expected: 4, particles: 1000, &c)
         // Training on the RELION project's files (streamed, cropped on read, two optics groups, origins as RELION
         // has them) recovers the conformations as well as the same run on the images in memory.
         guard let line = c.line("files RMSD"), let template = line.number(after: "(template") else { return }
@@ -418,6 +419,16 @@ enum ScriptExpectations {
         if let inMemory = earlier["make_relion_project.cryo"]?.number(after: "in-memory RMSD"), let fromFiles {
             c.expect("files RMSD against the in-memory run's \(inMemory) Å", fromFiles, equals: inMemory, tolerance: 0.1 * inMemory)
         }
+    }
+
+    /// The workflow's closing analysis: `expected` states that share out all the particles, and its report written.
+    private static func analysedStates(expected: Int, particles: Int, _ c: inout FigureChecks) {
+        guard let line = c.line("analysis:") else { return }
+        let sizes = line.numbers(after: "states of")
+        c.expect("states", line.number(after: "analysis:"), equals: Double(expected))
+        c.expect(sizes.count == expected, "state sizes \(sizes): expected \(expected) states")
+        c.expect("particles over the states", sizes.reduce(0, +), equals: Double(particles))
+        c.expect(line.text.hasSuffix("analysis/index.html"), "the analysis report is not named: \(line.text)")
     }
 
     /// The same RELION project without its poses: the found poses and origins lie near the simulation's (which the
@@ -442,6 +453,7 @@ enum ScriptExpectations {
         if let line = c.line("files RMSD"), let template = line.number(after: "(template") {
             c.expect("files RMSD (training without poses must beat the template)", line.number(after: "files RMSD"), in: 0.01...(0.95 * template))
         }
+        analysedStates(expected: 2, particles: 1000, &c)
         if let line = c.line("particles.star read back:") {
             c.expect("particles read back", line.number(after: "read back:"), equals: 1000)
             c.expect("largest pose difference after the round trip (°)", line.number(after: "poses within"), in: 0...0.01)
