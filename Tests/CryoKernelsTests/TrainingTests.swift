@@ -153,6 +153,12 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try mismatched.run(report: { _ in }, shouldContinue: { true })) { error in
             XCTAssertTrue("\(error)".contains("written by a different model"), "\(error)")
         }
+        // A checkpoint of the same model trained on other images (read at another size: here, another pixel).
+        var resampled = data
+        resampled.pixel = 4
+        XCTAssertThrowsError(try trainer(s, resampled, nil, geometry, epochs: 2, resume: folder + "/a.ckpt").run(report: { _ in }, shouldContinue: { true })) { error in
+            XCTAssertTrue("\(error)".contains("was trained on images of 32 px at 3.0 Å/px but this run's are 32 px at 4.0 Å/px"), "\(error)")
+        }
         // Ground truth of the wrong size, and a forward model for another protein.
         XCTAssertThrowsError(try trainer(s, data, Array(truth.prefix(3)), geometry, epochs: 1)) { error in
             XCTAssertTrue("\(error)".contains("one 40-residue conformation per image"), "\(error)")

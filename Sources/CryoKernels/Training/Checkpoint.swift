@@ -14,12 +14,15 @@ public struct Checkpoint: Sendable {
         public var shapes: [[Int]]
         /// How many pose values follow the tensors (absent: none).
         public var poseValueCount: Int?
+        /// The side (px) and pixel size (Å) of the images trained on (absent in checkpoints written before they were
+        /// recorded).
+        public var imageSize: Int?, pixel: Double?
 
         public init(model: String, progress: TrainingProgress, adamStep: Int, shapes: [[Int]]) {
             (self.model, self.progress, self.adamStep, self.shapes) = (model, progress, adamStep, shapes)
         }
 
-        enum CodingKeys: String, CodingKey { case version, model, adamStep, shapes, poseValueCount }
+        enum CodingKeys: String, CodingKey { case version, model, adamStep, shapes, poseValueCount, imageSize, pixel }
 
         public init(from decoder: Swift.Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -28,6 +31,8 @@ public struct Checkpoint: Sendable {
             adamStep = try c.decode(Int.self, forKey: .adamStep)
             shapes = try c.decode([[Int]].self, forKey: .shapes)
             poseValueCount = try c.decodeIfPresent(Int.self, forKey: .poseValueCount)
+            imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize)
+            pixel = try c.decodeIfPresent(Double.self, forKey: .pixel)
             progress = try TrainingProgress(from: decoder)
         }
 
@@ -38,6 +43,8 @@ public struct Checkpoint: Sendable {
             try c.encode(adamStep, forKey: .adamStep)
             try c.encode(shapes, forKey: .shapes)
             try c.encodeIfPresent(poseValueCount, forKey: .poseValueCount)
+            try c.encodeIfPresent(imageSize, forKey: .imageSize)
+            try c.encodeIfPresent(pixel, forKey: .pixel)
             try progress.encode(to: encoder)
         }
     }
