@@ -145,7 +145,8 @@ final class MPITests: XCTestCase {
     }
 
     /// The rounds of Scripts/relion_unknown_poses.cryo call `esl` on a user's particles; under mpirun each rank
-    /// searches its own block and every rank gets every result, to the last bit of one process's.
+    /// searches its own block and every rank gets every result, to the last bit of one process's (these images need no
+    /// resampling on read, which in batches of another composition moves their last bits).
     func testTwoRanksSearchPosesAsOne() throws {
         try FileManager.default.createDirectory(at: work.appendingPathComponent("data"), withIntermediateDirectories: true)
         let made = try run(ranks: 1, ["search.cryo", "data", "make"])

@@ -2,7 +2,7 @@ import Foundation
 
 /// A classified pose search's per-image results as flat Float tables, the form the `esl` builtin returns: under MPI
 /// each rank holds its own block of images (`DataShard`), and `gathered(over:)` joins the blocks in rank order so every
-/// rank holds every image's results, bit-identical to one process's.
+/// rank holds every image's results, one process's for the same images (each image's search is its own).
 public struct SearchedPoses: Sendable {
     /// Row-major rotations [B·9]: the barycentres (refined when refinement ran) and the best grid rotations.
     public var rotations: [Float], argmins: [Float]
