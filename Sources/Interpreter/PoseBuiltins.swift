@@ -107,7 +107,7 @@ enum PoseBuiltins {
                                                             ctf: ctf.map { c in { c[c.count == 1 ? 0 : $0] } },
                                                             origins: origins.map { o in rows.flatMap { [o[2 * $0], o[2 * $0 + 1]] } }, soft: soft,
                                                             progress: { bar.update($0) })
-                let found = try SearchedPoses(classified, states: choices.count).gathered(over: shard)
+                let found = try SearchedPoses(classified).gathered(over: shard)
                 let rotation = { (values: [Float]) in try Tensor(shape: [batch, 3, 3], storage: values) }
                 return .record(Record([
                     ("rotations", .tensor(try rotation(found.rotations))), ("argmin", .tensor(try rotation(found.argmins))),

@@ -30,7 +30,8 @@ final class ProgressBar {
         let finished = done >= total
         guard shown else { return }
         let now = Date()
-        let since = now.timeIntervalSince(interactive || lastDraw != .distantPast ? lastDraw : start)
+        // A log's first line comes one interval after the start, not at once.
+        let since = now.timeIntervalSince(interactive ? lastDraw : max(lastDraw, start))
         guard finished || since > (interactive ? 0.1 : logInterval) else { return }
         lastDraw = now
         let fraction = Double(done) / Double(total)

@@ -16,8 +16,8 @@ public struct SearchedPoses: Sendable {
     /// Renders made, summed over the ranks.
     public var coarseRenders: Double, fullRenders: Double
 
-    /// The results of `classified`, whose images were each searched against `states` structures.
-    public init(_ classified: PoseEstimator.Classified, states: Int) {
+    /// The results of `classified`.
+    public init(_ classified: PoseEstimator.Classified) {
         let estimates = classified.outcome.estimates
         rotations = estimates.flatMap { $0.rotation.m.map(Float.init) }
         argmins = estimates.flatMap { $0.argmin.m.map(Float.init) }
