@@ -160,7 +160,9 @@ final class MPITests: XCTestCase {
             let split = try table("data", "\(name).csv")
             XCTAssertEqual(alone.count, 97 * 27, name)
             XCTAssertEqual(alone, split, "\(name): two ranks must reproduce one process exactly")
-            let (error, coarseRenders) = try (table("data", "\(name)_error.csv")[0], table("data", "\(name)_error.csv")[1])
+            let figures = try table("data", "\(name)_error.csv")
+            XCTAssertEqual(figures.count, 2, name)
+            let (error, coarseRenders) = (figures.first ?? .nan, figures.last ?? .nan)
             XCTAssertLessThan(error, 20, "\(name): the search must find the poses")
             // Each rank renders the coarse grid for its own block: the work was split, not repeated.
             XCTAssertEqual(coarseRenders, 2 * 2 * 1821, "\(name): two ranks, two states")

@@ -58,8 +58,8 @@ final class ScriptsTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 0.6 * uninterrupted,
                           "--continue must not train the ESL stage or search round 1 again (the whole run took \(Int(uninterrupted)) s)")
         try """
-        let a = read_star("uninterrupted.star", project_dir: "project")
-        let b = read_star("out/relion_unknown/particles.star", project_dir: "project")
+        let a = read_star("uninterrupted.star", project_dir: "project", stream: true)
+        let b = read_star("out/relion_unknown/particles.star", project_dir: "project", stream: true)
         print("differ by", item(max(angular_error(a.rotations, b.rotations))), item(max(abs(a.shifts - b.shifts))))
         """.write(to: work.appendingPathComponent("compare.cryo"), atomically: true, encoding: .utf8)
         let compared = try run(work.appendingPathComponent("compare.cryo"), [], in: work)
