@@ -71,6 +71,11 @@ final class AnalysisTests: XCTestCase {
         let uneven = try StateAgreement(states: [0, 1, 1, 1], frames: [0, 1, 2, 3], bins: 2)
         XCTAssertEqual(uneven.ari, 0, accuracy: 1e-12)
         XCTAssertEqual(uneven.frameVarianceExplained, 1 - 2.0 / 5, accuracy: 1e-12)
+        XCTAssertTrue(matched.binned)
+        // Three classes 0, 1 and 5 (F = 6) against 4 bins would merge 0 and 1 (⌊1·4/6⌋ = 0): the labels are taken as they are.
+        let classes = try StateAgreement(states: [0, 0, 1, 1, 2, 2], frames: [0, 0, 1, 1, 5, 5], bins: 4)
+        XCTAssertFalse(classes.binned)
+        XCTAssertEqual(classes.ari, 1, accuracy: 1e-12)
         XCTAssertEqual(try StateAgreement(states: [0, 1], frames: [3, 3], bins: 2).frameVarianceExplained, 1)
         XCTAssertThrowsError(try StateAgreement(states: [0, 1], frames: [0], bins: 2)) { XCTAssertTrue("\($0)".contains("2 states but 1 frames"), "\($0)") }
     }
@@ -166,6 +171,16 @@ final class AnalysisTests: XCTestCase {
         let html = try String(contentsOfFile: directory + "/index.html", encoding: .utf8)
         XCTAssertEqual(html.components(separatedBy: "data:image/png;base64,").count - 1, 4, "PCs, t-SNE, RMSF and distance difference embedded")
         XCTAssertTrue(lines.contains { $0.contains("no per-state STAR subsets") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains { $0.contains("against the true frames (its labels as they are): 1.000") }, lines.joined(separator: "\n"))
+        // A consensus refinement's STAR file gives every particle class 1: the states are not scored against it.
+        var single: [String] = []
+        let consensus = try LatentAnalysis.run(latents: latents, dimension: 3, conformations: try Tensor(shape: [60, n, 3], storage: conformations),
+                                               template: Structure(atoms: atoms, models: [base], origin: "test"),
+                                               options: LatentAnalysis.Options(states: 2, seed: 1, directory: directory + "/consensus"), decode: nil,
+                                               truth: LatentAnalysis.Truth(frames: [Int](repeating: 0, count: 60), source: "the STAR file's rlnClassNumber"),
+                                               writeSubset: nil, log: { single.append($0) })
+        XCTAssertNil(consensus.agreement)
+        XCTAssertTrue(single.contains { $0.contains("every particle has the same label in the STAR file's rlnClassNumber (1)") }, single.joined(separator: "\n"))
         let cxc = try String(contentsOfFile: directory + "/traversal_pc1.cxc", encoding: .utf8)
         XCTAssertTrue(cxc.contains("open traversal_pc1.pdb coordsets true") && cxc.contains("coordset #1 1,10"), cxc)
     }

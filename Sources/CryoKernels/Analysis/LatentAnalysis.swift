@@ -22,12 +22,19 @@ public enum LatentAnalysis {
         }
     }
 
-    /// Ground truth of a simulation: each particle's frame along the path (0..<F) and, when known, its true
+    /// Labels to score the states against: a simulation's frame of each particle along the path (0..<F) or a STAR
+    /// file's class numbers (0-based), named by `source` in the log and report, and, when known, each particle's true
     /// conformation (3N Å, as the decoded ones).
     public struct Truth: Sendable {
         public var frames: [Int]
         public var conformations: [[Double]]?
-        public init(frames: [Int], conformations: [[Double]]? = nil) { self.frames = frames; self.conformations = conformations }
+        /// What the labels are, as the log and report name them ("the true frames", "the STAR file's rlnClassNumber").
+        public var source: String
+        /// A caveat logged once beside the scores (nil: none), e.g. that a STAR file's class numbers are read as frames.
+        public var caveat: String?
+        public init(frames: [Int], conformations: [[Double]]? = nil, source: String = "the true frames", caveat: String? = nil) {
+            self.frames = frames; self.conformations = conformations; self.source = source; self.caveat = caveat
+        }
     }
 
     /// The numbers and the files written (by role, e.g. "report", "states_pdb", "state_stars").
@@ -38,8 +45,10 @@ public enum LatentAnalysis {
         /// Kabsch RMSD (Å) between state conformations, K×K row-major.
         public var stateRMSD: [Double] = []
         public var mostDifferent = (0, 0)
-        /// The states against the true frames (nil without them).
+        /// The states against the labels of `Truth` (nil without them, or when every particle has the same label).
         public var agreement: StateAgreement?
+        /// What those labels are (`Truth.source`).
+        public var agreementSource = ""
         /// A ground-truth reference for `agreement`: the same k-means (k, seed, clustering rule) on the particles' true
         /// conformations, scored against the same frames (nil without true conformations).
         public var truthAgreement: StateAgreement?
@@ -101,9 +110,13 @@ public enum LatentAnalysis {
         out.labels = kmeans.labels
         out.stateSizes = (0..<options.states).map { s in kmeans.labels.filter { $0 == s }.count }
         log("analyze: \(options.states) k-means states of " + out.stateSizes.map(String.init).joined(separator: ", ") + " particles")
-        if let truth {
+        if let truth, Set(truth.frames).count < 2 {
+            // A consensus refinement's STAR gives every particle class 1: nothing to score the states against.
+            log("analyze: every particle has the same label in \(truth.source) (\(truth.frames[0] + 1)), so the states are not scored against it")
+        } else if let truth {
             let agreement = try StateAgreement(states: kmeans.labels, frames: truth.frames, bins: options.states)
             out.agreement = agreement
+            out.agreementSource = truth.source
             // The reference clusters the true conformations as the states were clustered: in 8 principal components as
             // the decoded ones, or in as many as the latent has dimensions (an ideal latent's linear coordinates).
             if let exact = truth.conformations {
@@ -112,9 +125,11 @@ public enum LatentAnalysis {
                 out.truthAgreement = try StateAgreement(states: fit.labels, frames: truth.frames, bins: options.states)
             }
             let reference = out.truthAgreement.map { String(format: " (ground truth, the same k-means on the true conformations: %.3f)", $0.ari) } ?? ""
-            log(String(format: "analyze: adjusted Rand index of the states against the true frames in %d bins: %.3f", options.states, agreement.ari) + reference)
+            let binned = agreement.binned ? " in \(options.states) bins" : " (its labels as they are)"
+            log("analyze: adjusted Rand index of the states against \(truth.source)\(binned): " + String(format: "%.3f", agreement.ari) + reference)
             let eta = out.truthAgreement.map { String(format: " (ground truth: %.3f)", $0.frameVarianceExplained) } ?? ""
-            log(String(format: "analyze: share of the true frame's variance explained by the states, eta2: %.3f", agreement.frameVarianceExplained) + eta)
+            log("analyze: share of the variance of \(truth.source) explained by the states, eta2: " + String(format: "%.3f", agreement.frameVarianceExplained) + eta)
+            if let caveat = truth.caveat { log("analyze: " + caveat) }
         }
 
         // Figures of the latent space.
@@ -232,8 +247,10 @@ public enum LatentAnalysis {
         page.heading("States")
         page.paragraph("Particles per state: " + out.stateSizes.map(String.init).joined(separator: ", ") + ".")
         if let agreement = out.agreement {
-            page.paragraph("Agreement with the true frames: the adjusted Rand index (ARI) against the frames binned into \(options.states), and η², "
-                           + "the share of the frame index's variance the states explain (no bins). The ground-truth row runs the same k-means "
+            let against = agreement.binned ? "the labels binned into \(options.states) equal ranges" : "the labels as they are"
+            page.paragraph("Agreement with \(out.agreementSource): the adjusted Rand index (ARI) against \(against), and η², "
+                           + "the share of the label's variance the states explain (no bins; it reads the labels as positions along a path). "
+                           + "The ground-truth row, when there is one, runs the same k-means "
                            + "(k, seed, clustering rule) on the particles' true conformations: what this clustering reaches with perfect conformations.")
             let rows = [("states", agreement)] + (out.truthAgreement.map { [("ground truth: the same k-means on the true conformations", $0)] } ?? [])
             page.table(header: ["", "ARI", "η²"], rows: rows.map { [$0.0, String(format: "%.3f", $0.1.ari), String(format: "%.3f", $0.1.frameVarianceExplained)] })
