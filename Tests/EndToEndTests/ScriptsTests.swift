@@ -70,6 +70,40 @@ final class ScriptsTests: XCTestCase {
         XCTAssertLessThan(figures.last ?? .nan, 1e-4, "origins (Å) after --continue")
     }
 
+    /// The two RELION workflows on real files from other projects' test suites (`../shared/real`), too small to train
+    /// anything but with their quirks: cryoDRGN's relion31.star (5 particles of 256 px, one class, as a consensus
+    /// refinement writes it) cropped to a box of 30 px, not divisible by 4; cryoJAX's starfile-written STAR (3
+    /// particles of 16 px), fewer than the analysis needs. Each run ends normally and says what it left out. Skipped
+    /// (visibly) without `../shared/real`; failing instead when CI=true.
+    func testRELIONWorkflowsRunOnRealFiles() throws {
+        let real = BinaryLocator.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/real")
+        guard FileManager.default.fileExists(atPath: real.path) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("CI runs beside ../shared/real, which is missing") }
+            throw XCTSkip("no ../shared/real: the real-file workflow runs need the shared fixtures beside the repository")
+        }
+        try fetchAdK()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-real-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let template = BinaryLocator.packageRoot.appendingPathComponent("data/adk/adk_open.pdb").path
+        let scripts = BinaryLocator.packageRoot.appendingPathComponent("Scripts")
+
+        let unknown = try run(scripts.appendingPathComponent("relion_unknown_poses.cryo"),
+                              [real.appendingPathComponent("cryodrgn").path, "relion31.star", template, "--quick", "--size", "30", "--out", "unknown"], in: work)
+        XCTAssertEqual(unknown.0, 0, "relion_unknown_poses.cryo on relion31.star failed:\n\(unknown.2)\n\(unknown.1.suffix(2000))")
+        XCTAssertTrue(unknown.1.contains("the box of 30 px is not divisible by 4, so the ESL training's global phase runs at full size"), unknown.1)
+        XCTAssertTrue(unknown.1.contains("particles.star read back: 5 particles"), unknown.1)
+        XCTAssertTrue(unknown.1.contains("every particle has the same label in the STAR file's rlnClassNumber (1)"), unknown.1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work.appendingPathComponent("unknown/analysis/index.html").path))
+
+        let known = try run(scripts.appendingPathComponent("relion_known_poses.cryo"),
+                            [real.appendingPathComponent("cryojax").path, "test_starfile.star", template, "--quick", "--size", "16"], in: work)
+        XCTAssertEqual(known.0, 0, "relion_known_poses.cryo on cryoJAX's test_starfile.star failed:\n\(known.2)\n\(known.1.suffix(2000))")
+        XCTAssertTrue(known.1.contains("analysis: skipped: 3 particles are too few for 4 states"), known.1)
+        let pdb = try String(contentsOf: work.appendingPathComponent("out/relion/conformations.pdb"), encoding: .utf8)
+        XCTAssertEqual(pdb.split(separator: "\n").filter { $0.hasPrefix("MODEL") }.count, 3, "one model per particle")
+    }
+
     /// The checks fail on a broken run: a NaN RMSD, an RMSD above the template's, a wrong count, a missing line.
     func testFigureChecksCatchABrokenRun() throws {
         let good = """

@@ -67,9 +67,10 @@ public enum LatentAnalysis {
                            writeSubset: (([Int], String) throws -> Void)?, log: (String) -> Void) throws -> Outcome {
         let m = dimension > 0 ? latents.count / dimension : 0
         let n = template.count
-        guard dimension > 0, m * dimension == latents.count, m >= 4 else {
-            throw KernelError("analyze", "the latents must be [M, L] with at least 4 rows, got \(latents.count) values for dimension \(dimension)")
+        guard dimension > 0, m * dimension == latents.count else {
+            throw KernelError("analyze", "the latents must be [M, L], got \(latents.count) values for dimension \(dimension)")
         }
+        guard m >= 4 else { throw KernelError("analyze", "needs at least 4 particles (for the latent maps and the states), got \(m)") }
         guard conformations.shape == [m, n, 3] else {
             throw KernelError("analyze", "the conformations are \(formatShape(conformations.shape)) but \(m) latents and a template of \(n) atoms need [\(m), \(n), 3]; pass the training result and the template it was trained with")
         }
