@@ -87,8 +87,26 @@ enum DataBuiltins {
                 let dataset = try DatasetValue.dataset(a["dataset"], op: "write_star")
                 var stack = a.isNull("stack") ? nil : try a.string("stack")
                 if stack == nil && dataset.metadata == nil { stack = ((path as NSString).deletingPathExtension as NSString).lastPathComponent + ".mrcs" }
+                if let stack, dataset.ctf.contains(where: { $0.whitening != nil }) {
+                    throw ScriptFailure(message: "write_star: \(path): the dataset is whitened (whiten), so a stack \(stack) written from its images would hold whitened images that no STAR column describes; write the dataset as read, or the whitened one without stack: (its image names then point at the original stacks)")
+                }
                 try ParticleSTARWriter.write(path, dataset: dataset, stack: stack)
                 return .null
+            },
+            builtin("whiten", topic: topic, [required("dataset"), optional("sample", .number(2000)), optional("radius", .null), optional("quiet", .bool(false))],
+                    doc: "The dataset with its noise whitened, for real particles whose noise is coloured (ice, the detector): the noise power per shell of spatial frequency N(s) is estimated as the mean power of up to sample: images (particle images being mostly noise), or with radius: r (Å, the particle's radius) of their background outside that circle, as RELION does outside its mask (the signal then adds nothing to the estimate), every image is filtered by W(s) = √(N̄/N(s)) (now, or on every read when streamed) and W goes into every image's CTF, so renderings are filtered as the images were and every score sees white noise, as RELION weighs its likelihood by 1/σ²(s). Prints how much N(s) varies unless quiet. W is not a STAR column: write_star writes the poses and CTFs with the original image names, and refuses stack: for a whitened dataset. Whiten once, the dataset as read.",
+                    example: "let data = whiten(read_star(\"particles.star\", stream: true, size: 64))") { a in
+                let dataset = try DatasetValue.dataset(a["dataset"], op: "whiten")
+                let sample = try a.int("sample")
+                guard sample >= 1 else { throw ScriptFailure(message: "whiten: sample: must be at least 1 image, got \(sample)") }
+                let filter = try dataset.estimatedWhitening(sample: sample, radius: a.isNull("radius") ? nil : try a.number("radius"))
+                if !(try a.bool("quiet")) {
+                    let shells = filter.gains.dropFirst()
+                    a.interpreter.output(String(format: "whiten: noise power per shell from %d images varies %.1f× between 1/%.0f Å and Nyquist (gains %.2f–%.2f)",
+                                                Swift.min(sample, dataset.count), pow((shells.max() ?? 1) / (shells.min() ?? 1), 2),
+                                                Double(dataset.size) * Double(dataset.pixel), shells.min() ?? 1, shells.max() ?? 1))
+                }
+                return try DatasetValue.replacing(a["dataset"], with: try dataset.whitened(filter))
             },
             builtin("subset", topic: topic, [required("dataset"), required("rows")],
                     doc: "The particles rows (a list or tensor of 0-based indices) of a dataset as a dataset of their own, with their images, poses, CTFs, optics and STAR rows, so write_star writes a RELION subset with every original column.",

@@ -18,12 +18,17 @@ enum DatasetValue {
         return .record(Record(fields + extra))
     }
 
-    /// A record of per-image CTF parameter tensors.
+    /// A record of per-image CTF parameter tensors, and a whitened dataset's filter as `whitening: {shell_width
+    /// (Å⁻¹), gains [D/2+1]}` (`whiten`; one filter for all images).
     static func ctfRecord(_ ctf: [CTFParameters]) -> Value {
         func column(_ f: (CTFParameters) -> Double) -> Value { .tensor(Tensor(ctf.map { Float(f($0)) })) }
-        return .record(Record([("defocus_u", column(\.defocusU)), ("defocus_v", column(\.defocusV)), ("angle", column(\.astigmatismAngle)),
-                               ("voltage", column(\.voltage)), ("cs", column(\.sphericalAberration)), ("amplitude", column(\.amplitudeContrast)),
-                               ("phase_shift", column(\.phaseShift)), ("bfactor", column(\.bFactor)), ("scale", column(\.scaleFactor))]))
+        var fields: [(String, Value)] = [("defocus_u", column(\.defocusU)), ("defocus_v", column(\.defocusV)), ("angle", column(\.astigmatismAngle)),
+                                         ("voltage", column(\.voltage)), ("cs", column(\.sphericalAberration)), ("amplitude", column(\.amplitudeContrast)),
+                                         ("phase_shift", column(\.phaseShift)), ("bfactor", column(\.bFactor)), ("scale", column(\.scaleFactor))]
+        if let w = ctf.first?.whitening {
+            fields.append(("whitening", .record(Record([("shell_width", .number(w.shellWidth)), ("gains", .tensor(Tensor(w.gains.map(Float.init))))]))))
+        }
+        return .record(Record(fields))
     }
 
     /// CTF parameters from a ctf record (fields may be numbers or per-image tensors; `defocus` may stand for
@@ -53,10 +58,18 @@ enum DatasetValue {
         for c in columns where c.count != 1 && c.count != n {
             throw ScriptFailure(message: "\(op): CTF fields hold \(c.count) values for \(n) images")
         }
+        var whitening: NoiseWhitening?
+        if let w = r["whitening"], !w.isNull {
+            guard case .record(let f) = w, case .number(let width)? = f["shell_width"], let gains = f["gains"] else {
+                throw ScriptFailure(message: "\(op): the CTF's whitening must be {shell_width, gains}, as whiten() writes it")
+            }
+            whitening = try NoiseWhitening(shellWidth: width, gains: try ValueConversion.tensor(gains).storage.map(Double.init))
+        }
         return try (0..<n).map { i in
             func v(_ k: Int) -> Double { columns[k].count == 1 ? columns[k][0] : columns[k][i] }
-            let p = CTFParameters(defocusU: v(0), defocusV: v(1), astigmatismAngle: v(2), voltage: v(3), sphericalAberration: v(4),
+            var p = CTFParameters(defocusU: v(0), defocusV: v(1), astigmatismAngle: v(2), voltage: v(3), sphericalAberration: v(4),
                                   amplitudeContrast: v(5), phaseShift: v(6), bFactor: v(7), scaleFactor: v(8))
+            p.whitening = whitening
             try p.validate(op: op)
             return p
         }
@@ -131,6 +144,13 @@ extension DatasetValue {
             guard k >= 0, k < truth.shape[0] else { throw ScriptFailure(message: "\(a.callee): conformation label \(k) has no truth entry") }
             return truth.storage[(k * per)..<((k + 1) * per)].map(Double.init)
         }
+    }
+
+    /// The record of `replacement` keeping the other fields of `value` (a simulation's clean images, its truth).
+    static func replacing(_ value: Value, with replacement: ParticleDataset) throws -> Value {
+        guard case .record(let r) = value else { return record(replacement) }
+        let own = Set(["images", "rotations", "shifts", "ctf", "conformation", "pixel", "size", "optics"])
+        return record(replacement, extra: r.keys.filter { !own.contains($0) }.compactMap { key in r[key].map { (key, $0) } })
     }
 
     static func subset(_ value: Value, rows: [Int], op: String) throws -> Value {

@@ -77,6 +77,9 @@ final class GradientCheckTests: XCTestCase {
         let geometry = try Projector.Geometry(size: 16, pixel: 1.2, sigma: [1.5, 2.0, 1.7], weight: [1, 2, 0.5])
         let narrow = try Projector.Geometry(size: 16, pixel: 4, sigma: [1.5, 2.0, 1.7], weight: [1, 2, 0.5])
         let ctf = [CTFParameters(defocusU: 5000), CTFParameters(defocusU: 9000, defocusV: 8000, astigmatismAngle: 20, bFactor: 50)]
+        // A whitened dataset's CTFs carry its radial filter (`NoiseWhitening`).
+        let whitening = try! NoiseWhitening(shellWidth: 1 / 16, gains: [0.4, 0.6, 1.1, 1.3, 1.2])
+        let whitened = ctf.map { var c = $0; c.whitening = whitening; return c }
         return [
             ("esl_candidate_scores", [candidateCoords], scores),
             ("project", [Tensor.randn([2, 3, 3], std: 3, using: &g), Tensor.randn([2, 2], std: 1, using: &g)],
@@ -85,6 +88,7 @@ final class GradientCheckTests: XCTestCase {
             // Windows of 6–7 columns at 4 Å/px: the projector's half-block path.
             ("project", [Tensor.randn([3, 3], std: 6, using: &g)], { try Projector.project(coords: $0[0], rotations: rotations, geometry: narrow) }),
             ("ctf", [Tensor.randn([2, 8, 8], using: &g)], { try FourierFilter.applyCTF($0[0], parameters: ctf, pixel: 2) }),
+            ("ctf", [Tensor.randn([2, 8, 8], using: &g)], { try FourierFilter.applyCTF($0[0], parameters: whitened, pixel: 2) }),
             ("low_pass", [Tensor.randn([2, 8, 8], using: &g)], { try FourierFilter.lowPass($0[0], pixel: 2, resolution: 8) }),
             ("add", [rand([3, 4]), rand([4])], { try $0[0] + $0[1] }),
             ("add", [rand([2, 1, 3]), rand([4, 1])], { try $0[0] + $0[1] }),

@@ -73,7 +73,8 @@ final class ScriptsTests: XCTestCase {
     /// The two RELION workflows on real files from other projects' test suites (`../shared/real`), too small to train
     /// anything but with their quirks: cryoDRGN's relion31.star (5 particles of 256 px, one class, as a consensus
     /// refinement writes it) cropped to a box of 30 px, not divisible by 4; cryoJAX's starfile-written STAR (3
-    /// particles of 16 px), fewer than the analysis needs. Each run ends normally and says what it left out. Skipped
+    /// particles of 16 px), fewer than the analysis needs. The first whitens its noise from the background beyond
+    /// 150 Å (its box is 256 px at 2.806 Å). Each run ends normally and says what it left out. Skipped
     /// (visibly) without `../shared/real`; failing instead when CI=true.
     func testRELIONWorkflowsRunOnRealFiles() throws {
         let real = BinaryLocator.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/real")
@@ -89,10 +90,12 @@ final class ScriptsTests: XCTestCase {
         let scripts = BinaryLocator.packageRoot.appendingPathComponent("Scripts")
 
         let unknown = try run(scripts.appendingPathComponent("relion_unknown_poses.cryo"),
-                              [real.appendingPathComponent("cryodrgn").path, "relion31.star", template, "--quick", "--size", "30", "--out", "unknown"], in: work)
+                              [real.appendingPathComponent("cryodrgn").path, "relion31.star", template, "--quick", "--size", "30", "--out", "unknown",
+                               "--whiten", "150"], in: work)
         XCTAssertEqual(unknown.0, 0, "relion_unknown_poses.cryo on relion31.star failed:\n\(unknown.2)\n\(unknown.1.suffix(2000))")
         XCTAssertTrue(unknown.1.contains("the box of 30 px is not divisible by 4, so the ESL training's global phase runs at full size"), unknown.1)
         XCTAssertTrue(unknown.1.contains("particles.star read back: 5 particles"), unknown.1)
+        XCTAssertTrue(unknown.1.contains("whiten: noise power per shell from 5 images"), unknown.1)
         XCTAssertTrue(unknown.1.contains("every particle has the same label in the STAR file's rlnClassNumber (1)"), unknown.1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: work.appendingPathComponent("unknown/analysis/index.html").path))
 

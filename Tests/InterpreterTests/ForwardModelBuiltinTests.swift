@@ -31,6 +31,30 @@ final class ForwardModelBuiltinTests: XCTestCase {
         XCTAssertGreaterThan(total, 60 * 30 * 0.9, "residue weights are electron counts (≥ 30 each)")
     }
 
+    /// whiten() from a script: the filter travels in the dataset's ctf record through updated() into esl; the
+    /// simulation's other fields stay; a second whitening, a stack written from whitened images, a radius past the
+    /// box and an empty sample are clear errors.
+    func testWhitenCarriesItsFilterThroughScripts() throws {
+        let interpreter = Interpreter()
+        var printed: [String] = []
+        interpreter.output = { printed.append($0) }
+        let value = try run("""
+        let s = toy_protein(residues: 40, seed: 1)
+        let data = simulate(s, images: 8, size: 32, pixel: 3, snr: 0.5, seed: 2)
+        let w = whiten(data, radius: 30)
+        let u = updated(w, {rotations: data.rotations})
+        let est = esl(u.images, like: s, ctf: u, grid: 0)
+        [len(u.ctf.whitening.gains), u.ctf.whitening.shell_width, est.rotations.shape, w.clean.shape, item(sum((w.images - data.images) ** 2)) > 0]
+        """, interpreter)
+        XCTAssertEqual(ValueFormatter.repr(value), "[17, 0.0104167, [8, 3, 3], [8, 32, 32], true]")
+        XCTAssertTrue(printed.contains { $0.hasPrefix("whiten: noise power per shell from 8 images varies") }, printed.joined(separator: "\n"))
+        let setup = "let s = toy_protein(residues: 40, seed: 1)\nlet data = simulate(s, images: 8, size: 32, pixel: 3, snr: 0.5, seed: 2)\n"
+        assertError(setup + "whiten(whiten(data, quiet: true))", "already whitened")
+        assertError(setup + "write_star(\"/tmp/never.star\", whiten(data, quiet: true))", "the dataset is whitened (whiten)")
+        assertError(setup + "whiten(data, radius: 100)", "leaves no background")
+        assertError(setup + "whiten(data, sample: 0)", "sample: must be at least 1")
+    }
+
     func testGeometryBuiltins() throws {
         let value = try run("""
         let R = euler(30, 60, 90)

@@ -20,6 +20,9 @@ public struct CTFParameters: Equatable, Sendable {
     public var bFactor: Double
     /// Overall scale of the CTF (RELION's rlnCtfScalefactor).
     public var scaleFactor: Double
+    /// The radial whitening filter of a whitened dataset (`NoiseWhitening`), a factor of the CTF so that every
+    /// rendering is filtered as its image was; nil for none. Not a RELION column: STAR files never carry it.
+    public var whitening: NoiseWhitening?
 
     /// Parameters with the reference defaults (300 kV, Cs 2.7 mm, amplitude contrast 0.1, no astigmatism).
     public init(defocusU: Double, defocusV: Double? = nil, astigmatismAngle: Double = 0, voltage: Double = 300,
@@ -50,7 +53,7 @@ public struct CTFParameters: Equatable, Sendable {
     }
 
     /// The CTF at spatial frequency (sx, sy) in Å⁻¹:
-    /// k·(−√(1 − w²)·sin γ − w·cos γ)·exp(−B·s²/4), with k the scale factor and
+    /// k·(−√(1 − w²)·sin γ − w·cos γ)·exp(−B·s²/4)·W(s), with k the scale factor, W the whitening filter (1 without) and
     /// γ = π·λ·Δf(θ)·s² − ½·π·Cs·λ³·s⁴ + phase shift and Δf(θ) = ½[dfU + dfV + (dfU − dfV)·cos 2(θ − θ_ast)].
     public func value(sx: Double, sy: Double) -> Double {
         let lambda = wavelength
@@ -62,6 +65,7 @@ public struct CTFParameters: Equatable, Sendable {
         let gamma = Double.pi * lambda * df * s2 - 0.5 * .pi * cs * lambda * lambda * lambda * s2 * s2 + phaseShift * .pi / 180
         let w = amplitudeContrast
         return scaleFactor * (-(1 - w * w).squareRoot() * sin(gamma) - w * cos(gamma)) * Foundation.exp(-bFactor * s2 / 4)
+            * (whitening?.gain(s2.squareRoot()) ?? 1)
     }
 
     /// The CTF on the half spectrum of a D×D image ([D, D/2+1], FFT origin at index 0).

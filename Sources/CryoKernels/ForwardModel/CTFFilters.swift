@@ -49,6 +49,7 @@ enum CTFFilters {
 
     private struct CacheKey: Hashable {
         let values: [Double]
+        let whitening: NoiseWhitening?
         let size: Int
         let pixel: Float
     }
@@ -57,7 +58,7 @@ enum CTFFilters {
     static func filters(_ parameters: [CTFParameters], size: Int, pixel: Float) -> [[Float]] {
         let keys = parameters.map { p in
             CacheKey(values: [p.defocusU, p.defocusV, p.astigmatismAngle, p.voltage, p.sphericalAberration, p.amplitudeContrast, p.phaseShift, p.bFactor, p.scaleFactor],
-                     size: size, pixel: pixel)
+                     whitening: p.whitening, size: size, pixel: pixel)
         }
         var out = [[Float]](repeating: [], count: parameters.count)
         lock.lock()
@@ -101,6 +102,9 @@ enum CTFFilters {
                         let gamma = (mean + astig * (g.cos2[k] * ca + g.sin2[k] * sa)) * g.s2[k] - cs * g.s4[k] + phase
                         let value = scale * (-root * sinf(gamma) - w * cosf(gamma))
                         h[k] = b4 == 0 ? value : value * expf(-b4 * g.s2[k])
+                    }
+                    if let whitening = p.whitening {
+                        for k in 0..<n { h[k] *= Float(whitening.gain(Double(g.s2[k]).squareRoot())) }
                     }
                     result.base[b] = h
                 }

@@ -12,6 +12,9 @@ public final class StreamedImages: @unchecked Sendable {
     /// The resamplers, and which one each particle's image goes through.
     let resamplers: [ImageResampler]
     let resamplerOf: [Int]
+    /// The whitening filter applied to every image read, after resampling, and the pixel (Å) it is applied at
+    /// (`ParticleDataset.whitened`); nil for none.
+    public var whitening: (filter: NoiseWhitening, pixel: Float)?
 
     /// Images at `locations`, resampled by `resamplers[resamplerOf[i]]` (none: the stacks hold `size`×`size` images).
     public init(locations: [(stack: MRCFile, index: Int)], size: Int, resamplers: [ImageResampler] = [], resamplerOf: [Int] = [],
@@ -52,7 +55,8 @@ public final class StreamedImages: @unchecked Sendable {
                 raw += try stack.images(index..<(index + 1))
                 stack.release(index..<(index + 1))
             }
-            let images = r < 0 ? raw : resamplers[r].apply(raw, count: positions.count)
+            var images = r < 0 ? raw : resamplers[r].apply(raw, count: positions.count)
+            if let whitening { images = whitening.filter.apply(images, count: positions.count, size: size, pixel: whitening.pixel) }
             let d2 = size * size
             for (j, k) in positions.enumerated() { out.replaceSubrange((k * d2)..<((k + 1) * d2), with: images[(j * d2)..<((j + 1) * d2)]) }
         }
@@ -61,7 +65,9 @@ public final class StreamedImages: @unchecked Sendable {
 
     /// The particles `rows` as a stream of their own.
     public func subset(_ rows: [Int]) throws -> StreamedImages {
-        try StreamedImages(locations: rows.map { locations[$0] }, size: size, resamplers: resamplers,
-                           resamplerOf: resamplerOf.isEmpty ? [] : rows.map { resamplerOf[$0] })
+        let out = try StreamedImages(locations: rows.map { locations[$0] }, size: size, resamplers: resamplers,
+                                     resamplerOf: resamplerOf.isEmpty ? [] : rows.map { resamplerOf[$0] })
+        out.whitening = whitening
+        return out
     }
 }
