@@ -159,6 +159,11 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try trainer(s, resampled, nil, geometry, epochs: 2, resume: folder + "/a.ckpt").run(report: { _ in }, shouldContinue: { true })) { error in
             XCTAssertTrue("\(error)".contains("was trained on images of 32 px at 3.0 Å/px but this run's are 32 px at 4.0 Å/px"), "\(error)")
         }
+        // The same images whitened (`whiten`) are not the images it was trained on either.
+        let whitened = try data.whitened(try NoiseWhitening(shellWidth: 1 / 96, gains: [Double](repeating: 1, count: 17)))
+        XCTAssertThrowsError(try trainer(s, whitened, nil, geometry, epochs: 2, resume: folder + "/a.ckpt").run(report: { _ in }, shouldContinue: { true })) { error in
+            XCTAssertTrue("\(error)".contains("was trained on unwhitened images but this run's are whitened"), "\(error)")
+        }
         // Ground truth of the wrong size, and a forward model for another protein.
         XCTAssertThrowsError(try trainer(s, data, Array(truth.prefix(3)), geometry, epochs: 1)) { error in
             XCTAssertTrue("\(error)".contains("one 40-residue conformation per image"), "\(error)")

@@ -17,12 +17,14 @@ public struct Checkpoint: Sendable {
         /// The side (px) and pixel size (Å) of the images trained on (absent in checkpoints written before they were
         /// recorded).
         public var imageSize: Int?, pixel: Double?
+        /// Whether those images were whitened (`whiten`; absent in checkpoints written before it was recorded).
+        public var whitened: Bool?
 
         public init(model: String, progress: TrainingProgress, adamStep: Int, shapes: [[Int]]) {
             (self.model, self.progress, self.adamStep, self.shapes) = (model, progress, adamStep, shapes)
         }
 
-        enum CodingKeys: String, CodingKey { case version, model, adamStep, shapes, poseValueCount, imageSize, pixel }
+        enum CodingKeys: String, CodingKey { case version, model, adamStep, shapes, poseValueCount, imageSize, pixel, whitened }
 
         public init(from decoder: Swift.Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -33,6 +35,7 @@ public struct Checkpoint: Sendable {
             poseValueCount = try c.decodeIfPresent(Int.self, forKey: .poseValueCount)
             imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize)
             pixel = try c.decodeIfPresent(Double.self, forKey: .pixel)
+            whitened = try c.decodeIfPresent(Bool.self, forKey: .whitened)
             progress = try TrainingProgress(from: decoder)
         }
 
@@ -45,6 +48,7 @@ public struct Checkpoint: Sendable {
             try c.encodeIfPresent(poseValueCount, forKey: .poseValueCount)
             try c.encodeIfPresent(imageSize, forKey: .imageSize)
             try c.encodeIfPresent(pixel, forKey: .pixel)
+            try c.encodeIfPresent(whitened, forKey: .whitened)
             try progress.encode(to: encoder)
         }
     }
