@@ -2,13 +2,14 @@ import Foundation
 
 /// A radial whitening filter for particle images whose noise is coloured, as in real micrographs (ice, the
 /// detector's response): W(s) = √(N̄ / N(s)), with N(s) the noise power in the shell of spatial frequency s (Å⁻¹)
-/// and N̄ its harmonic mean over the shells (so W² averages 1 over them). Whitened images W·y = (W·CTF)·P + white noise, so a whitened dataset carries W
-/// in every image's CTF (`CTFParameters.whitening`): every rendering is filtered by it as the images were, and the
-/// squared-error and correlation scores become the white-noise likelihood they assume (RELION weighs its
-/// likelihood by 1/σ²(s) per shell for the same reason).
+/// and N̄ its harmonic mean over the shells (so W² averages 1 over them). Whitened images are
+/// W·y = (W·CTF)·P + white noise, so a whitened dataset carries W in every image's CTF (`CTFParameters.whitening`):
+/// every rendering is filtered by it as the images were, and the squared-error and correlation scores become the
+/// white-noise likelihood they assume (RELION weighs its likelihood by 1/σ²(s) per shell for the same reason).
 ///
-/// The noise power is estimated as the images' own mean power per shell: a particle image at the SNR of cryo-EM is
-/// mostly noise, so its power spectrum is the noise's up to the signal's small share.
+/// The noise power is the images' mean power per shell, over their background beyond the particle's radius
+/// (`ParticleDataset.estimatedWhitening(radius:)`) or over the whole images, which at the SNR of cryo-EM are mostly
+/// noise but whose low frequencies then carry the signal's share too.
 public struct NoiseWhitening: Hashable, Sendable {
     /// Width of a shell in Å⁻¹: 1/(D·pixel) of the images it was estimated on.
     public let shellWidth: Double
