@@ -120,8 +120,6 @@ enum DatasetValue {
     }
 }
 
-/// Particles `rows` of a dataset record as a record of their own: every per-image field (images, streamed or
-/// not, poses, CTFs, labels, optics, STAR rows, a simulation's clean images) subset, the rest kept.
 extension DatasetValue {
     /// Ground truth per image, 3N Å each: the conformations of `truth:` (or the dataset record's `truth` [K,N,3])
     /// picked by the dataset's `conformation` labels; nil when either is missing.
@@ -146,26 +144,29 @@ extension DatasetValue {
         }
     }
 
-    /// The record of `replacement` keeping the other fields of `value` (a simulation's clean images, its truth).
-    static func replacing(_ value: Value, with replacement: ParticleDataset) throws -> Value {
-        guard case .record(let r) = value else { return record(replacement) }
-        let own = Set(["images", "rotations", "shifts", "ctf", "conformation", "pixel", "size", "optics"])
-        return record(replacement, extra: r.keys.filter { !own.contains($0) }.compactMap { key in r[key].map { (key, $0) } })
+    /// The fields of a dataset record that `record` makes from the dataset itself.
+    private static let ownFields: Set<String> = ["images", "rotations", "shifts", "ctf", "conformation", "pixel", "size", "optics"]
+
+    /// The other fields of a dataset record (a simulation's clean images, its truth), each passed through `kept`.
+    private static func extraFields(_ r: Record, _ kept: (String, Value) throws -> Value = { $1 }) rethrows -> [(String, Value)] {
+        try r.keys.filter { !ownFields.contains($0) }.compactMap { key in try r[key].map { (key, try kept(key, $0)) } }
     }
 
+    /// The record of `replacement` keeping the other fields of `value`.
+    static func replacing(_ value: Value, with replacement: ParticleDataset) throws -> Value {
+        guard case .record(let r) = value else { return record(replacement) }
+        return record(replacement, extra: try extraFields(r))
+    }
+
+    /// Particles `rows` of a dataset record as a record of their own: every per-image field (images, streamed or
+    /// not, poses, CTFs, labels, optics, STAR rows, a simulation's clean images) subset, the rest kept.
     static func subset(_ value: Value, rows: [Int], op: String) throws -> Value {
         let part = try dataset(value, op: op).subset(rows, op: op)
         guard case .record(let r) = value else { return record(part) }
-        let own = Set(["images", "rotations", "shifts", "ctf", "conformation", "pixel", "size", "optics"])
-        var extra: [(String, Value)] = []
-        for key in r.keys where !own.contains(key) {
-            if key == "clean", case .tensor(let t)? = r[key] {
-                extra.append((key, .tensor(try t.gather(Tensor(rows.map(Float.init))))))
-            } else if let v = r[key] {
-                extra.append((key, v))
-            }
-        }
-        return record(part, extra: extra)
+        return record(part, extra: try extraFields(r) { key, v in
+            if key == "clean", case .tensor(let t) = v { return .tensor(try t.gather(Tensor(rows.map(Float.init)))) }
+            return v
+        })
     }
 }
 

@@ -28,7 +28,7 @@ final class NoiseWhiteningTests: XCTestCase {
         let noisy = FourierFilter.apply(Tensor.randn([count, d, d], using: &g).storage, batch: count, size: d) { _ in profile }
         let before = NoiseWhitening.shellPower(noisy, count: count, size: d)
         XCTAssertGreaterThan(before[1] / before[12], 10, "the test noise is coloured")
-        let filter = try NoiseWhitening.estimate(noisy, count: count, size: d, pixel: Double(pixel))
+        let filter = try NoiseWhitening(power: before, size: d, pixel: Double(pixel))
         XCTAssertEqual(filter.gains.reduce(0) { $0 + $1 * $1 } / Double(filter.gains.count), 1, accuracy: 1e-9)
         XCTAssertEqual(filter.shellWidth, 1.0 / 64, accuracy: 1e-12)
         let after = NoiseWhitening.shellPower(filter.apply(noisy, count: count, size: d, pixel: pixel), count: count, size: d).dropFirst()

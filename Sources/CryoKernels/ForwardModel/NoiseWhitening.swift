@@ -62,14 +62,6 @@ public struct NoiseWhitening: Hashable, Sendable {
         return (0..<shells).map { total[$0] / Swift.max(members[$0] * Double(Swift.max(count, 1)), 1) }
     }
 
-    /// The filter of `count` D×D images at `pixel` Å, their power per shell taken as the noise's.
-    public static func estimate(_ images: [Float], count: Int, size d: Int, pixel: Double) throws -> NoiseWhitening {
-        guard count >= 1, d >= 4, images.count == count * d * d else {
-            throw KernelError("whiten", "needs at least one image of at least 4×4 px, got \(images.count) values for \(count) images of \(d)×\(d)")
-        }
-        return try NoiseWhitening(power: shellPower(images, count: count, size: d), size: d, pixel: pixel)
-    }
-
     /// The filter of a noise power per shell (k = 0 … D/2, as `shellPower` gives it) of D×D images at `pixel` Å.
     /// The DC shell, which standardisation empties, takes shell 1's gain; a shell with under 10⁻⁶ of the largest
     /// power is floored there.
