@@ -93,8 +93,9 @@ enum DataBuiltins {
                 try ParticleSTARWriter.write(path, dataset: dataset, stack: stack)
                 return .null
             },
-            builtin("whiten", topic: topic, [required("dataset"), optional("sample", .number(2000)), optional("radius", .null), optional("quiet", .bool(false))],
-                    doc: "The dataset with its noise whitened, for real particles whose noise is coloured (ice, the detector): the noise power per shell of spatial frequency N(s) is estimated as the mean power of up to sample: images (particle images being mostly noise), or with radius: r (Å, the particle's radius) of their background outside that circle, as RELION does outside its mask (the signal then adds nothing to the estimate), every image is filtered by W(s) = √(N̄/N(s)) (now, or on every read when streamed) and W goes into every image's CTF, so renderings are filtered as the images were and every score sees white noise, as RELION weighs its likelihood by 1/σ²(s). Prints how much N(s) varies unless quiet. W is not a STAR column: write_star writes the poses and CTFs with the original image names, and refuses stack: for a whitened dataset. Whiten once, the dataset as read.",
+            builtin("whiten", topic: topic, [required("dataset"), optional("sample", .number(2000)), optional("radius", .null), optional("quiet", .bool(false)),
+                                             optional("plot", .null)],
+                    doc: "The dataset with its noise whitened, for real particles whose noise is coloured (ice, the detector): the noise power per shell of spatial frequency N(s) is estimated as the mean power of up to sample: images (particle images being mostly noise), or with radius: r (Å, the particle's radius) of their background outside that circle, as RELION does outside its mask (the signal then adds nothing to the estimate), every image is filtered by W(s) = √(N̄/N(s)) (now, or on every read when streamed) and W goes into every image's CTF, so renderings are filtered as the images were and every score sees white noise, as RELION weighs its likelihood by 1/σ²(s). Prints how much N(s) varies unless quiet; plot: a PNG path for N(s)/N̄ (N̄ the harmonic mean) and W against spatial frequency (log scale; written by rank 0 under MPI). W is not a STAR column: write_star writes the poses and CTFs with the original image names, and refuses stack: for a whitened dataset. Whiten once, the dataset as read.",
                     example: "let data = whiten(read_star(\"particles.star\", stream: true, size: 64))") { a in
                 let dataset = try DatasetValue.dataset(a["dataset"], op: "whiten")
                 let sample = try a.int("sample")
@@ -105,6 +106,12 @@ enum DataBuiltins {
                     a.interpreter.output(String(format: "whiten: noise power per shell from %d images varies %.1f× between 1/%.0f Å and Nyquist (gains %.2f–%.2f)",
                                                 Swift.min(sample, dataset.count), pow((shells.max() ?? 1) / (shells.min() ?? 1), 2),
                                                 Double(dataset.size) * Double(dataset.pixel), shells.min() ?? 1, shells.max() ?? 1))
+                }
+                if !a.isNull("plot"), World.isRoot {
+                    let s = filter.gains.indices.map { Double($0) * filter.shellWidth }
+                    try LinePlot.write(try a.string("plot"), series: [LinePlot.Series(name: "noise N(s)", x: s, y: filter.gains.map { 1 / ($0 * $0) }),
+                                                                      LinePlot.Series(name: "filter W(s)", x: s, y: filter.gains)],
+                                       title: "whiten: noise power N(s) / its harmonic mean, and the filter W(s)", xLabel: "spatial frequency (1/A)", yLabel: "relative", lines: true, logY: true)
                 }
                 return try DatasetValue.replacing(a["dataset"], with: try dataset.whitened(filter))
             },

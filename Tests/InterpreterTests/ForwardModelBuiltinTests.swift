@@ -38,16 +38,19 @@ final class ForwardModelBuiltinTests: XCTestCase {
         let interpreter = Interpreter()
         var printed: [String] = []
         interpreter.output = { printed.append($0) }
+        let plot = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-noise-\(UUID().uuidString).png").path
+        defer { try? FileManager.default.removeItem(atPath: plot) }
         let value = try run("""
         let s = toy_protein(residues: 40, seed: 1)
         let data = simulate(s, images: 8, size: 32, pixel: 3, snr: 0.5, seed: 2)
-        let w = whiten(data, radius: 30)
+        let w = whiten(data, radius: 30, plot: "\(plot)")
         let u = updated(w, {rotations: data.rotations})
         let est = esl(u.images, like: s, ctf: u, grid: 0)
         [len(u.ctf.whitening.gains), u.ctf.whitening.shell_width, est.rotations.shape, w.clean.shape, item(sum((w.images - data.images) ** 2)) > 0]
         """, interpreter)
         XCTAssertEqual(ValueFormatter.repr(value), "[17, 0.0104167, [8, 3, 3], [8, 32, 32], true]")
         XCTAssertTrue(printed.contains { $0.hasPrefix("whiten: noise power per shell from 8 images varies") }, printed.joined(separator: "\n"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: plot)).prefix(4), Data([0x89, 0x50, 0x4E, 0x47]), "the noise spectrum's PNG")
         let setup = "let s = toy_protein(residues: 40, seed: 1)\nlet data = simulate(s, images: 8, size: 32, pixel: 3, snr: 0.5, seed: 2)\n"
         assertError(setup + "whiten(whiten(data, quiet: true))", "already whitened")
         assertError(setup + "write_star(\"/tmp/never.star\", whiten(data, quiet: true))", "the dataset is whitened (whiten)")
