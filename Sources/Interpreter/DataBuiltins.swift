@@ -87,7 +87,7 @@ enum DataBuiltins {
                 let dataset = try DatasetValue.dataset(a["dataset"], op: "write_star")
                 var stack = a.isNull("stack") ? nil : try a.string("stack")
                 if stack == nil && dataset.metadata == nil { stack = ((path as NSString).deletingPathExtension as NSString).lastPathComponent + ".mrcs" }
-                if let stack, dataset.ctf.contains(where: { $0.whitening != nil }) {
+                if let stack, dataset.isWhitened {
                     throw ScriptFailure(message: "write_star: \(path): the dataset is whitened (whiten), so a stack \(stack) written from its images would hold whitened images that no STAR column describes; write the dataset as read, or the whitened one without stack: (its image names then point at the original stacks)")
                 }
                 try ParticleSTARWriter.write(path, dataset: dataset, stack: stack)

@@ -113,6 +113,9 @@ public struct NoiseWhitening: Hashable, Sendable {
 }
 
 extension ParticleDataset {
+    /// Whether the dataset's images are whitened (its CTFs carry a `NoiseWhitening`).
+    public var isWhitened: Bool { ctf.contains { $0.whitening != nil } }
+
     /// The filter estimated from up to `sample` of the dataset's images, evenly spaced through it (all of them when
     /// it has fewer), read 256 at a time: from the whole of each image, or with `radius` (Å) from its background
     /// alone, outside a circle of that radius about the box centre (a 5-pixel raised-cosine edge; the power divided
@@ -138,7 +141,7 @@ extension ParticleDataset {
     /// and W carried in every image's CTF, so renderings are filtered as the images were. A dataset already
     /// whitened is an error (its filter would apply twice).
     public func whitened(_ filter: NoiseWhitening) throws -> ParticleDataset {
-        guard !ctf.contains(where: { $0.whitening != nil }) else {
+        guard !isWhitened else {
             throw KernelError("whiten", "the dataset is already whitened; whiten the dataset as read, once")
         }
         var out = self

@@ -6,7 +6,7 @@ extension AutodecoderTrainer {
         guard let path = settings.checkpoint else { return }
         let adam = state.adam.state
         var header = Checkpoint.Header(model: modelName, progress: progress, adamStep: adam.step, shapes: state.trainable.map(\.shape))
-        (header.imageSize, header.pixel, header.whitened) = (dataset.size, Double(dataset.pixel), whitened)
+        (header.imageSize, header.pixel, header.whitened) = (dataset.size, Double(dataset.pixel), dataset.isWhitened)
         let checkpoint = Checkpoint(header: header,
                                     values: try whole(state.trainable.map(\.storage), state), firstMoments: try whole(adam.m, state),
                                     secondMoments: try whole(adam.v, state), bestValues: try state.kept.map { try whole($0, state) },
@@ -23,8 +23,8 @@ extension AutodecoderTrainer {
         if let size = c.header.imageSize, let pixel = c.header.pixel, size != dataset.size || abs(pixel - Double(dataset.pixel)) > 1e-4 * pixel {
             throw KernelError("resume", "\(path) was trained on images of \(size) px at \(Float(pixel)) Å/px but this run's are \(dataset.size) px at \(dataset.pixel) Å/px; resume with the same images (the same size: when reading them)")
         }
-        if let recorded = c.header.whitened, recorded != whitened {
-            throw KernelError("resume", "\(path) was trained on \(recorded ? "whitened" : "unwhitened") images but this run's are \(whitened ? "whitened" : "not whitened"); resume with the images prepared the same way (whiten, --whiten)")
+        if let recorded = c.header.whitened, recorded != dataset.isWhitened {
+            throw KernelError("resume", "\(path) was trained on \(recorded ? "whitened" : "unwhitened") images but this run's are \(dataset.isWhitened ? "whitened" : "not whitened"); resume with the images prepared the same way (whiten, --whiten)")
         }
         guard progress.heldOut == split.heldOutCount else {
             throw KernelError("resume", "\(path) held out \(progress.heldOut) images from the decoder but this run holds out \(split.heldOutCount); resume with the same validate: and seed:")
@@ -38,9 +38,6 @@ extension AutodecoderTrainer {
         if let values = c.poseValues { try state.poses.restore(values) }
         return progress
     }
-
-    /// Whether the images trained on are whitened (their CTFs carry `NoiseWhitening`).
-    private var whitened: Bool { dataset.ctf.contains { $0.whitening != nil } }
 
     /// `values` (one array per trainable tensor, this rank's latent rows only) with the latent table gathered whole.
     private func whole(_ values: [[Float]], _ state: State) throws -> [[Float]] {
