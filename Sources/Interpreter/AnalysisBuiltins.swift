@@ -27,12 +27,30 @@ enum AnalysisBuiltins {
             },
             builtin("analyze", topic: topic, [required("result"), required("dataset"), required("like"), optional("k", .number(8)),
                                               optional("out", .string("out/analysis")), optional("seed", .number(0)), optional("model", .null),
-                                              optional("cluster", .string("latent")), optional("truth", .null)],
-                    doc: "Analyses a train_autodecoder result on its dataset (template like:): latent PCA (explained variance, PC1–PC2 scatter with the k-means centres), a t-SNE map when the latent dimension is above 2, k k-means states (k-means++ seeded by seed, Lloyd iterations; cluster: \"latent\" clusters the latents, \"conformation\" the 8 leading principal components of the decoded conformations) with their conformations in states.pdb and states.cif (B-factor: per-residue RMSF) and their particles in state_NN.star (datasets read with read_star: every original column kept), traversals of 10 steps along PC1 and PC2 between the 5th and 95th percentiles (.pdb, .dcd and a ChimeraX .cxc coloured by displacement), the RMSF plot, the Cα distance difference of the two most different states, and out/index.html. Conformations at latent points are decoded by model: when given, else those of the nearest particle. With true frames (dataset.conformation: a simulation's frames, or a STAR file's rlnClassNumber, which the log names and reads as frames) the states are scored against them: ari, the adjusted Rand index against the frames binned into k when they take more than k values (else against the labels as they are, as a classification's classes), and eta2, the share of the frame index's variance the states explain; both nil when every particle has the same label (a consensus refinement's class 1); with the true conformations too (truth: a multi-model structure or [K,N,3] indexed by the frames, or the dataset's truth) ari_truth and eta2_truth score the same k-means (k, seed, cluster rule; latent: in as many principal components of the true conformations as the latent has dimensions) run on the particles' true conformations, a ground-truth reference for what this clustering can reach. Returns {explained_variance, state_sizes, labels, state_rmsd [k,k] Å, rmsf, ari, eta2, ari_truth, eta2_truth (nil when not computable), report, files, state_stars}.",
+                                              optional("cluster", .string("latent")), optional("truth", .null), optional("map", .null),
+                                              optional("sigma", .string("residue")), optional("weights", .string("residue"))],
+                    doc: "Analyses a train_autodecoder result on its dataset (template like:): latent PCA (explained variance, PC1–PC2 scatter with the k-means centres), a t-SNE map when the latent dimension is above 2, k k-means states (k-means++ seeded by seed, Lloyd iterations; cluster: \"latent\" clusters the latents, \"conformation\" the 8 leading principal components of the decoded conformations) with their conformations in states.pdb and states.cif (B-factor: per-residue RMSF) and their particles in state_NN.star (datasets read with read_star: every original column kept), traversals of 10 steps along PC1 and PC2 between the 5th and 95th percentiles (.pdb, .dcd and a ChimeraX .cxc coloured by displacement), the RMSF plot, the Cα distance difference of the two most different states, each state's density map (state_NN.mrc, its atoms rendered as the forward model does, sigma/weights as in project: on the grid of map:, a read_mrc record of the consensus map the template was fitted into, else a box of the dataset's size and pixel centred on the template's centroid; with map: read with data: true, each map's FSC against it, the resolution at 0.5 in map_resolutions and state_fsc.png), and out/index.html. Conformations at latent points are decoded by model: when given, else those of the nearest particle. With true frames (dataset.conformation: a simulation's frames, or a STAR file's rlnClassNumber, which the log names and reads as frames) the states are scored against them: ari, the adjusted Rand index against the frames binned into k when they take more than k values (else against the labels as they are, as a classification's classes), and eta2, the share of the frame index's variance the states explain; both nil when every particle has the same label (a consensus refinement's class 1); with the true conformations too (truth: a multi-model structure or [K,N,3] indexed by the frames, or the dataset's truth) ari_truth and eta2_truth score the same k-means (k, seed, cluster rule; latent: in as many principal components of the true conformations as the latent has dimensions) run on the particles' true conformations, a ground-truth reference for what this clustering can reach. Returns {explained_variance, state_sizes, labels, state_rmsd [k,k] Å, rmsf, ari, eta2, ari_truth, eta2_truth (nil when not computable), report, files, state_stars, state_maps, map_resolutions (Å per state, nil beyond Nyquist; nil without a consensus map)}.",
                     example: "let a = analyze(r, data, like: s, k: 8, out: \"out/analysis\", model: gcn)") { a in
                 try analyze(a)
             },
         ]
+    }
+
+    /// How analyze renders the states' maps: on the grid of map: (correlated with it when it holds data), else on a
+    /// box of the dataset's size and pixel centred on the template's centroid.
+    private static func stateMaps(_ a: Arguments, template: Structure, dataset: ParticleDataset) throws -> StateMaps {
+        let sigma = try a.atomValues("sigma", count: template.count, template: template, residue: { $0.sigma }, unit: 1.5)
+        let weight = try a.atomValues("weights", count: template.count, template: template, residue: { $0.electrons }, unit: 1)
+        if a.isNull("map") {
+            let pixel = dataset.pixel, size = dataset.size
+            let centre = Superposition.centroid(template.models.first ?? []).map(Float.init)
+            let spacing = [pixel, pixel, pixel]
+            return try StateMaps(size: [size, size, size], spacing: spacing, origin: DensityMap.origin(centredAt: centre, size: [size, size, size], spacing: spacing),
+                                 sigma: sigma, weight: weight, consensus: nil)
+        }
+        let grid = try MapValue.grid(a, "map")
+        let consensus = MapValue.hasData(a, "map") ? try MapValue.map(a, "map") : nil
+        return try StateMaps(size: grid.size, spacing: grid.spacing, origin: grid.origin, sigma: sigma, weight: weight, consensus: consensus)
     }
 
     private static func analyze(_ a: Arguments) throws -> Value {
@@ -52,8 +70,9 @@ enum AnalysisBuiltins {
         }
         let cluster = try a.string("cluster")
         guard cluster == "latent" || cluster == "conformation" else { throw a.fail("cluster", "\"latent\" or \"conformation\"", a["cluster"]) }
-        let options = LatentAnalysis.Options(states: try a.int("k"), seed: UInt64(bitPattern: Int64(try a.int("seed"))), directory: try a.string("out"),
+        var options = LatentAnalysis.Options(states: try a.int("k"), seed: UInt64(bitPattern: Int64(try a.int("seed"))), directory: try a.string("out"),
                                              clusterConformations: cluster == "conformation")
+        options.maps = try stateMaps(a, template: template, dataset: dataset)
         let writeSubset: (([Int], String) throws -> Void)? = dataset.metadata == nil ? nil : { rows, path in
             try ParticleSTARWriter.write(path, dataset: try dataset.subset(rows, op: "analyze"), stack: nil)
         }
@@ -78,6 +97,8 @@ enum AnalysisBuiltins {
             ("ari", out.agreement.map { .number($0.ari) } ?? .null), ("eta2", out.agreement.map { .number($0.frameVarianceExplained) } ?? .null),
             ("ari_truth", out.truthAgreement.map { .number($0.ari) } ?? .null),
             ("eta2_truth", out.truthAgreement.map { .number($0.frameVarianceExplained) } ?? .null),
+            ("state_maps", .list(out.stateMaps.map { .string($0) })),
+            ("map_resolutions", out.mapResolutions.map { .list($0.map { r in r.map { .number(Double($0)) } ?? .null }) } ?? .null),
             ("report", .string(out.files.first { $0.0 == "report" }?.1 ?? "")),
             ("files", .record(Record(out.files.map { ($0.0, .string($0.1)) }))), ("state_stars", .list(out.stateFiles.map { .string($0) })),
         ]))

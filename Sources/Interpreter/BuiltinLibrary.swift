@@ -29,7 +29,7 @@ enum BuiltinLibrary {
         TensorBuiltins.all + MathBuiltins.all + AutodiffBuiltins.all + UtilityBuiltins.all + CommandLineBuiltins.all
             + FormatBuiltins.all + GeometryBuiltins.all
             + PhysicsBuiltins.all + StructureBuiltins.all + DataBuiltins.all + OutputBuiltins.all + ModelBuiltins.all
-            + LossBuiltins.all + PlotBuiltins.all + TrainingBuiltins.all + PoseBuiltins.all + AnalysisBuiltins.all
+            + LossBuiltins.all + PlotBuiltins.all + TrainingBuiltins.all + PoseBuiltins.all + AnalysisBuiltins.all + MapBuiltins.all
     }
 
     /// `builtins` indexed by name; two builtins with one name are rejected, since the later would silently hide

@@ -122,14 +122,11 @@ enum DataBuiltins {
                 return try DatasetValue.subset(a["dataset"], rows: rows, op: "subset")
             },
             builtin("read_mrc", topic: topic, [required("path"), optional("data", .bool(false))],
-                    doc: "Reads an MRC map's header: {size [x,y,z] voxels, pixel [x,y,z] Å voxel spacing, origin [x,y,z] Å of voxel 0 (the header origin, else nxstart·pixel), centre [x,y,z] Å of the box centre (voxel N/2), path}; data: true adds the map [z,y,x]. A model fitted into the map shares these coordinates.",
+                    doc: "Reads an MRC map's header: {size [x,y,z] voxels, pixel [x,y,z] Å voxel spacing, origin [x,y,z] Å of voxel 0 (the header origin, else nxstart·pixel), centre [x,y,z] Å of the box centre (voxel N/2), path}; data: true adds the map [z,y,x] (x fastest, whatever axes the file stores its columns, rows and sections along). A model fitted into the map shares these coordinates; density_map, write_mrc and fsc take this record.",
                     example: "let map = read_mrc(\"Refine3D/job025/run_class001.mrc\")") { a in
                 let header = try MRCMapHeader(path: try a.string("path"))
-                var fields: [(String, Value)] = [("size", .list(header.size.map { .number(Double($0)) })), ("pixel", .list(header.spacing.map { .number(Double($0)) })),
-                                                 ("origin", .list(header.origin.map { .number(Double($0)) })), ("centre", .list(header.centre.map { .number(Double($0)) })),
-                                                 ("path", .string(header.path))]
-                if try a.bool("data") { fields.append(("data", .tensor(try header.volume()))) }
-                return .record(Record(fields))
+                if try a.bool("data") { return try MapValue.record(try header.map(), path: header.path) }
+                return try MapValue.record(size: header.size, spacing: header.spacing, origin: header.origin, values: nil, path: header.path)
             },
         ]
     }

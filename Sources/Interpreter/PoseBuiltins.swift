@@ -36,15 +36,8 @@ enum PoseBuiltins {
                 guard let pixel else { throw ScriptFailure(message: "esl: give pixel: (Å), or a dataset as ctf:") }
                 let ctf = a.isNull("ctf") ? nil : try DatasetValue.ctfParameters(a["ctf"], count: nil, op: "esl")
                 if let ctf, ctf.count != batch, ctf.count != 1 { throw ScriptFailure(message: "esl: got \(ctf.count) CTFs for \(batch) images") }
-                // Unlike sigma:, the blur has no per-residue table: a number or one width per atom.
-                if case .string = a["blur"] { throw a.fail("blur", "widths ≥ 0 (Å), a number or one per atom", a["blur"]) }
-                let blur = try a.atomValues("blur", count: structure.count, template: nil, residue: { _ in 0 }, unit: 0)
-                guard blur.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw a.fail("blur", "widths ≥ 0 (Å), a number or one per atom", a["blur"]) }
                 let geometry = try Projector.Geometry(
-                    size: images.size, pixel: Float(pixel),
-                    sigma: zip(try a.atomValues("sigma", count: structure.count, template: structure, residue: { $0.sigma }, unit: 1.5), blur).map {
-                        ($0 * $0 + $1 * $1).squareRoot()
-                    },
+                    size: images.size, pixel: Float(pixel), sigma: try a.blurredWidths(count: structure.count, template: structure),
                     weight: try a.atomValues("weights", count: structure.count, template: structure, residue: { $0.electrons }, unit: 1))
                 var origins: [Float]?
                 if !a.isNull("shifts") {

@@ -74,6 +74,17 @@ extension Arguments {
             return t.count == 1 ? [Float](repeating: t.storage[0], count: count) : t.storage
         }
     }
+
+    /// Per-atom widths (Å) from `sigma:` (a number, one per atom or "residue", as `atomValues` reads it) widened by
+    /// `blur:` to √(σ² + b²); the blur, unlike sigma:, has no per-residue table: a number ≥ 0 or one per atom.
+    func blurredWidths(count: Int, template: Structure?) throws -> [Float] {
+        if case .string = self["blur"] { throw fail("blur", "widths ≥ 0 (Å), a number or one per atom", self["blur"]) }
+        let blur = try atomValues("blur", count: count, template: nil, residue: { _ in 0 }, unit: 0)
+        guard blur.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw fail("blur", "widths ≥ 0 (Å), a number or one per atom", self["blur"]) }
+        return zip(try atomValues("sigma", count: count, template: template, residue: { $0.sigma }, unit: 1.5), blur).map {
+            ($0 * $0 + $1 * $1).squareRoot()
+        }
+    }
 }
 
 /// One row of the paper's residue table.

@@ -411,6 +411,15 @@ enum ScriptExpectations {
             c.expect("last-epoch bond RMS", line.number(after: "bond RMS"), in: 0.01...1)
         }
         analysedStates(expected: 4, particles: 1000, &c)
+        // With --map (the project's noise-free consensus map of the particles' mean conformation, centred on the
+        // template's centroid): the template, fitted by construction, agrees with it to a few Å, and so does each
+        // state's map (the states span the motion on either side of the mean).
+        c.expect("template against the consensus map (FSC 0.5, Å)", c.line("template against the consensus map")?.number(after: "FSC 0.5 at"), in: 1...10)
+        if let line = c.line("analyze: each state's map against the consensus map") {
+            let resolutions = line.numbers(after: "FSC 0.5:")
+            c.expect("state maps' FSC resolutions", Double(resolutions.count), equals: 4)
+            for r in resolutions { c.expect("a state map's FSC 0.5 resolution against the consensus map (Å)", r, in: 1...12) }
+        }
         // Training on the RELION project's files (streamed, cropped on read, two optics groups, origins as RELION
         // has them) recovers the conformations as well as the same run on the images in memory.
         guard let line = c.line("files RMSD"), let template = line.number(after: "(template") else { return }

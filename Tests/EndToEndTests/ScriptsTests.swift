@@ -7,7 +7,8 @@ final class ScriptsTests: XCTestCase {
     /// Quick-mode arguments per script; every script accepts `--quick` unless listed here.
     static let quickArguments: [String: [String]] = [
         "make_relion_project.cryo": ["project", "--quick"],
-        "relion_known_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--truth", "project/truth.pdb"],
+        "relion_known_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--truth", "project/truth.pdb",
+                                    "--map", "project/Refine3D/job025/run_class001.mrc"],
         "relion_unknown_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--compare-poses", "--truth",
                                       "project/truth.pdb"],
     ]

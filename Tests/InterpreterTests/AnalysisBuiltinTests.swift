@@ -44,6 +44,33 @@ final class AnalysisBuiltinTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: report))
         XCTAssertTrue(stars.isEmpty, "a simulated dataset has no STAR rows to subset")
         XCTAssertTrue(printed.contains { $0.contains("explained variance") } && printed.contains { $0.contains("no per-state STAR subsets") }, "\(printed)")
+        guard case .list(let maps)? = a["state_maps"], case .null? = a["map_resolutions"] else { return XCTFail("state_maps, map_resolutions") }
+        XCTAssertEqual(maps.count, 3, "one map per state")
+        if case .string(let first)? = maps.first {
+            let header = try MRCMapHeader(path: first)
+            XCTAssertEqual(header.size, [32, 32, 32], "without map: the dataset's box")
+            XCTAssertEqual(header.spacing, [3, 3, 3], "and pixel")
+        }
+    }
+
+    /// With map: a consensus map read with its data, each state's map lies on its grid and is correlated with it: one
+    /// resolution per state, state_fsc.png written and the report's Maps section filled; a map record without data
+    /// gives the grid only.
+    func testStateMapsOnAConsensusGridAreCorrelatedWithIt() throws {
+        guard case .record(let a) = try evaluate("""
+        let consensus = density_map(s, size: 24, pixel: 3.5)
+        analyze(r, data, like: s, k: 3, out: "\(folder)", map: consensus)
+        """), case .list(let maps)? = a["state_maps"], case .list(let resolutions)? = a["map_resolutions"] else { return XCTFail("no state maps") }
+        XCTAssertEqual(maps.count, 3)
+        XCTAssertEqual(resolutions.count, 3)
+        for r in resolutions { if case .number(let x) = r { XCTAssertGreaterThan(x, 7, "no better than Nyquist, 2·3.5 Å") } }
+        if case .string(let first)? = maps.first { XCTAssertEqual(try MRCMapHeader(path: first).size, [24, 24, 24]) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/state_fsc.png"))
+        XCTAssertTrue(try String(contentsOfFile: folder + "/index.html", encoding: .utf8).contains("FSC 0.5 (Å)"))
+        guard case .record(let b) = try evaluate("""
+        analyze(r, data, like: s, k: 3, out: "\(folder)", map: {size: [20, 20, 20], pixel: [4, 4, 4], origin: [0, 0, 0]})
+        """), case .null? = b["map_resolutions"], case .list(let gridOnly)? = b["state_maps"], case .string(let path)? = gridOnly.first else { return XCTFail("grid only") }
+        XCTAssertEqual(try MRCMapHeader(path: path).origin, [0, 0, 0])
     }
 
     /// cluster: "conformation" runs k-means on the decoded conformations' leading principal components: k non-empty

@@ -17,6 +17,8 @@ public enum LatentAnalysis {
         public var traversalSteps = 10
         /// Cluster the decoded conformations (their 8 leading principal components) instead of the latents.
         public var clusterConformations = false
+        /// Where and how to render each state's density map (nil: no maps).
+        public var maps: StateMaps?
         public init(states: Int, seed: UInt64, directory: String, clusterConformations: Bool = false) {
             self.states = states; self.seed = seed; self.directory = directory; self.clusterConformations = clusterConformations
         }
@@ -55,6 +57,9 @@ public enum LatentAnalysis {
         public var rmsf: [Double] = []
         public var files: [(String, String)] = []
         public var stateFiles: [String] = []
+        /// Each state's map file, and with a consensus map its resolution at FSC 0.5 against it (Å; nil: beyond Nyquist).
+        public var stateMaps: [String] = []
+        public var mapResolutions: [Float?]?
     }
 
     /// Runs the analysis. `latents` are M·L values, `conformations` [M, N, 3] Å in one frame (the decoder's),
@@ -172,6 +177,15 @@ public enum LatentAnalysis {
         try PDBFile.write(path("states.pdb"), models: states, like: template, bFactors: out.rmsf)
         try MMCIFFile.write(path("states.cif"), models: states, like: template, bFactors: out.rmsf, name: "cryoscript_states")
         out.files += [("states_pdb", path("states.pdb")), ("states_cif", path("states.cif"))]
+        if let maps = options.maps {
+            let written = try maps.write(states: states, directory: directory)
+            (out.stateMaps, out.mapResolutions) = (written.files, written.resolutions)
+            if let plot = written.plot { out.files.append(("state_fsc", plot)) }
+            if let resolutions = written.resolutions {
+                log("analyze: each state's map against the consensus map, resolution at FSC 0.5: "
+                    + resolutions.map { $0.map { String(format: "%.1f Å", $0) } ?? "beyond Nyquist" }.joined(separator: ", "))
+            }
+        }
         if let writeSubset {
             for s in 0..<options.states {
                 let file = path(String(format: "state_%02d.star", s + 1))
@@ -259,6 +273,19 @@ public enum LatentAnalysis {
         let k = options.states
         page.table(header: ["RMSD (Å)"] + (1...k).map { "state \($0)" },
                    rows: (0..<k).map { a in ["state \(a + 1) (\(out.stateSizes[a]))"] + (0..<k).map { String(format: "%.2f", out.stateRMSD[a * k + $0]) } })
+        if !out.stateMaps.isEmpty {
+            page.heading("Maps")
+            if let resolutions = out.mapResolutions {
+                page.paragraph("Each state's density map (its residues' Gaussians as the forward model renders them) on the consensus map's grid, "
+                               + "and the resolution where its Fourier shell correlation with the consensus map falls below 0.5: the map-model FSC. "
+                               + "A state that sits where the particles' reconstruction does agrees to the resolution its coarse residue model allows; "
+                               + "one misplaced or misfitted in the map agrees only at low resolution.")
+                page.table(header: ["state", "particles", "FSC 0.5 (Å)"], rows: resolutions.enumerated().map { s, r in
+                    ["state \(s + 1)", "\(out.stateSizes[s])", r.map { String(format: "%.1f", $0) } ?? "beyond Nyquist"]
+                })
+            }
+            if let file = figures["state_fsc"] { try page.figure(file, caption: "FSC of each state's map against the consensus map") }
+        }
         page.heading("Structure")
         if let file = figures["rmsf"] { try page.figure(file, caption: "Per-residue RMSF of the decoded conformations (also the B-factors of states.pdb)") }
         if let file = figures["distance_difference"] {
@@ -267,6 +294,7 @@ public enum LatentAnalysis {
         page.heading("Files")
         var links: [(href: String, text: String)] = [("states.pdb", "one model per state, B-factor = RMSF (Å)"), ("states.cif", "the same as mmCIF")]
         links += out.stateFiles.enumerated().map { (($1 as NSString).lastPathComponent, "RELION STAR subset of state \($0 + 1), every original column") }
+        links += out.stateMaps.enumerated().map { (($1 as NSString).lastPathComponent, "density map of state \($0 + 1) (MRC; it overlays the consensus map and states.pdb)") }
         for c in 1...Swift.min(2, dimension) {
             links += [("traversal_pc\(c).cxc", "open in ChimeraX: the PC\(c) traversal as a movie coloured by displacement"),
                       ("traversal_pc\(c).pdb", "the traversal's frames, B-factor = displacement (Å)"), ("traversal_pc\(c).dcd", "the same frames as a CHARMM DCD")]

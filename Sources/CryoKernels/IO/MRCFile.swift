@@ -2,7 +2,8 @@ import Foundation
 
 /// MRC2014 image stacks (MRCS) and maps: reading modes 0 (int8), 1 (int16), 2 (float32), 6 (uint16) and
 /// 12 (float16) in either byte order, memory-mapped so a stack larger than RAM can be streamed image by image;
-/// writing mode 2 little-endian stacks with `ispg = 0`, `mz = 1` and the pixel size in the cell.
+/// writing mode 2 little-endian stacks (`ispg = 0`, `mz = 1`, the pixel size in the cell) and volumes (`ispg = 1`,
+/// the voxel size in the cell, the origin in the header).
 public final class MRCFile: @unchecked Sendable {
     /// Width, height and number of sections (images).
     public let nx: Int, ny: Int, nz: Int
@@ -124,21 +125,36 @@ public final class MRCFile: @unchecked Sendable {
         guard pixel > 0, pixel.isFinite else { throw KernelError(op, "pixel size must be positive, got \(pixel)") }
         let nz = images.rank == 3 ? images.shape[0] : 1
         let ny = images.shape[images.rank - 2], nx = images.shape[images.rank - 1]
+        try write(path, size: [nx, ny, nz], sampling: [nx, ny, 1], cell: [Float(nx) * pixel, Float(ny) * pixel, pixel],
+                  spaceGroup: 0, origin: [0, 0, 0], values: images.storage, op: op)
+    }
+
+    /// Writes `map` as a mode-2 MRC2014 volume (`ispg = 1`, axes x, y, z, start indices 0) with its voxel size in
+    /// the cell and its origin (Å of voxel 0) in the header, where ChimeraX and RELION read it.
+    public static func write(_ path: String, map: DensityMap, op: String = "write_mrc") throws {
+        let cell = (0..<3).map { Float(map.size[$0]) * map.spacing[$0] }
+        try write(path, size: map.size, sampling: map.size, cell: cell, spaceGroup: 1, origin: map.origin, values: map.values, op: op)
+    }
+
+    /// Writes a little-endian mode-2 file of `size` (nx, ny, nz) values, the header's sampling (mx, my, mz), cell
+    /// lengths (Å), space group and origin (Å) as given, and its statistics computed from `values`.
+    private static func write(_ path: String, size: [Int], sampling: [Int], cell: [Float], spaceGroup: Int, origin: [Float],
+                              values: [Float], op: String) throws {
         var w = BinaryWriter()
         var minimum = Float.infinity, maximum = -Float.infinity, sum = 0.0, squares = 0.0
-        for v in images.storage { minimum = Swift.min(minimum, v); maximum = Swift.max(maximum, v); sum += Double(v); squares += Double(v) * Double(v) }
-        let n = Double(images.count), mean = sum / n
-        for v in [nx, ny, nz, 2, 0, 0, 0, nx, ny, 1] { w.int32(Int32(v)) }
-        for v in [Float(nx) * pixel, Float(ny) * pixel, pixel, 90, 90, 90] { w.float32(v) }
+        for v in values { minimum = Swift.min(minimum, v); maximum = Swift.max(maximum, v); sum += Double(v); squares += Double(v) * Double(v) }
+        let n = Double(values.count), mean = sum / n
+        for v in size + [2, 0, 0, 0] + sampling { w.int32(Int32(v)) }
+        for v in cell + [90, 90, 90] { w.float32(v) }
         for v in [1, 2, 3] { w.int32(Int32(v)) }
         for v in [minimum, maximum, Float(mean)] { w.float32(v) }
-        w.int32(0)                      // ispg 0: image stack
+        w.int32(Int32(spaceGroup))      // ispg: 0 image stack, 1 volume
         w.int32(0)                      // no extended header
         w.zeros(8)                      // extra
         w.bytes([0, 0, 0, 0])           // exttyp
         w.int32(20140)                  // nversion
         w.zeros(100 - 16)               // rest of extra
-        for _ in 0..<3 { w.float32(0) } // origin
+        for v in origin { w.float32(v) }
         w.bytes(Array("MAP ".utf8))
         w.bytes([0x44, 0x44, 0, 0])     // little-endian machine stamp
         w.float32(Float(Swift.max(0, squares / n - mean * mean).squareRoot()))
@@ -146,7 +162,7 @@ public final class MRCFile: @unchecked Sendable {
         let label = Array("CryoScript".utf8)
         w.bytes(label + [UInt8](repeating: 32, count: 80 - label.count))
         w.zeros(9 * 80)
-        images.storage.withUnsafeBufferPointer { buffer in
+        values.withUnsafeBufferPointer { buffer in
             w.append(Data(buffer: buffer))
         }
         try AtomicFile.write(w.data, to: path, op: op)

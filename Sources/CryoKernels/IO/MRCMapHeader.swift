@@ -32,10 +32,31 @@ public struct MRCMapHeader: Sendable {
         self.size = size
         self.spacing = spacing
         self.origin = origin
-        centre = (0..<3).map { origin[$0] + Float(size[$0] / 2) * spacing[$0] }
+        centre = DensityMap.centre(origin: origin, size: size, spacing: spacing)
         self.file = file
     }
 
-    /// The map's values as stored: [sections, rows, columns].
-    public func volume() throws -> Tensor { try file.tensor() }
+    /// The map with its values in x, y, z order ([z, y, x], x fastest), whatever axes the file's columns, rows and
+    /// sections run along (EMDB maps are not all stored x, y, z).
+    public func map() throws -> DensityMap {
+        let stored = try file.images(0..<file.nz)
+        let order = file.axisOrder.map { $0 - 1 }
+        var values = stored
+        if order != [0, 1, 2] {
+            var position = [0, 0, 0]
+            var index = 0
+            for section in 0..<file.nz {
+                position[order[2]] = section
+                for row in 0..<file.ny {
+                    position[order[1]] = row
+                    for column in 0..<file.nx {
+                        position[order[0]] = column
+                        values[(position[2] * size[1] + position[1]) * size[0] + position[0]] = stored[index]
+                        index += 1
+                    }
+                }
+            }
+        }
+        return try DensityMap(size: size, spacing: spacing, origin: origin, values: values, op: "read_mrc")
+    }
 }

@@ -2,7 +2,8 @@ import CFFTW
 import Foundation
 
 /// Single-precision 2D real FFTs through FFTW: one pair of plans per image size, made once (planner calls
-/// serialised by a lock, as FFTW requires) and executed concurrently on per-call aligned buffers.
+/// serialised by a lock, as FFTW requires) and executed concurrently on per-call aligned buffers; and the 3D
+/// forward transform of a map, planned per call.
 final class FFT: @unchecked Sendable {
     /// The plans shared by every transform in the process.
     static let shared = FFT()
@@ -73,6 +74,23 @@ final class FFT: @unchecked Sendable {
                 body(b, w)
             }
         }
+    }
+
+    /// The unnormalised half spectrum [nz, ny, nx/2+1] of the volume `values` [nz, ny, nx] (x fastest), through a
+    /// plan made for this one call (FFTW_ESTIMATE, under the planner's lock).
+    func forward3D(_ values: [Float], size: (x: Int, y: Int, z: Int)) -> [(re: Float, im: Float)] {
+        let count = size.z * size.y * (size.x / 2 + 1)
+        let real = fftwf_alloc_real(values.count)!, spectrum = fftwf_alloc_complex(count)!
+        defer { fftwf_free(real); fftwf_free(spectrum) }
+        lock.lock()
+        let plan = fftwf_plan_dft_r2c_3d(Int32(size.z), Int32(size.y), Int32(size.x), real, spectrum, UInt32(FFTW_ESTIMATE))!
+        lock.unlock()
+        real.update(from: values, count: values.count)
+        fftwf_execute(plan)
+        lock.lock()
+        fftwf_destroy_plan(plan)
+        lock.unlock()
+        return (0..<count).map { (spectrum[$0].0, spectrum[$0].1) }
     }
 
     /// Inverse transform of a half spectrum of size `d` into a fresh workspace of that size.

@@ -1,0 +1,61 @@
+import CryoKernels
+
+/// Density maps: a structure's map on a grid (a consensus map's, so the two overlay), MRC volumes out, and the
+/// Fourier shell correlation of two maps.
+enum MapBuiltins {
+    static let topic = "maps"
+
+    static var all: [Builtin] {
+        [
+            builtin("density_map", topic: topic, [required("structure"), optional("like", .null), optional("map", .null), optional("size", .null),
+                                                  optional("pixel", .null), optional("centre", .null), optional("sigma", .string("residue")),
+                                                  optional("weights", .string("residue")), optional("blur", .number(0))],
+                    doc: "The density of a structure's Gaussian atoms as the forward model renders them (each voxel the atoms' mass inside it: summed along z it is project()'s image seen along z), as a map record {size, pixel, origin, centre, data [z,y,x]} in the structure's coordinates (Å). structure: a structure, or coordinates [N,3] with like: a structure for the residue table. The grid: map: a map record (read_mrc(...) of the consensus map the structure was fitted into, so the two overlay and fsc() can compare them), or size: voxels and pixel: Å with the box centre at centre: [x,y,z] (default: the structure's centroid). sigma/weights as in project (default the residue table's); blur: b (Å, a number or one per atom) widens each Gaussian to √(σ² + b²), e.g. a state's spread.",
+                    example: "let m = density_map(states.centres[0], like: template, map: read_mrc(\"Refine3D/job025/run_class001.mrc\"))") { a in
+                let coords: Tensor, template: Structure?
+                if case .object(let o as StructureObject) = a["structure"] {
+                    (coords, template) = (o.structure.coordinates, a.isNull("like") ? o.structure : try a.structure("like"))
+                } else {
+                    coords = try a.tensor("structure")
+                    template = a.isNull("like") ? nil : try a.structure("like")
+                }
+                guard coords.rank == 2, coords.shape[1] == 3, coords.shape[0] > 0 else { throw a.fail("structure", "a structure or coordinates [N,3] (Å)", a["structure"]) }
+                let atoms = coords.shape[0]
+                let size: [Int], spacing: [Float], origin: [Float]
+                if !a.isNull("map") {
+                    (size, spacing, origin) = try MapValue.grid(a, "map")
+                } else {
+                    guard let box = try a.optionalInt("size"), let pixel = try a.optionalNumber("pixel") else {
+                        throw ScriptFailure(message: "density_map: give the grid: map: (a map record, e.g. read_mrc of the consensus map) or size: (voxels) and pixel: (Å)")
+                    }
+                    let centre = a.isNull("centre") ? Superposition.centroid(coords.storage.map(Double.init)).map(Float.init)
+                        : try a.tensor("centre").storage
+                    guard centre.count == 3 else { throw a.fail("centre", "the box centre [x, y, z] (Å)", a["centre"]) }
+                    (size, spacing) = ([box, box, box], [Float](repeating: Float(pixel), count: 3))
+                    origin = DensityMap.origin(centredAt: centre, size: size, spacing: spacing)
+                }
+                let map = try DensityMap.render(coordinates: coords.storage, sigma: try a.blurredWidths(count: atoms, template: template),
+                                                weight: try a.atomValues("weights", count: atoms, template: template, residue: { $0.electrons }, unit: 1),
+                                                size: size, spacing: spacing, origin: origin)
+                return try MapValue.record(map)
+            },
+            builtin("write_mrc", topic: topic, [required("path"), required("map")],
+                    doc: "Writes a map record (density_map(...) or read_mrc(path, data: true)) as an MRC2014 float32 volume with its voxel size and origin in the header, where ChimeraX and RELION read them: it overlays the structure or map it came from.",
+                    example: "write_mrc(\"out/state_01.mrc\", density_map(st.centres[0], like: template, map: consensus))") { a in
+                try MRCFile.write(try a.string("path"), map: try MapValue.map(a, "map"))
+                return .null
+            },
+            builtin("fsc", topic: topic, [required("a"), required("b"), optional("threshold", .number(0.5)), optional("plot", .null), optional("title", .string(""))],
+                    doc: "Fourier shell correlation of two map records on one cubic grid (one box, voxel size and origin: render a structure with density_map(..., map: other)) → {frequency (Å⁻¹ per shell, 0 to Nyquist), fsc, threshold, resolution (Å where the curve first falls below threshold, interpolated; nil when it never does)}. 0.5 reads a map against a model's map, 0.143 a reconstruction's half maps. plot: a PNG path for the curve.",
+                    example: "fsc(density_map(template, map: consensus), consensus, plot: \"out/fsc.png\").resolution") { a in
+                let curve = try FourierShellCorrelation(try MapValue.map(a, "a"), try MapValue.map(a, "b"))
+                let threshold = try a.number("threshold")
+                let resolution = curve.resolution(at: Float(threshold))
+                let frequency = curve.frequency.map(Double.init), correlation = curve.correlation.map(Double.init)
+                if !a.isNull("plot") { try FSCPlot.write(try a.string("plot"), curves: [("FSC", curve)], threshold: threshold, title: try a.string("title")) }
+                return .record(Record([("frequency", .list(frequency.map { .number($0) })), ("fsc", .list(correlation.map { .number($0) })),
+                                       ("threshold", .number(threshold)), ("resolution", resolution.map { .number(Double($0)) } ?? .null)]))
+            },
+        ]
+    }
+}
