@@ -32,6 +32,17 @@ enum DatasetValue {
     }
 
     /// CTF parameters from a ctf record (fields may be numbers or per-image tensors; `defocus` may stand for
+    /// The pixel size (Å) of `images` images, from pixel: or else the dataset given as ctf:, and their CTFs (ctf: a
+    /// dataset, record or ctf(...) value with one CTF for all or one per image; nil without ctf:).
+    static func pixelAndCTF(_ a: Arguments, images: Int) throws -> (Double, [CTFParameters]?) {
+        var pixel = try a.optionalNumber("pixel")
+        if pixel == nil, case .record(let r) = a["ctf"], case .number(let p)? = r["pixel"] { pixel = p }
+        guard let pixel else { throw ScriptFailure(message: "\(a.callee): give pixel: (Å), or a dataset as ctf:") }
+        let ctf = a.isNull("ctf") ? nil : try ctfParameters(a["ctf"], count: nil, op: a.callee)
+        if let ctf, ctf.count != images, ctf.count != 1 { throw ScriptFailure(message: "\(a.callee): got \(ctf.count) CTFs for \(images) images") }
+        return (pixel, ctf)
+    }
+
     /// both defocus values), a dataset record (its `ctf` field), or a `ctf(...)` handle; `count` images expected.
     static func ctfParameters(_ value: Value, count: Int?, op: String) throws -> [CTFParameters] {
         if case .object(let o as CTFObject) = value { return o.parameters }

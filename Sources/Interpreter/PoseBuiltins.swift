@@ -31,11 +31,7 @@ enum PoseBuiltins {
                 let batch = images.count
                 let structure = try a.structure("like")
                 guard structure.count > 0 else { throw ScriptFailure(message: "esl: the structure has no atoms") }
-                var pixel = try a.optionalNumber("pixel")
-                if pixel == nil, case .record(let r) = a["ctf"], case .number(let p)? = r["pixel"] { pixel = p }
-                guard let pixel else { throw ScriptFailure(message: "esl: give pixel: (Å), or a dataset as ctf:") }
-                let ctf = a.isNull("ctf") ? nil : try DatasetValue.ctfParameters(a["ctf"], count: nil, op: "esl")
-                if let ctf, ctf.count != batch, ctf.count != 1 { throw ScriptFailure(message: "esl: got \(ctf.count) CTFs for \(batch) images") }
+                let (pixel, ctf) = try DatasetValue.pixelAndCTF(a, images: batch)
                 let geometry = try Projector.Geometry(
                     size: images.size, pixel: Float(pixel), sigma: try a.blurredWidths(count: structure.count, template: structure),
                     weight: try a.atomValues("weights", count: structure.count, template: structure, residue: { $0.electrons }, unit: 1))

@@ -411,6 +411,9 @@ enum ScriptExpectations {
             c.expect("last-epoch bond RMS", line.number(after: "bond RMS"), in: 0.01...1)
         }
         analysedStates(expected: 4, particles: 1000, &c)
+        // The STAR's poses, origins and CTFs reconstruct a map whose random halves agree to a few Å (Nyquist 4 Å): the
+        // particles went in as RELION has them.
+        c.expect("half-map resolution from the STAR's poses (Å)", c.line("reconstruction from the STAR's poses")?.number(after: "agree to"), in: 4...10)
         // With --map (the project's noise-free consensus map of the particles' mean conformation, centred on the
         // template's centroid): the template, fitted by construction, agrees with it to a few Å, and so does each
         // state's map (the states span the motion on either side of the mean).
@@ -443,6 +446,8 @@ enum ScriptExpectations {
     /// The same RELION project without its poses: the found poses and origins lie near the simulation's (which the
     /// STAR holds), the decoder beats the template, and the written STAR reads back with the poses found.
     private static func relionUnknownPoses(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
+        // The poses and origins found reconstruct a map whose random halves agree to a few Å (Nyquist 4 Å).
+        c.expect("half-map resolution from the poses found (Å)", c.line("reconstruction from the poses found")?.number(after: "agree to"), in: 4...10)
         if let line = c.line("read_star:") {
             c.expect("particles", line.number(before: "particles"), equals: 1000)
             c.expect("optics groups", line.number(before: "optics groups"), equals: 2)

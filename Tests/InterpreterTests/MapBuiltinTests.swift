@@ -37,6 +37,19 @@ final class MapBuiltinTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: path + ".png")
     }
 
+    /// reconstruct from a script: a dataset's images, poses, origins and CTFs give a map that correlates with the
+    /// structure's to beyond the half maps' resolution; the halves' curve, its resolution and the maps are returned.
+    func testReconstructFromAScript() throws {
+        let value = try run("""
+        let s = toy_protein(residues: 60, seed: 0)
+        let data = simulate(s, images: 400, size: 32, pixel: 2.5, snr: 0.2, shift: 3, seed: 1)
+        let rec = reconstruct(data.images, data.rotations, shifts: data.shifts, ctf: data, centre: mean(s.coords, axis: 0), seed: 2)
+        let truth = fsc(rec.map, density_map(s, map: rec.map)).resolution
+        [shape(rec.map.data), shape(rec.half1.data), len(rec.fsc), rec.resolution > 5, rec.resolution < 20, truth < 20, rec.map.centre == rec.half2.centre]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value), "[[32, 32, 32], [32, 32, 32], 17, true, true, true, true]")
+    }
+
     func testErrorsNameWhatIsMissing() {
         let s = "let s = toy_protein(residues: 40, seed: 0)\n"
         assertError(s + "density_map(s)", "give the grid: map: (a map record")
@@ -45,5 +58,11 @@ final class MapBuiltinTests: XCTestCase {
         assertError(s + "let m = density_map(s, size: 8, pixel: 1)\nfsc(m, {size: m.size, pixel: m.pixel, origin: m.origin})", "has no data: read the map with read_mrc(path, data: true)")
         assertError(s + "fsc(density_map(s, size: 8, pixel: 1), density_map(s, size: 8, pixel: 1, centre: [5, 0, 0]))", "sit at different places")
         assertError(s + "write_mrc(\"/etc/hostname/m.mrc\", density_map(s, size: 8, pixel: 1))", "m.mrc")
+        let data = s + "let data = simulate(s, images: 4, size: 16, pixel: 3, seed: 1)\n"
+        assertError(data + "reconstruct(data.images, data.rotations[0..2], ctf: data)", "argument 'rotations' must be rotations [4,3,3]")
+        assertError(data + "reconstruct(data.images, data.rotations)", "give pixel: (Å), or a dataset as ctf:")
+        assertError(data + "reconstruct(data.images, data.rotations, ctf: data, wiener: 0)", "a positive Wiener constant")
+        assertError(data + "reconstruct(data.images[0..1], data.rotations[0..1], ctf: data, pixel: 3)", "got 4 CTFs for 1 images")
+        assertError(data + "reconstruct(data.images[0..1], data.rotations[0..1], pixel: 3)", "needs at least 2 images")
     }
 }

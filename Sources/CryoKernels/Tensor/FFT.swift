@@ -3,7 +3,7 @@ import Foundation
 
 /// Single-precision 2D real FFTs through FFTW: one pair of plans per image size, made once (planner calls
 /// serialised by a lock, as FFTW requires) and executed concurrently on per-call aligned buffers; and the 3D
-/// forward transform of a map, planned per call.
+/// transforms of maps and reconstructions, planned per call.
 final class FFT: @unchecked Sendable {
     /// The plans shared by every transform in the process.
     static let shared = FFT()
@@ -91,6 +91,23 @@ final class FFT: @unchecked Sendable {
         fftwf_destroy_plan(plan)
         lock.unlock()
         return (0..<count).map { (spectrum[$0].0, spectrum[$0].1) }
+    }
+
+    /// The real part of the unnormalised inverse transform of the full complex spectrum `spectrum` (n³ interleaved
+    /// re, im pairs, z slowest), through a plan made for this one call; the spectrum is overwritten.
+    func inverse3DRealPart(_ spectrum: inout [Float], size n: Int) -> [Float] {
+        let count = n * n * n
+        let buffer = fftwf_alloc_complex(count)!
+        defer { fftwf_free(buffer) }
+        lock.lock()
+        let plan = fftwf_plan_dft_3d(Int32(n), Int32(n), Int32(n), buffer, buffer, FFTW_BACKWARD, UInt32(FFTW_ESTIMATE))!
+        lock.unlock()
+        spectrum.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: 8 * count) }
+        fftwf_execute(plan)
+        lock.lock()
+        fftwf_destroy_plan(plan)
+        lock.unlock()
+        return (0..<count).map { buffer[$0].0 }
     }
 
     /// Inverse transform of a half spectrum of size `d` into a fresh workspace of that size.
