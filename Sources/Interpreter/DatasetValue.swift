@@ -182,7 +182,8 @@ extension DatasetValue {
 }
 
 /// A dataset's optics groups and the STAR file it was read from (`data.optics`): what `write_star` needs to
-/// write the file back with every column, and what a user inspects (`.groups`, `.group`, `.path`).
+/// write the file back with every column, and what a user inspects (`.groups`, `.group`, `.path`, and `.random_subset`,
+/// the STAR's `_rlnRandomSubset` halves, nil without the column).
 final class DatasetSourceObject: ScriptObject, @unchecked Sendable {
     let optics: [OpticsGroup]
     let group: [Int]
@@ -198,7 +199,7 @@ final class DatasetSourceObject: ScriptObject, @unchecked Sendable {
     var summary: String {
         "<\(optics.count) optics group\(optics.count == 1 ? "" : "s") for \(group.count) particles\(metadata.map { ", from \($0.path)" } ?? "")>"
     }
-    var memberNames: [String] { ["groups", "group", "path"] }
+    var memberNames: [String] { ["groups", "group", "path", "random_subset"] }
 
     func member(_ name: String) throws -> Value? {
         switch name {
@@ -210,6 +211,7 @@ final class DatasetSourceObject: ScriptObject, @unchecked Sendable {
             })
         case "group": return .tensor(Tensor(group.map { Float(optics[$0].number) }))
         case "path": return metadata.map { .string($0.path) } ?? .null
+        case "random_subset": return try metadata?.randomSubsets().map { .tensor(Tensor($0.map(Float.init))) } ?? .null
         default: return nil
         }
     }

@@ -10,7 +10,7 @@ enum MapBuiltins {
             builtin("density_map", topic: topic, [required("structure"), optional("like", .null), optional("map", .null), optional("size", .null),
                                                   optional("pixel", .null), optional("centre", .null), optional("sigma", .string("residue")),
                                                   optional("weights", .string("residue")), optional("blur", .number(0))],
-                    doc: "The density of a structure's Gaussian atoms as the forward model renders them (each voxel the atoms' mass inside it: summed along z it is project()'s image seen along z), as a map record {size, pixel, origin, centre, data [z,y,x]} in the structure's coordinates (Å). structure: a structure, or coordinates [N,3] with like: a structure for the residue table. The grid: map: a map record (read_mrc(...) of the consensus map the structure was fitted into, so the two overlay and fsc() can compare them), or size: voxels and pixel: Å with the box centre at centre: [x,y,z] (default: the structure's centroid). sigma/weights as in project (default the residue table's); blur: b (Å, a number or one per atom) widens each Gaussian to √(σ² + b²), e.g. a state's spread.",
+                    doc: "The density of a structure's Gaussian atoms as the forward model renders them (each voxel the atoms' mass inside it: summed along z it is project()'s image seen along z), as a map record {size, pixel, origin, centre, data [z,y,x]} in the structure's coordinates (Å). structure: a structure (its first model), or coordinates [N,3] with like: a structure for the residue table. The grid: map: a map record (read_mrc(...) of the consensus map the structure was fitted into, so the two overlay and fsc() can compare them), or size: voxels and pixel: Å with the box centre at centre: [x,y,z] (default: the structure's centroid). sigma/weights as in project (default the residue table's); blur: b (Å, a number or one per atom) widens each Gaussian to √(σ² + b²), e.g. a state's spread.",
                     example: "let m = density_map(states.centres[0], like: template, map: read_mrc(\"Refine3D/job025/run_class001.mrc\"))") { a in
                 let coords: Tensor, template: Structure?
                 if case .object(let o as StructureObject) = a["structure"] {
@@ -51,15 +51,13 @@ enum MapBuiltins {
                 let curve = try FourierShellCorrelation(try MapValue.map(a, "a"), try MapValue.map(a, "b"))
                 let threshold = try a.number("threshold")
                 let resolution = curve.resolution(at: Float(threshold))
-                let frequency = curve.frequency.map(Double.init), correlation = curve.correlation.map(Double.init)
                 if !a.isNull("plot") { try FSCPlot.write(try a.string("plot"), curves: [("FSC", curve)], threshold: threshold, title: try a.string("title")) }
-                return .record(Record([("frequency", .list(frequency.map { .number($0) })), ("fsc", .list(correlation.map { .number($0) })),
-                                       ("threshold", .number(threshold)), ("resolution", resolution.map { .number(Double($0)) } ?? .null)]))
+                return .record(Record(curveFields(curve) + [("threshold", .number(threshold)), ("resolution", resolution.map { .number(Double($0)) } ?? .null)]))
             },
             builtin("reconstruct", topic: topic, [required("images"), required("rotations"), optional("shifts", .null), optional("ctf", .null),
                                                   optional("pixel", .null), optional("centre", .list([.number(0), .number(0), .number(0)])),
-                                                  optional("wiener", .number(0.001)), optional("seed", .number(0)), optional("plot", .null)],
-                    doc: "The 3D map of images [B,D,D] (or a streamed stack) seen at rotations [B,3,3] with RELION origins shifts [B,2] (Å) and CTFs (ctf: a dataset, record or ctf(...)), by direct Fourier inversion (central slices inserted into a grid padded twice by trilinear weights; Σ CTF·Ŷ / (Σ CTF² + λ), λ = wiener × the mean of Σ CTF²), as relion_reconstruct does. The particles are split at random (seed) into two halves reconstructed apart: their FSC at 0.143 is the resolution the images and their poses support, with no ground truth (RELION's gold standard). Returns {map (every particle; a map record, voxel D/2 at centre: [x,y,z] Å, so centre: a consensus map's centre or the template's centroid overlays them), half1, half2, frequency, fsc, resolution (Å at 0.143; nil beyond Nyquist)}; plot: a PNG of the halves' FSC.",
+                                                  optional("wiener", .number(0.001)), optional("halves", .null), optional("seed", .number(0)), optional("plot", .null)],
+                    doc: "The 3D map of images [B,D,D] (or a streamed stack) seen at rotations [B,3,3] with RELION origins shifts [B,2] (Å) and CTFs (ctf: a dataset, record or ctf(...)), by direct Fourier inversion (central slices inserted into a grid padded twice by trilinear weights; Σ CTF·Ŷ / (Σ CTF² + λ), λ = wiener × the mean of Σ CTF²), as relion_reconstruct does. The particles are split into two halves reconstructed apart, halves: [B] of 1 and 2 (RELION's _rlnRandomSubset, data.optics.random_subset for a STAR file) or else at random (seed): their FSC at 0.143 is the resolution the images and their poses support, with no ground truth, when each half's poses were found apart from the other's (RELION's gold standard: its refinement keeps the halves' references apart); poses found against references made from all the particles align both halves' noise alike, and the FSC then overstates the resolution. Returns {map (every particle; a map record, voxel D/2 at centre: [x,y,z] Å, so centre: a consensus map's centre or the template's centroid overlays them), half1, half2, frequency, fsc, resolution (Å at 0.143; nil beyond Nyquist), split (\"given\", or \"random\": without halves:, or when they hold one label only, which is said)}; plot: a PNG of the halves' FSC.",
                     example: "let rec = reconstruct(data.images, est.rotations, shifts: est.shifts, ctf: data); rec.resolution") { a in
                 try reconstruct(a)
             },
@@ -83,11 +81,27 @@ enum MapBuiltins {
         let wiener = try a.number("wiener")
         guard wiener > 0, wiener.isFinite else { throw a.fail("wiener", "a positive Wiener constant (a fraction of the mean Σ CTF²)", a["wiener"]) }
         guard count >= 2 else { throw ScriptFailure(message: "reconstruct: needs at least 2 images (one per half), got \(count)") }
-        // A balanced random split: the first half of a seeded shuffle goes to half 1.
-        var order = Array(0..<count)
-        try a.withGenerator { order.shuffle(using: &$0) }
+        // The halves given (1 and 2, as RELION numbers them), or a balanced random split: the first half of a seeded
+        // shuffle goes to half1 (index 0), the rest to half2.
         var half = [Int](repeating: 1, count: count)
-        for i in order.prefix(count / 2) { half[i] = 0 }
+        var split = "random"
+        if !a.isNull("halves") {
+            let given = try a.tensor("halves").storage
+            guard given.count == count, given.allSatisfy({ $0 == 1 || $0 == 2 }) else {
+                throw a.fail("halves", "[\(count)] labels 1 and 2, one per image", a["halves"])
+            }
+            if Set(given).count == 2 {
+                half = given.map { Int($0) - 1 }
+                split = "given"
+            } else {
+                a.interpreter.warn("reconstruct: every image is in half \(Int(given[0])) of halves:, so the images are split at random instead")
+            }
+        }
+        if split == "random" {
+            var order = Array(0..<count)
+            try a.withGenerator { order.shuffle(using: &$0) }
+            for i in order.prefix(count / 2) { half[i] = 0 }
+        }
         var reconstruction = try FourierReconstruction(size: images.size, pixel: Float(pixel))
         let bar = ProgressBar("reconstruct", total: count)
         for start in stride(from: 0, to: count, by: 256) {
@@ -108,8 +122,13 @@ enum MapBuiltins {
         if !a.isNull("plot") {
             try FSCPlot.write(try a.string("plot"), curves: [("half maps", curve)], threshold: 0.143, title: "FSC of the two half maps")
         }
-        return .record(Record([("map", try MapValue.record(maps[0])), ("half1", try MapValue.record(maps[1])), ("half2", try MapValue.record(maps[2])),
-                               ("frequency", .list(curve.frequency.map { .number(Double($0)) })), ("fsc", .list(curve.correlation.map { .number(Double($0)) })),
-                               ("resolution", curve.resolution(at: 0.143).map { .number(Double($0)) } ?? .null)]))
+        return .record(Record([("map", try MapValue.record(maps[0])), ("half1", try MapValue.record(maps[1])), ("half2", try MapValue.record(maps[2]))]
+                              + curveFields(curve) + [("resolution", curve.resolution(at: 0.143).map { .number(Double($0)) } ?? .null),
+                                                      ("split", .string(split))]))
+    }
+
+    /// A curve's fields as scripts see them: frequency (Å⁻¹ per shell) and fsc.
+    private static func curveFields(_ curve: FourierShellCorrelation) -> [(String, Value)] {
+        [("frequency", .list(curve.frequency.map { .number(Double($0)) })), ("fsc", .list(curve.correlation.map { .number(Double($0)) }))]
     }
 }

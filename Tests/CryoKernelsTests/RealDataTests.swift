@@ -149,6 +149,14 @@ final class RealDataTests: XCTestCase {
         XCTAssertEqual(Set(d.optics.map(\.sphericalAberration)), [2.7, 2.6])
         // Origins reach tens of Å in real refinements: the sign decides where every particle is rendered.
         XCTAssertGreaterThan(d.shifts.map { abs($0) }.max() ?? 0, 20)
+        // The halves RELION's gold-standard refinement kept apart, particle by particle as starfile reads them.
+        let halves = try XCTUnwrap(try d.metadata?.randomSubsets())
+        let expected = try runPython("""
+        import starfile
+        print(' '.join(str(int(v)) for v in starfile.read('cryodrgn/relion31.6opticsgroups.star', always_dict=True)['particles']['rlnRandomSubset']))
+        """).split(separator: " ").compactMap { Int($0) }
+        XCTAssertEqual(halves, expected)
+        XCTAssertEqual(halves.filter { $0 == 1 }.count, 74)
     }
 
     func testRELION30WithoutOptics() throws {

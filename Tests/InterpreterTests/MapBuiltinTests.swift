@@ -48,6 +48,18 @@ final class MapBuiltinTests: XCTestCase {
         [shape(rec.map.data), shape(rec.half1.data), len(rec.fsc), rec.resolution > 5, rec.resolution < 20, truth < 20, rec.map.centre == rec.half2.centre]
         """)
         XCTAssertEqual(ValueFormatter.repr(value), "[[32, 32, 32], [32, 32, 32], 17, true, true, true, true]")
+        // Halves given as RELION numbers them are kept; a single label is said and replaced by a random split.
+        let interpreter = Interpreter()
+        var warnings: [String] = []
+        interpreter.warningOutput = { warnings.append($0) }
+        let splits = try interpreter.run("""
+        let s = toy_protein(residues: 40, seed: 0)
+        let data = simulate(s, images: 8, size: 16, pixel: 3, seed: 1)
+        [reconstruct(data.images, data.rotations, ctf: data, halves: [1, 2, 1, 2, 1, 2, 2, 2]).split,
+         reconstruct(data.images, data.rotations, ctf: data, halves: ones([8])).split, reconstruct(data.images, data.rotations, ctf: data).split]
+        """, name: "t.cryo") ?? .null
+        XCTAssertEqual(ValueFormatter.repr(splits), "[\"given\", \"random\", \"random\"]")
+        XCTAssertEqual(warnings, ["reconstruct: every image is in half 1 of halves:, so the images are split at random instead"])
     }
 
     func testErrorsNameWhatIsMissing() {
@@ -64,5 +76,6 @@ final class MapBuiltinTests: XCTestCase {
         assertError(data + "reconstruct(data.images, data.rotations, ctf: data, wiener: 0)", "a positive Wiener constant")
         assertError(data + "reconstruct(data.images[0..1], data.rotations[0..1], ctf: data, pixel: 3)", "got 4 CTFs for 1 images")
         assertError(data + "reconstruct(data.images[0..1], data.rotations[0..1], pixel: 3)", "needs at least 2 images")
+        assertError(data + "reconstruct(data.images, data.rotations, pixel: 3, halves: [1, 2, 3, 1])", "argument 'halves' must be [4] labels 1 and 2")
     }
 }

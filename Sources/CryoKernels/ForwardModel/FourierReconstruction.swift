@@ -8,8 +8,10 @@ import Foundation
 /// Wiener ratio Σ CTF·Ŷ / (Σ CTF² + λ), transformed back and cropped to the images' box. Voxel N/2 is the rotation
 /// centre, and the map is on the scale of `DensityMap.render` (a voxel's mass; its sum along z is an image).
 ///
-/// Images go into one of two independent halves, so that the halves' Fourier shell correlation (read at 0.143)
-/// measures the resolution the particles and their poses support, with no ground truth: RELION's gold standard.
+/// Images go into one of two halves, so that the halves' Fourier shell correlation (read at 0.143) measures the
+/// resolution the particles and their poses support, with no ground truth, provided each half's poses were found
+/// apart from the other half (RELION's gold standard); poses found against one reference for all align both halves'
+/// noise to it alike, and the FSC then overstates the resolution.
 public struct FourierReconstruction: Sendable {
     /// The images' side (pixels) and pixel size (Å).
     public let size: Int, pixel: Float

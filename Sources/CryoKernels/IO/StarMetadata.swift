@@ -21,4 +21,17 @@ public struct StarMetadata: Sendable {
 
     /// The particles table.
     public var particles: StarBlock { blocks[particlesBlock] }
+
+    /// Each particle's half (1 or 2) from `_rlnRandomSubset`, as RELION's gold-standard refinement assigned it; nil
+    /// when the table has no such column. A value other than 1 or 2 is an error naming the file and the row.
+    public func randomSubsets() throws -> [Int]? {
+        guard let column = particles.column("rlnRandomSubset") else { return nil }
+        return try rows.map { row in
+            let text = particles.rows[row][column]
+            guard let half = Int(text), half == 1 || half == 2 else {
+                throw KernelError("read_star", "\(path): particle row \(row + 1) has _rlnRandomSubset \"\(text)\"; RELION's halves are 1 and 2")
+            }
+            return half
+        }
+    }
 }
