@@ -64,18 +64,22 @@ final class MapBuiltinTests: XCTestCase {
 
     func testErrorsNameWhatIsMissing() {
         let s = "let s = toy_protein(residues: 40, seed: 0)\n"
-        assertError(s + "density_map(s)", "give the grid: map: (a map record")
-        assertError(s + "density_map(s, map: {size: [8, 8]})", "argument 'map' must be a map record")
-        assertError(s + "density_map(s, size: 8, pixel: 1, blur: -1)", "widths ≥ 0")
-        assertError(s + "let m = density_map(s, size: 8, pixel: 1)\nfsc(m, {size: m.size, pixel: m.pixel, origin: m.origin})", "has no data: read the map with read_mrc(path, data: true)")
-        assertError(s + "fsc(density_map(s, size: 8, pixel: 1), density_map(s, size: 8, pixel: 1, centre: [5, 0, 0]))", "sit at different places")
-        assertError(s + "write_mrc(\"/etc/hostname/m.mrc\", density_map(s, size: 8, pixel: 1))", "m.mrc")
         let data = s + "let data = simulate(s, images: 4, size: 16, pixel: 3, seed: 1)\n"
-        assertError(data + "reconstruct(data.images, data.rotations[0..2], ctf: data)", "argument 'rotations' must be rotations [4,3,3]")
-        assertError(data + "reconstruct(data.images, data.rotations)", "give pixel: (Å), or a dataset as ctf:")
-        assertError(data + "reconstruct(data.images, data.rotations, ctf: data, wiener: 0)", "a positive Wiener constant")
-        assertError(data + "reconstruct(data.images[0..1], data.rotations[0..1], ctf: data, pixel: 3)", "got 4 CTFs for 1 images")
-        assertError(data + "reconstruct(data.images[0..1], data.rotations[0..1], pixel: 3)", "needs at least 2 images")
-        assertError(data + "reconstruct(data.images, data.rotations, pixel: 3, halves: [1, 2, 3, 1])", "argument 'halves' must be [4] labels 1 and 2")
+        let cases: [(script: String, fragment: String)] = [
+            (s + "density_map(s)", "give the grid: map: (a map record"),
+            (s + "density_map(s, map: {size: [8, 8]})", "argument 'map' must be a map record"),
+            (s + "density_map(s, size: 8, pixel: 1, blur: -1)", "widths ≥ 0"),
+            (s + "let m = density_map(s, size: 8, pixel: 1)\nfsc(m, {size: m.size, pixel: m.pixel, origin: m.origin})",
+             "has no data: read the map with read_mrc(path, data: true)"),
+            (s + "fsc(density_map(s, size: 8, pixel: 1), density_map(s, size: 8, pixel: 1, centre: [5, 0, 0]))", "sit at different places"),
+            (s + "write_mrc(\"/etc/hostname/m.mrc\", density_map(s, size: 8, pixel: 1))", "m.mrc"),
+            (data + "reconstruct(data.images, data.rotations[0..2], ctf: data)", "argument 'rotations' must be rotations [4,3,3]"),
+            (data + "reconstruct(data.images, data.rotations)", "give pixel: (Å), or a dataset as ctf:"),
+            (data + "reconstruct(data.images, data.rotations, ctf: data, wiener: 0)", "a positive Wiener constant"),
+            (data + "reconstruct(data.images[0..1], data.rotations[0..1], ctf: data, pixel: 3)", "got 4 CTFs for 1 images"),
+            (data + "reconstruct(data.images[0..1], data.rotations[0..1], pixel: 3)", "needs at least 2 images"),
+            (data + "reconstruct(data.images, data.rotations, pixel: 3, halves: [1, 2, 3, 1])", "argument 'halves' must be [4] labels 1 and 2"),
+        ]
+        for (script, fragment) in cases { assertError(script, fragment) }
     }
 }

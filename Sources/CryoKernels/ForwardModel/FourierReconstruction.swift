@@ -20,10 +20,12 @@ public struct FourierReconstruction: Sendable {
     /// Images inserted into each half.
     public private(set) var counts = [0, 0]
 
-    /// An empty reconstruction of `size`-pixel images at `pixel` Å (at most 256: the padded grids take
-    /// 2 × 12·(2·size)³ bytes).
+    /// An empty reconstruction of `size`-pixel images at `pixel` Å, 4 to 128 pixels: the two halves' padded grids
+    /// take 24·(2·size)³ bytes and an insertion's per-worker tables 12·(2·size)³ each (800 MB in all at 128).
     public init(size: Int, pixel: Float) throws {
-        guard size >= 4, size <= 256 else { throw KernelError("reconstruct", "the images' side must be in 4...256 pixels, got \(size)") }
+        guard size >= 4, size <= 128 else {
+            throw KernelError("reconstruct", "the images' side must be in 4...128 pixels, got \(size) (the padded grids take about 48·(2·size)³ bytes); read the particles Fourier-cropped, read_star(..., size: 128) or smaller")
+        }
         guard pixel > 0, pixel.isFinite else { throw KernelError("reconstruct", "the pixel size must be positive, got \(pixel) Å") }
         self.size = size
         self.pixel = pixel
