@@ -56,15 +56,24 @@ public struct FourierReconstruction: Sendable {
                         for i in 0..<d { (w.real + (i + offset) * padded + offset).update(from: source.baseAddress! + b * d * d + i * d, count: d) }
                         FFT.shared.forward(w)
                         let filter = ctf?[b].halfSpectrum(size: padded, pixel: pixelSize)
-                        let m = rotations[b].m, (ox, oy) = (Double(origins[2 * b]), Double(origins[2 * b + 1]))
+                        let m = rotations[b].m
+                        // Centred on the padded box's middle ((−1)^k per axis) and moved by +origin (exp(−2πi s·o)):
+                        // a phase that factors into one table per axis.
+                        let step = 1 / (Double(padded) * Double(pixelSize))
+                        func phases(_ origin: Float, _ count: Int, _ frequency: (Int) -> Int) -> [(Float, Float)] {
+                            (0..<count).map { i in
+                                let k = frequency(i), angle = -2 * Double.pi * step * Double(k) * Double(origin) + (k % 2 == 0 ? 0 : Double.pi)
+                                return (Float(cos(angle)), Float(sin(angle)))
+                            }
+                        }
+                        let alongX = phases(origins[2 * b], columns) { $0 }, alongY = phases(origins[2 * b + 1], padded) { $0 <= d ? $0 : $0 - padded }
                         for i in 0..<padded {
                             let ky = i <= d ? i : i - padded
                             for kx in 0..<columns where kx * kx + ky * ky < (d - 1) * (d - 1) {
                                 let k = i * columns + kx
-                                // Centred on the padded box's middle ((−1)^(kx+ky)) and moved by +origin (exp(−2πi s·o)).
-                                let s = (Double(kx), Double(ky)), step = 1 / (Double(padded) * Double(pixelSize))
-                                let phase = -2 * Double.pi * step * (s.0 * ox + s.1 * oy) + ((kx + ky) % 2 == 0 ? 0 : Double.pi)
-                                let (c, sn) = (Float(cos(phase)), Float(sin(phase)))
+                                let s = (Double(kx), Double(ky))
+                                let (px, py) = (alongX[kx], alongY[i])
+                                let (c, sn) = (px.0 * py.0 - px.1 * py.1, px.0 * py.1 + px.1 * py.0)
                                 let (re, im) = (w.spectrum[k].0 * c - w.spectrum[k].1 * sn, w.spectrum[k].0 * sn + w.spectrum[k].1 * c)
                                 let gain = filter?[k] ?? 1
                                 let q = (m[0] * s.0 + m[3] * s.1, m[1] * s.0 + m[4] * s.1, m[2] * s.0 + m[5] * s.1)
