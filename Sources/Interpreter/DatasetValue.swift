@@ -32,6 +32,14 @@ enum DatasetValue {
     }
 
     /// CTF parameters from a ctf record (fields may be numbers or per-image tensors; `defocus` may stand for
+    /// The shifts: argument of `images` images, RELION origins [B,2] (Å, x then y) as B·2 values; nil without it.
+    static func origins(_ a: Arguments, images: Int) throws -> [Float]? {
+        if a.isNull("shifts") { return nil }
+        let given = try a.tensor("shifts")
+        guard given.shape == [images, 2] else { throw a.fail("shifts", "RELION origins [\(images),2] (Å)", a["shifts"]) }
+        return given.storage
+    }
+
     /// The pixel size (Å) of `images` images, from pixel: or else the dataset given as ctf:, and their CTFs (ctf: a
     /// dataset, record or ctf(...) value with one CTF for all or one per image; nil without ctf:).
     static func pixelAndCTF(_ a: Arguments, images: Int) throws -> (Double, [CTFParameters]?) {

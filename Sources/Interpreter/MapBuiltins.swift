@@ -70,12 +70,7 @@ enum MapBuiltins {
         let (pixel, ctf) = try DatasetValue.pixelAndCTF(a, images: count)
         let rotations = try Rotation.list(from: try a.tensor("rotations"), op: "reconstruct")
         guard rotations.count == count else { throw a.fail("rotations", "rotations [\(count),3,3], one per image", a["rotations"]) }
-        var origins = [Float](repeating: 0, count: 2 * count)
-        if !a.isNull("shifts") {
-            let given = try a.tensor("shifts")
-            guard given.shape == [count, 2] else { throw a.fail("shifts", "RELION origins [\(count),2] (Å)", a["shifts"]) }
-            origins = given.storage
-        }
+        let origins = try DatasetValue.origins(a, images: count) ?? [Float](repeating: 0, count: 2 * count)
         let centre = try a.tensor("centre").storage
         guard centre.count == 3 else { throw a.fail("centre", "the map's centre [x, y, z] (Å)", a["centre"]) }
         let wiener = try a.number("wiener")

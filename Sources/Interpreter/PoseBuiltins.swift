@@ -35,12 +35,7 @@ enum PoseBuiltins {
                 let geometry = try Projector.Geometry(
                     size: images.size, pixel: Float(pixel), sigma: try a.blurredWidths(count: structure.count, template: structure),
                     weight: try a.atomValues("weights", count: structure.count, template: structure, residue: { $0.electrons }, unit: 1))
-                var origins: [Float]?
-                if !a.isNull("shifts") {
-                    let given = try a.tensor("shifts")
-                    guard given.shape == [batch, 2] else { throw a.fail("shifts", "RELION origins [\(batch),2] (Å)", a["shifts"]) }
-                    origins = given.storage
-                }
+                let origins = try DatasetValue.origins(a, images: batch)
                 let maxShift = try a.number("max_shift")
                 var estimator = try PoseEstimator(level: try a.int("grid"), coarseToFine: try a.bool("coarse_to_fine"), keep: try a.int("keep"),
                                                   lifting: try SupportLifting(eta: try a.number("eta"), j0: try a.number("j0")),
