@@ -15,13 +15,11 @@ import Foundation
 public struct FourierReconstruction: Sendable {
     /// The images' side (pixels) and pixel size (Å).
     public let size: Int, pixel: Float
-    /// Per half: the padded grid's Σ CTF·Ŷ (interleaved re, im) and Σ CTF², (2D)³ each, z slowest, FFT order.
-    private var numerators: [[Float]], weights: [[Float]]
-    /// Images inserted into each half.
-    public private(set) var counts = [0, 0]
+    /// Per half: the padded grid's cells (2D)³, z slowest, FFT order, 3 floats each: Σ CTF·Ŷ (re, im) and Σ CTF².
+    private var halves: [[Float]]
 
     /// An empty reconstruction of `size`-pixel images at `pixel` Å, 4 to 128 pixels: the two halves' padded grids
-    /// take 24·(2·size)³ bytes and an insertion's per-worker tables 12·(2·size)³ each (800 MB in all at 128).
+    /// take 24·(2·size)³ bytes and an insertion's tables for the workers after the first 12·(2·size)³ each.
     public init(size: Int, pixel: Float) throws {
         guard size >= 4, size <= 128 else {
             throw KernelError("reconstruct", "the images' side must be in 4...128 pixels, got \(size) (the padded grids take about 48·(2·size)³ bytes); read the particles Fourier-cropped, read_star(..., size: 128) or smaller")
@@ -30,8 +28,7 @@ public struct FourierReconstruction: Sendable {
         self.size = size
         self.pixel = pixel
         let cells = 8 * size * size * size
-        numerators = [[Float](repeating: 0, count: 2 * cells), [Float](repeating: 0, count: 2 * cells)]
-        weights = [[Float](repeating: 0, count: cells), [Float](repeating: 0, count: cells)]
+        halves = [[Float](repeating: 0, count: 3 * cells), [Float](repeating: 0, count: 3 * cells)]
     }
 
     /// Inserts `images` ([B·D·D], each drawn at box centre − its origin) seen at `rotations`, with `origins` (B·2 Å,
@@ -44,8 +41,7 @@ public struct FourierReconstruction: Sendable {
         }
         let padded = 2 * d, columns = d + 1, cells = padded * padded * padded
         let pixelSize = pixel
-        var accumulated = [Float](repeating: 0, count: 3 * cells)
-        accumulated.withUnsafeMutableBufferPointer { out in
+        halves[half].withUnsafeMutableBufferPointer { out in
             images.withUnsafeBufferPointer { source in
                 Parallel.forPartsSumming(batch, grain: 8, into: out.baseAddress!, length: 3 * cells) { range, grid in
                     let w = FFT.Workspace(size: padded)
@@ -88,12 +84,6 @@ public struct FourierReconstruction: Sendable {
                 }
             }
         }
-        for c in 0..<cells {
-            numerators[half][2 * c] += accumulated[3 * c]
-            numerators[half][2 * c + 1] += accumulated[3 * c + 1]
-            weights[half][c] += accumulated[3 * c + 2]
-        }
-        counts[half] += batch
     }
 
     /// Adds a sample (re, im) of weight `weight` at grid point `q` (padded-grid frequency units) into `grid`
@@ -124,8 +114,12 @@ public struct FourierReconstruction: Sendable {
         let d = size, padded = 2 * d, cells = padded * padded * padded
         var numerator = [Float](repeating: 0, count: 2 * cells), weight = [Float](repeating: 0, count: cells)
         for h in halves {
-            for c in 0..<(2 * cells) { numerator[c] += numerators[h][c] }
-            for c in 0..<cells { weight[c] += weights[h][c] }
+            let table = self.halves[h]
+            for c in 0..<cells {
+                numerator[2 * c] += table[3 * c]
+                numerator[2 * c + 1] += table[3 * c + 1]
+                weight[c] += table[3 * c + 2]
+            }
         }
         let sampled = weight.filter { $0 > 0 }
         let lambda = wiener * Float(sampled.reduce(0.0) { $0 + Double($1) } / Double(Swift.max(1, sampled.count)))
