@@ -8,21 +8,39 @@ public struct FourierShellCorrelation: Sendable {
     /// The correlation in each shell (0 where either map has no power there).
     public let correlation: [Float]
 
+    /// A map's half spectrum with its grid, transformed once so that one map can be correlated with several.
+    public struct Spectrum: Sendable {
+        let size: [Int], spacing: [Float], origin: [Float]
+        let values: [(re: Float, im: Float)]
+
+        /// The spectrum of `map`, which must have a cubic box and one voxel size.
+        public init(_ map: DensityMap, op: String = "fsc") throws {
+            let n = map.size[0]
+            guard map.size.allSatisfy({ $0 == n }) else { throw KernelError(op, "the FSC needs maps of a cubic box, got \(map.size) voxels") }
+            guard map.spacing.allSatisfy({ abs($0 - map.spacing[0]) <= 1e-4 * map.spacing[0] }) else {
+                throw KernelError(op, "the FSC needs one isotropic voxel size, got \(map.spacing) Å")
+            }
+            (size, spacing, origin) = (map.size, map.spacing, map.origin)
+            values = FFT.shared.forward3D(map.values, size: (x: n, y: n, z: n))
+        }
+    }
+
     /// Correlates `a` and `b`, which must share a cubic box, one isotropic voxel size and their origin.
     public init(_ a: DensityMap, _ b: DensityMap, op: String = "fsc") throws {
-        let n = a.size[0]
-        guard a.size == b.size, a.size.allSatisfy({ $0 == n }) else {
-            throw KernelError(op, "the FSC needs two maps of one cubic box, got \(a.size) and \(b.size) voxels")
-        }
-        let pixel = a.spacing[0]
-        guard (a.spacing + b.spacing).allSatisfy({ abs($0 - pixel) <= 1e-4 * pixel }) else {
+        try self.init(try Spectrum(a, op: op), try Spectrum(b, op: op), op: op)
+    }
+
+    /// Correlates two maps' spectra, which must share their grid.
+    public init(_ a: Spectrum, _ b: Spectrum, op: String = "fsc") throws {
+        let n = a.size[0], pixel = a.spacing[0]
+        guard a.size == b.size else { throw KernelError(op, "the FSC needs two maps of one box, got \(a.size) and \(b.size) voxels") }
+        guard zip(a.spacing, b.spacing).allSatisfy({ abs($0 - $1) <= 1e-4 * pixel }) else {
             throw KernelError(op, "the FSC needs one isotropic voxel size in both maps, got \(a.spacing) and \(b.spacing) Å")
         }
         guard zip(a.origin, b.origin).allSatisfy({ abs($0 - $1) <= 0.01 * pixel }) else {
             throw KernelError(op, "the maps sit at different places (voxel 0 at \(a.origin) and \(b.origin) Å); render one on the other's grid (density_map(..., map:)) before correlating them")
         }
-        let dims = (x: n, y: n, z: n)
-        let fa = FFT.shared.forward3D(a.values, size: dims), fb = FFT.shared.forward3D(b.values, size: dims)
+        let (fa, fb) = (a.values, b.values)
         let shells = n / 2 + 1, half = n / 2 + 1
         var cross = [Double](repeating: 0, count: shells), powerA = cross, powerB = cross
         for kz in 0..<n {

@@ -36,12 +36,15 @@ public struct StateMaps: Sendable {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         var written = Written()
         var curves: [(Int, FourierShellCorrelation)] = []
+        let consensusSpectrum = try consensus.map { try FourierShellCorrelation.Spectrum($0, op: "analyze") }
         for (s, state) in states.enumerated() {
             let map = try DensityMap.render(coordinates: state.map(Float.init), sigma: sigma, weight: weight, size: size, spacing: spacing, origin: origin)
             let file = path(String(format: "state_%02d.mrc", s + 1))
             try MRCFile.write(file, map: map, op: "analyze")
             written.files.append(file)
-            if let consensus { curves.append((s, try FourierShellCorrelation(map, consensus, op: "analyze"))) }
+            if let consensusSpectrum {
+                curves.append((s, try FourierShellCorrelation(try FourierShellCorrelation.Spectrum(map, op: "analyze"), consensusSpectrum, op: "analyze")))
+            }
         }
         guard !curves.isEmpty else { return written }
         written.resolutions = curves.map { $0.1.resolution(at: 0.5) }
