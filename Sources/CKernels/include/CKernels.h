@@ -42,6 +42,14 @@ void cryo_message_backward(const float *g, const float *a, const float *t, const
                            intptr_t batch, intptr_t hidden, int edge_per_batch,
                            float *d_source, float *d_target, float *d_edge);
 
+/* The matrix product of a narrow right operand (see MatMul.swift): C[m, n] = A·B[k, n], or C += A·B when
+   accumulate is nonzero; A's element (i, p) is a[i·row_stride + p·column_stride] (so a transposed A is strides
+   (1, lda)), B's and C's rows are ldb and ldc floats apart. Fast while B's rows stay in cache: it reads B in place
+   instead of packing it, for the products of GNN layers ([B·N, 64] × [64, 64], their output layers' 3 columns) and
+   their gradients. Works on rows 0 ..< m of C; split the rows across threads. */
+void cryo_narrow_gemm(const float *a, intptr_t row_stride, intptr_t column_stride, const float *b, intptr_t ldb,
+                      intptr_t m, intptr_t n, intptr_t k, int accumulate, float *c, intptr_t ldc);
+
 /* Fused stack of graph convolutions h ← ReLU(Â·(h·W_l) + b_l) + r_l·h for layers l = 0 ..< L of F features
    (see GraphConvolutionStack.swift), on one chunk of CRYO_GCN_LANES batch items. Every node table of a chunk is
    [N, F, LANES], the item fastest (unused lanes hold zeros). weights are [L, F, F] (x·W, row-major), biases

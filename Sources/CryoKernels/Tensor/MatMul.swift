@@ -1,9 +1,11 @@
 import CBLAS
+import CKernels
 
 extension Tensor {
     /// Matrix product over the last two axes, `[..., M, K] @ [..., K, N] → [..., M, N]`, with broadcast
     /// batch axes. A rank-1 left operand is a row vector and a rank-1 right operand a column vector
-    /// (their unit axis is dropped from the result). Runs on OpenBLAS `sgemm`.
+    /// (their unit axis is dropped from the result). Runs on OpenBLAS `sgemm`, or on `cryo_narrow_gemm` when the
+    /// output is narrow (see `GemmBatch.isNarrow`).
     public static func matmul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         guard a.rank >= 1, b.rank >= 1 else {
             throw KernelError("matmul", "needs tensors of rank ≥ 1, got \(formatShape(a.shape)) @ \(formatShape(b.shape))")
@@ -25,29 +27,28 @@ extension Tensor {
         let batch = try Broadcasting.shape(batchA, batchB, op: "matmul")
         _ = try elementCount(batch + [m, n], op: "matmul")
         let plan = GemmBatch(batch: batch, batchA: batchA, batchB: batchB, m: m, n: n, k: k)
-        var out = [Float](repeating: 0, count: plan.count * m * n)
-        a.storage.withUnsafeBufferPointer { x in
-            b.storage.withUnsafeBufferPointer { y in
-                out.withUnsafeMutableBufferPointer { o in
-                    plan.run(x.baseAddress!, y.baseAddress!, o.baseAddress!)
-                }
+        let out = plan.filled(count: plan.count * m * n, overwritten: true) { o in
+            a.storage.withUnsafeBufferPointer { x in
+                b.storage.withUnsafeBufferPointer { y in plan.run(x.baseAddress!, y.baseAddress!, o) }
             }
         }
         let result = Tensor(uncheckedShape: batch + [m, n], storage: out)
         Tape.recordIfNeeded(result, inputs: [a, b]) { g in
             var ga: Tensor?, gb: Tensor?
             if a.requiresGrad {
-                var d = [Float](repeating: 0, count: a.count)
-                g.storage.withUnsafeBufferPointer { gp in b.storage.withUnsafeBufferPointer { y in d.withUnsafeMutableBufferPointer { dp in
-                    plan.runGradA(gp.baseAddress!, y.baseAddress!, dp.baseAddress!)
-                } } }
+                let d = plan.filled(count: a.count, overwritten: plan.foldIntoRows) { dp in
+                    g.storage.withUnsafeBufferPointer { gp in b.storage.withUnsafeBufferPointer { y in
+                        plan.runGradA(gp.baseAddress!, y.baseAddress!, dp)
+                    } }
+                }
                 ga = Tensor(uncheckedShape: a.shape, storage: d)
             }
             if b.requiresGrad {
-                var d = [Float](repeating: 0, count: b.count)
-                a.storage.withUnsafeBufferPointer { x in g.storage.withUnsafeBufferPointer { gp in d.withUnsafeMutableBufferPointer { dp in
-                    plan.runGradB(x.baseAddress!, gp.baseAddress!, dp.baseAddress!)
-                } } }
+                let d = plan.filled(count: b.count, overwritten: plan.foldIntoRows) { dp in
+                    a.storage.withUnsafeBufferPointer { x in g.storage.withUnsafeBufferPointer { gp in
+                        plan.runGradB(x.baseAddress!, gp.baseAddress!, dp)
+                    } }
+                }
                 gb = Tensor(uncheckedShape: b.shape, storage: d)
             }
             return [ga, gb]
@@ -76,6 +77,17 @@ struct GemmBatch {
         }
         offsetsA = oa
         offsetsB = ob
+    }
+
+    /// A buffer of `count` floats filled by `body`: left uninitialised when `body` overwrites every entry (a
+    /// product, or a folded gradient: beta 0), zeroed when it accumulates (an operand broadcast over the batch).
+    func filled(count: Int, overwritten: Bool, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let base = buffer.baseAddress, count > 0 else { initialized = 0; return }
+            if !overwritten { buffer.initialize(repeating: 0) }
+            body(base)
+            initialized = count
+        }
     }
 
     /// C = A·B for every batch.
@@ -120,10 +132,14 @@ struct GemmBatch {
             if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } } }
             return
         }
-        _ = BLASThreads.singleThreaded
-        let (opA, opB) = (transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans)
         // Large products are split into one block of rows (or of columns, for short wide products) per worker.
         let parts = m * n * k >= BLASThreads.splitThreshold ? Swift.min(Parallel.workers, Swift.max(m, n)) : 1
+        if isNarrow(transA, transB, n, k) {
+            narrowProduct(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, parts: parts)
+            return
+        }
+        _ = BLASThreads.singleThreaded
+        let (opA, opB) = (transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans)
         if parts <= 1 {
             cblas_sgemm(CblasRowMajor, opA, opB, blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
             return
@@ -140,6 +156,39 @@ struct GemmBatch {
                 let columnsOfB = transB ? b + range.lowerBound * ldb : b + range.lowerBound
                 cblas_sgemm(CblasRowMajor, opA, opB, blasint(m), count, blasint(k), 1, a, blasint(lda), columnsOfB, blasint(ldb), beta,
                             output.base + range.lowerBound, blasint(ldc))
+            }
+        }
+    }
+
+    /// Whether a product goes to `cryo_narrow_gemm` rather than OpenBLAS: an output at most 256 columns wide whose
+    /// right operand stays in cache (k ≤ 512 rows read in place, or a transposed copy of at most 64k floats); a
+    /// reduction over a transposed A may be long (a weight gradient, Aᵀ·dC over every row of a batch).
+    static func isNarrow(_ transA: Bool, _ transB: Bool, _ n: Int, _ k: Int) -> Bool {
+        guard n <= 256 else { return false }
+        if transB { return n * k <= 1 << 16 }
+        return transA || k <= 512
+    }
+
+    /// `sgemm` for narrow products (beta 0 or 1): rows of C split across the workers, a transposed B copied once
+    /// into its [k, n] form.
+    static func narrowProduct(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                              _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                              _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, parts: Int) {
+        precondition(beta == 0 || beta == 1, "narrow products overwrite or accumulate")
+        var right: [Float] = []
+        if transB {
+            right = [Float](unsafeUninitializedCapacity: k * n) { buffer, initialized in
+                for p in 0..<k { for j in 0..<n { buffer[p * n + j] = b[j * ldb + p] } }
+                initialized = k * n
+            }
+        }
+        let (rowStride, columnStride) = transA ? (1, lda) : (lda, 1)
+        let output = SharedPointer(base: c)
+        right.withUnsafeBufferPointer { copy in
+            let (panel, panelStride) = transB ? (copy.baseAddress!, n) : (b, ldb)
+            Parallel.forRanges(m, grain: parts > 1 ? (m + parts - 1) / parts : m) { range in
+                cryo_narrow_gemm(a + range.lowerBound * rowStride, rowStride, columnStride, panel, panelStride,
+                                 range.count, n, k, beta == 0 ? 0 : 1, output.base + range.lowerBound * ldc, ldc)
             }
         }
     }
