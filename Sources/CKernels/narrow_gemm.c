@@ -1,16 +1,17 @@
 #include "CKernels.h"
 #include "isa_variants.h"
 
-/* The narrow matrix product; see CKernels.h. Each output tile of ROWS rows and two vectors of columns keeps its
-   sums in registers (12 vector accumulators) while the reduction runs: per step, ROWS broadcasts of A and two
-   loads of B feed 2·ROWS fused multiply-adds. B is read in place (no packing), which is what makes it pay for the
-   short reductions and narrow outputs of GNN layers ([B·N, 64] × [64, 64]), where a general sgemm spends a third
-   of its time packing operands. */
+/* The narrow matrix product; see CKernels.h. Each output tile keeps its sums in registers while the reduction
+   runs: per step, one broadcast of A per row and one load of B per vector feed rows·vectors fused multiply-adds. B
+   is read in place (no packing), which is what makes it pay for the short reductions and narrow outputs of GNN
+   layers ([B·N, 64] × [64, 64]), where a general sgemm spends a third of its time packing operands. */
 
-/* Rows of an output tile, and steps of the reduction per pass over the output. */
-enum { ROWS = 6, CHUNK = 64 };
+/* Steps of the reduction per pass over the output. */
+enum { CHUNK = 64 };
 
-#define CRYO_NARROW_GEMM_TILE(VECTOR, WIDTH, SUFFIX)                                                                  \
+/* The loops for vectors of WIDTH floats and output tiles of at most ROWS rows by VECTORS vectors (ROWS·VECTORS
+   accumulators), named by SUFFIX. */
+#define CRYO_NARROW_GEMM_TILE(VECTOR, WIDTH, ROWS, VECTORS, SUFFIX)                                                   \
     typedef float VECTOR __attribute__((vector_size(WIDTH * sizeof(float)), aligned(sizeof(float))));                \
                                                                                                                       \
     CRYO_INLINE VECTOR gemm_load_##SUFFIX(const float *p) {                                                           \
@@ -19,27 +20,24 @@ enum { ROWS = 6, CHUNK = 64 };
         return v;                                                                                                     \
     }                                                                                                                 \
                                                                                                                       \
-    /* C[rows, columns] (+)= A[rows, k]·B[k, columns] for rows ≤ ROWS, B read as vectors (1 or 2) of WIDTH floats  \
-       and the first `columns` of them stored; A's element (r, p) at a[r·row_stride + p·column_stride]. Inlined     \
-       with constant rows and vectors, the loops unroll. */                                                          \
+    /* C[rows, columns] (+)= A[rows, k]·B[k, columns] for rows ≤ ROWS, B read as `vectors` ≤ VECTORS vectors and the \
+       first `columns` of them stored; A's element (r, p) at a[r·row_stride + p·column_stride]. Inlined with         \
+       constant rows and vectors, the loops unroll and the sums stay in registers. */                                \
     CRYO_INLINE void gemm_tile_##SUFFIX(const float *restrict a, intptr_t row_stride, intptr_t column_stride,         \
                                         const float *restrict b, intptr_t ldb, intptr_t k, intptr_t rows,            \
                                         intptr_t vectors, intptr_t columns, int accumulate, float *restrict c,       \
                                         intptr_t ldc) {                                                               \
-        VECTOR sum[ROWS][2];                                                                                          \
+        VECTOR sum[ROWS][VECTORS];                                                                                    \
         for (intptr_t r = 0; r < ROWS; r++) {                                                                         \
-            sum[r][0] = (VECTOR){ 0 };                                                                                \
-            sum[r][1] = (VECTOR){ 0 };                                                                                \
+            for (intptr_t v = 0; v < VECTORS; v++) sum[r][v] = (VECTOR){ 0 };                                         \
         }                                                                                                             \
         for (intptr_t p = 0; p < k; p++) {                                                                            \
-            const float *line = b + p * ldb;                                                                          \
-            const VECTOR b0 = gemm_load_##SUFFIX(line);                                                               \
-            const VECTOR b1 = vectors == 2 ? gemm_load_##SUFFIX(line + WIDTH) : (VECTOR){ 0 };                        \
+            VECTOR line[VECTORS];                                                                                     \
+            for (intptr_t v = 0; v < vectors; v++) line[v] = gemm_load_##SUFFIX(b + p * ldb + v * WIDTH);             \
             const float *column = a + p * column_stride;                                                              \
             for (intptr_t r = 0; r < rows; r++) {                                                                     \
                 const float x = column[r * row_stride];                                                               \
-                sum[r][0] += x * b0;                                                                                  \
-                if (vectors == 2) sum[r][1] += x * b1;                                                                \
+                for (intptr_t v = 0; v < vectors; v++) sum[r][v] += x * line[v];                                      \
             }                                                                                                         \
         }                                                                                                             \
         if (columns == vectors * WIDTH) {                                                                             \
@@ -61,14 +59,19 @@ enum { ROWS = 6, CHUNK = 64 };
         }                                                                                                             \
     }                                                                                                                 \
                                                                                                                       \
-    /* One block of at most ROWS rows: B's n columns (a multiple of WIDTH) read, the first `columns` stored. */     \
+    /* One block of at most ROWS rows: B's n columns (a multiple of WIDTH) read, the first `columns` stored. Each    \
+       call names its constant vector count, so each tile shape is compiled apart. */                                \
     CRYO_INLINE void gemm_block_##SUFFIX(const float *restrict a, intptr_t row_stride, intptr_t column_stride,        \
                                          const float *restrict b, intptr_t ldb, intptr_t n, intptr_t columns,         \
                                          intptr_t k, intptr_t rows, int accumulate, float *restrict c, intptr_t ldc) { \
-        for (intptr_t j = 0; j < n; j += 2 * WIDTH) {                                                                 \
-            const intptr_t vectors = n - j >= 2 * WIDTH ? 2 : 1;                                                      \
+        for (intptr_t j = 0; j < n; j += VECTORS * WIDTH) {                                                           \
+            const intptr_t vectors = (n - j) / WIDTH < VECTORS ? (n - j) / WIDTH : VECTORS;                           \
             const intptr_t stored = columns - j < vectors * WIDTH ? columns - j : vectors * WIDTH;                     \
-            if (vectors == 2) {                                                                                       \
+            if (vectors == VECTORS) {                                                                                 \
+                gemm_tile_##SUFFIX(a, row_stride, column_stride, b + j, ldb, k, rows, VECTORS, stored, accumulate, c + j, ldc); \
+            } else if (VECTORS > 3 && vectors == 3) {                                                                 \
+                gemm_tile_##SUFFIX(a, row_stride, column_stride, b + j, ldb, k, rows, 3, stored, accumulate, c + j, ldc); \
+            } else if (VECTORS > 2 && vectors == 2) {                                                                 \
                 gemm_tile_##SUFFIX(a, row_stride, column_stride, b + j, ldb, k, rows, 2, stored, accumulate, c + j, ldc); \
             } else {                                                                                                  \
                 gemm_tile_##SUFFIX(a, row_stride, column_stride, b + j, ldb, k, rows, 1, stored, accumulate, c + j, ldc); \
@@ -82,15 +85,17 @@ enum { ROWS = 6, CHUNK = 64 };
                                           intptr_t ldc) {                                                             \
         intptr_t i = 0;                                                                                               \
         for (; i + ROWS <= m; i += ROWS) {                                                                            \
-            gemm_block_##SUFFIX(a + i * row_stride, row_stride, column_stride, b, ldb, n, columns, k, ROWS, accumulate,       \
-                                c + i * ldc, ldc);                                                                    \
+            gemm_block_##SUFFIX(a + i * row_stride, row_stride, column_stride, b, ldb, n, columns, k, ROWS,          \
+                                accumulate, c + i * ldc, ldc);                                                        \
         }                                                                                                             \
+        const float *rest_a = a + i * row_stride;                                                                     \
+        float *rest_c = c + i * ldc;                                                                                  \
         switch (m - i) {                                                                                              \
-        case 5: gemm_block_##SUFFIX(a + i * row_stride, row_stride, column_stride, b, ldb, n, columns, k, 5, accumulate, c + i * ldc, ldc); break; \
-        case 4: gemm_block_##SUFFIX(a + i * row_stride, row_stride, column_stride, b, ldb, n, columns, k, 4, accumulate, c + i * ldc, ldc); break; \
-        case 3: gemm_block_##SUFFIX(a + i * row_stride, row_stride, column_stride, b, ldb, n, columns, k, 3, accumulate, c + i * ldc, ldc); break; \
-        case 2: gemm_block_##SUFFIX(a + i * row_stride, row_stride, column_stride, b, ldb, n, columns, k, 2, accumulate, c + i * ldc, ldc); break; \
-        case 1: gemm_block_##SUFFIX(a + i * row_stride, row_stride, column_stride, b, ldb, n, columns, k, 1, accumulate, c + i * ldc, ldc); break; \
+        case 5: gemm_block_##SUFFIX(rest_a, row_stride, column_stride, b, ldb, n, columns, k, 5, accumulate, rest_c, ldc); break; \
+        case 4: gemm_block_##SUFFIX(rest_a, row_stride, column_stride, b, ldb, n, columns, k, 4, accumulate, rest_c, ldc); break; \
+        case 3: gemm_block_##SUFFIX(rest_a, row_stride, column_stride, b, ldb, n, columns, k, 3, accumulate, rest_c, ldc); break; \
+        case 2: gemm_block_##SUFFIX(rest_a, row_stride, column_stride, b, ldb, n, columns, k, 2, accumulate, rest_c, ldc); break; \
+        case 1: gemm_block_##SUFFIX(rest_a, row_stride, column_stride, b, ldb, n, columns, k, 1, accumulate, rest_c, ldc); break; \
         default: break;                                                                                               \
         }                                                                                                             \
     }                                                                                                                 \
@@ -122,10 +127,10 @@ enum { ROWS = 6, CHUNK = 64 };
         }                                                                                                             \
     }
 
-/* Sixteen floats: one AVX-512 vector (two AVX2, four SSE ones); eight: one AVX2 vector. AVX-512 has 32 vector
-   registers, AVX2 16, so each takes the width at which 12 accumulators and two B vectors fit. */
-CRYO_NARROW_GEMM_TILE(gemm_vector16, 16, wide)
-CRYO_NARROW_GEMM_TILE(gemm_vector8, 8, narrow)
+/* AVX-512 (32 registers): tiles of 4 rows by 4 vectors of 16 floats, 16 accumulators fed by 4 broadcasts and 4
+   loads a step. AVX2 and SSE (16 registers): 6 rows by 2 vectors of 8 floats, 12 accumulators. */
+CRYO_NARROW_GEMM_TILE(gemm_vector16, 16, 4, 4, wide)
+CRYO_NARROW_GEMM_TILE(gemm_vector8, 8, 6, 2, narrow)
 
 #define NARROW_GEMM_PARAMS                                                                                           \
     (const float *a, intptr_t row_stride, intptr_t column_stride, const float *b, intptr_t ldb, intptr_t m,          \
