@@ -1,6 +1,10 @@
 #include "CKernels.h"
 #include "isa_variants.h"
 
+/* The vectors below are passed between always-inline helpers only, so the ABI clang warns about for vector
+   arguments wider than the target's registers never arises. */
+#pragma clang diagnostic ignored "-Wpsabi"
+
 /* The narrow matrix product; see CKernels.h. Each output tile keeps its sums in registers while the reduction
    runs: per step, one broadcast of A per row and one load of B per vector feed rows·vectors fused multiply-adds. B
    is read in place (no packing), which is what makes it pay for the short reductions and narrow outputs of GNN
