@@ -55,7 +55,7 @@ enum PaperModelBenchmark {
         figures.append(("paper_gcn_L10_F10_decoder_fwd_bwd_B32_N214_ms", decoderMs))
         let rate = try sgemmRate()
         let floors = floorMilliseconds(nodes: graph.nodes, entries: graph.src.count + graph.nodes, rate: rate)
-        print(String(format: "GCN decoder forward+backward: %.2f ms (%.0f%% of its floor at the sgemm rate, %.1f GFLOP/s)",
+        print(String(format: "GCN decoder forward+backward: %.2f ms (%.0f%% of its floor at the best matmul rate, %.1f GFLOP/s)",
                      decoderMs, 100 * floors.decoder / decoderMs, rate / 1e9))
         for (name, decoder) in [("gcn_L10_F10", gcn as Decoder), ("mlp_W\(width)", mlp as Decoder)] {
             var settings = AutodecoderTrainer.Settings()
@@ -66,7 +66,7 @@ enum PaperModelBenchmark {
             let ms = try medianMilliseconds(repeats: 21, warmup: 3) { _ = try trainer.step(state, images: batch) }
             figures.append(("paper_\(name)_train_step_B32_N214_D64_ms", ms))
             let floor = decoder.kind == "gcn" ? floors.gcnStep : floors.mlpStep
-            print(String(format: "paper %@ (%d parameters): %.2f ms per step; FLOP floor %.2f ms at the sgemm rate (%.0f%% reached)",
+            print(String(format: "paper %@ (%d parameters): %.2f ms per step; FLOP floor %.2f ms at the best matmul rate (%.0f%% reached)",
                          decoder.kind, decoder.parameterCount, ms, floor, 100 * floor / ms))
             figures.append(("paper_\(name)_train_step_roofline_fraction", floor / ms))
         }

@@ -81,7 +81,7 @@ enum TrainingStepBenchmark {
     }
 
     /// The fraction of the compute floor the step reaches: the floating-point operations it must do (counted below)
-    /// at the sgemm rate measured now (512³), against the measured step time.
+    /// at the best matmul rate measured now (`sgemmRate`), against the measured step time.
     static func rooflineFraction(stepMilliseconds: Double, nodes: Int, edges: Int) throws -> Double {
         let (b, h, layers, d) = (32.0, 64.0, 4.0, 64.0)
         let rows = Double(nodes) * b
@@ -97,7 +97,7 @@ enum TrainingStepBenchmark {
         let flops = layers * layer + io + projector + ctf + 4 * b * d * d
         let rate = try sgemmRate()
         let floor = flops / rate * 1000
-        print(String(format: "training step: %.2f GFLOP; at the measured sgemm rate (%.1f GFLOP/s) the floor is %.1f ms; the step (%.1f ms) reaches %.0f%% of it",
+        print(String(format: "training step: %.2f GFLOP; at the best measured matmul rate (%.1f GFLOP/s) the floor is %.1f ms; the step (%.1f ms) reaches %.0f%% of it",
                      flops / 1e9, rate / 1e9, floor, stepMilliseconds, 100 * floor / stepMilliseconds))
         return floor / stepMilliseconds
     }

@@ -20,6 +20,7 @@ let cases: [(String, () throws -> [(String, Double)])] = [
 ]
 var figures: [(String, Double)] = []
 print("C kernels use \(InstructionSet.active.name) (the widest this CPU supports of sse2, avx2, avx512)")
+print(BLASCore.mismatchNote ?? "OpenBLAS uses its \(BLASCore.name) kernels")
 do {
     for (name, run) in cases where selected.isEmpty || selected.contains(name) {
         figures += try run()
