@@ -2,7 +2,7 @@ import CBLAS
 
 /// The kernels OpenBLAS picked for this CPU. OpenBLAS chooses them from the CPU's model number, not its features, so
 /// a CPU it does not know gets its oldest x86-64 kernels: Debian 12's OpenBLAS 0.3.21 runs its SSE3 "Prescott" sgemm
-/// on a Sapphire Rapids virtual machine, at 30–60 GFLOP/s on 2 cores where its SkylakeX kernels reach 180.
+/// on a Sapphire Rapids virtual machine, at 16–64 GFLOP/s on 2 cores (512³) where its SkylakeX kernels reach 180.
 /// CryoScript's own kernels (`InstructionSet`, `cryo_narrow_gemm`) go by the CPU's features and are not affected;
 /// the products left to OpenBLAS (wide ones, such as ESL scoring's) are.
 public enum BLASCore {

@@ -123,7 +123,8 @@ struct GemmBatch {
         }
     }
 
-    /// Row-major `C = op(A)·op(B) + beta·C` through CBLAS; skips empty products.
+    /// Row-major `C = op(A)·op(B) + beta·C` (beta 0 or 1) through `cryo_narrow_gemm` when `isNarrow`, else CBLAS;
+    /// skips empty products.
     static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                       _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                       _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
@@ -132,7 +133,7 @@ struct GemmBatch {
             if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } } }
             return
         }
-        // Large products are split into one block of rows (or of columns, for short wide products) per worker.
+        // Large products are split into one block of rows per worker (CBLAS: of columns, for short wide products).
         let parts = m * n * k >= BLASThreads.splitThreshold ? Swift.min(Parallel.workers, Swift.max(m, n)) : 1
         if isNarrow(transA, transB, n, k) {
             narrowProduct(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, parts: parts)
