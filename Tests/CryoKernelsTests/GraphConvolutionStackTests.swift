@@ -32,8 +32,9 @@ final class GraphConvolutionStackTests: XCTestCase {
     func testFusedDecodeEqualsTheOpChainOnEveryInstructionSet() throws {
         let graph = try ResidueGraph.build(try ToyProtein.make(residues: 60, seed: 4))
         var g = SeededGenerator(seed: 9)
-        // The paper's width, an odd one, a batch that leaves a partial chunk and one of several chunks.
-        for (hidden, batch, firstResidual) in [(10, 32, true), (7, 19, false), (10, 5, false)] {
+        // The paper's width, an odd one, a batch that leaves a partial chunk and one of several chunks; the kernel
+        // works on blocks of 5 features, and 7, 9, 3 and 1 leave remainders of 2, 4, 3 and 1.
+        for (hidden, batch, firstResidual) in [(10, 32, true), (7, 19, false), (10, 5, false), (9, 17, true), (3, 3, false), (1, 2, true)] {
             let d = try GCNDecoder(graph: graph, latent: 4, hidden: hidden, layers: 6, firstLayerResidual: firstResidual, seed: 2)
             let z = Tensor.randn([batch, 4], using: &g).asParameter()
             let weights = Tensor.randn([batch, graph.nodes, 3], using: &g)
