@@ -61,6 +61,34 @@ enum MapBuiltins {
                     example: "let rec = reconstruct(data.images, est.rotations, shifts: est.shifts, ctf: data); rec.resolution") { a in
                 try reconstruct(a)
             },
+            builtin("randomize_phases", topic: topic, [required("dataset"), required("beyond"), optional("seed", .null)],
+                    doc: "The dataset with every image's Fourier phases at and beyond 1/beyond Å⁻¹ replaced by random ones (those of a white-noise image, so the images stay real), the amplitudes kept: high-resolution noise substitution (Chen et al. 2013). Run the same pose search and reconstruction on it as on the dataset; beyond that resolution its images hold no signal, so the FSC its half maps still show there is what the search put in (reference bias, overfitting), and corrected_fsc removes it from the real run's. RELION chooses beyond: where the half-map FSC falls to 0.8. The images must be in memory (read without stream:); the rest (poses, CTFs, STAR rows) is kept.",
+                    example: "let noisy = randomize_phases(data, beyond: 12, seed: 5)") { a in
+                let dataset = try DatasetValue.dataset(a["dataset"], op: "randomize_phases")
+                guard let images = dataset.images else {
+                    throw ScriptFailure(message: "randomize_phases: the dataset's images are streamed from their stacks; read it without stream: to randomise their phases in memory")
+                }
+                let beyond = try a.number("beyond")
+                let seed = try a.withGenerator { $0.next() }
+                var out = dataset
+                let randomized = try NoiseSubstitution.randomizedPhases(images.storage, count: dataset.count, size: dataset.size, pixel: dataset.pixel,
+                                                                        beyond: Float(beyond), seed: seed)
+                out.images = try Tensor(shape: images.shape, storage: randomized)
+                return try DatasetValue.replacing(a["dataset"], with: out)
+            },
+            builtin("corrected_fsc", topic: topic, [required("measured"), required("substituted"), required("beyond")],
+                    doc: "The half-map FSC measured (a record with frequency and fsc, as reconstruct and fsc return) corrected for what the search put in: substituted is the same search and reconstruction run on randomize_phases(dataset, beyond:), and every shell at or beyond 1/beyond Å⁻¹ becomes (FSC_t − FSC_n) / (1 − FSC_n) (Chen et al. 2013), the others kept. Returns {frequency, fsc, resolution (Å at 0.143; nil beyond Nyquist)}.",
+                    example: "corrected_fsc(rec, noisy_rec, beyond: 12).resolution") { a in
+                let curves = try ["measured", "substituted"].map { name -> FourierShellCorrelation in
+                    let r = try a.record(name)
+                    guard let frequency = r["frequency"], let fsc = r["fsc"] else {
+                        throw a.fail(name, "a record with frequency and fsc (as reconstruct or fsc returns)", a[name])
+                    }
+                    return FourierShellCorrelation(frequency: try ValueConversion.tensor(frequency).storage, correlation: try ValueConversion.tensor(fsc).storage)
+                }
+                let curve = try NoiseSubstitution.corrected(curves[0], by: curves[1], beyond: Float(try a.number("beyond")))
+                return .record(Record(curveFields(curve) + [("resolution", curve.resolution(at: 0.143).map { .number(Double($0)) } ?? .null)]))
+            },
         ]
     }
 

@@ -193,6 +193,30 @@ enum ScriptExpectations {
             c.expect("half-map resolution from the true poses (Å)", line.number(after: "the true poses"), in: 4...128)
             c.expect("half-map resolution from the poses found after the rounds (Å)", line.number(after: "after the rounds"), in: 4...128)
         }
+        // Pure noise searched against the template: its halves agree through the template alone (reference bias).
+        if let line = c.line("control: pure noise searched against the template") {
+            c.expect("half-map resolution of pure noise (Å)", line.number(after: "half-map resolution"), in: 4...128)
+        } else {
+            c.expect(false, "no pure-noise control line")
+        }
+        // The gold standard: each half's pipeline prints its rows, then the resolutions of the halves' reconstructions.
+        for half in ["half 1", "half 2"] {
+            guard let row = c.row(startingWith: "\(half) ESL training") else { c.expect(false, "no gold-standard row for \(half)"); continue }
+            poseErrors("\(half) pose error after ESL training", [c.number(row, 1, "median"), c.number(row, 2, "p90")].compactMap { $0 }, &c)
+            trained("\(half) RMSD after ESL training", c.number(row, 6, "oracle RMSD"), template: template, &c)
+        }
+        if let line = c.line("gold-standard resolution") {
+            for stage in ["the true poses", "after ESL training", "after the rounds"] {
+                c.expect("gold-standard resolution, \(stage) (Å)", line.number(after: stage), in: 4...128)
+            }
+        } else {
+            c.expect(false, "no gold-standard resolution line")
+        }
+        if let line = c.line("gold-standard resolution corrected by noise substitution") {
+            c.expect("corrected gold-standard resolution after the rounds (Å)", line.number(after: "after the rounds"), in: 4...128)
+        } else {
+            c.expect(false, "no corrected gold-standard resolution line")
+        }
         if let truth = c.row("the truth") {
             c.expect("template RMSD of the known-pose row", c.number(truth, 1, "template"), equals: template)
             trained("GCN RMSD with the true poses", c.number(truth, 2, "GCN"), template: template, &c)

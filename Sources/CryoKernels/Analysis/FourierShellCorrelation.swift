@@ -25,6 +25,12 @@ public struct FourierShellCorrelation: Sendable {
         }
     }
 
+    /// A curve given shell by shell (frequencies in Å⁻¹ from 0, one correlation each).
+    public init(frequency: [Float], correlation: [Float]) {
+        self.frequency = frequency
+        self.correlation = correlation
+    }
+
     /// Correlates `a` and `b`, which must share a cubic box, one isotropic voxel size and their origin.
     public init(_ a: DensityMap, _ b: DensityMap, op: String = "fsc") throws {
         try self.init(try Spectrum(a, op: op), try Spectrum(b, op: op), op: op)

@@ -1,0 +1,76 @@
+import XCTest
+@testable import CryoKernels
+
+/// High-resolution noise substitution: the phases beyond the cutoff are random and Hermitian (the images stay real),
+/// everything else is the image's own; and Chen et al.'s correction of an FSC curve.
+final class NoiseSubstitutionTests: XCTestCase {
+    /// The half spectra [B, D, D/2+1] of `count` D×D images.
+    private func spectra(_ images: [Float], count: Int, size d: Int) -> [[(Float, Float)]] {
+        var out = [[(Float, Float)]](repeating: [], count: count)
+        let lock = NSLock()
+        images.withUnsafeBufferPointer { x in
+            FFT.shared.forwardEach(x.baseAddress!, count: count, size: d) { b, w in
+                let s = (0..<w.spectrumCount).map { (w.spectrum[$0].0, w.spectrum[$0].1) }
+                lock.lock()
+                out[b] = s
+                lock.unlock()
+            }
+        }
+        return out
+    }
+
+    func testPhasesBeyondTheCutoffAreRandomAndTheRestIsKept() throws {
+        let (d, count, pixel, beyond): (Int, Int, Float, Float) = (32, 6, 2, 8)
+        var g = SeededGenerator(seed: 3)
+        let images = (0..<(count * d * d)).map { _ in Float(g.normal()) }
+        let out = try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seed: 7)
+        XCTAssertTrue(out.allSatisfy(\.isFinite))
+        XCTAssertEqual(out, try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seed: 7))
+        XCTAssertNotEqual(out, try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seed: 8))
+        let (before, after) = (spectra(images, count: count, size: d), spectra(out, count: count, size: d))
+        let columns = d / 2 + 1
+        var cosines: [Double] = [], kept = 0
+        for b in 0..<count {
+            for k in 0..<(d * columns) {
+                let (sx, sy) = frequency(row: k / columns, column: k % columns, size: d, pixel: pixel)
+                let (p, q) = (before[b][k], after[b][k])
+                let (ap, aq) = ((p.0 * p.0 + p.1 * p.1).squareRoot(), (q.0 * q.0 + q.1 * q.1).squareRoot())
+                XCTAssertEqual(aq, ap, accuracy: 1e-3 * max(ap, 1), "amplitude of coefficient \(k) of image \(b)")
+                if (sx * sx + sy * sy).squareRoot() < 1 / beyond {
+                    XCTAssertEqual(q.0, p.0, accuracy: 1e-3 * max(ap, 1))
+                    XCTAssertEqual(q.1, p.1, accuracy: 1e-3 * max(ap, 1))
+                    kept += 1
+                } else if ap > 1e-3 {
+                    cosines.append(Double((p.0 * q.0 + p.1 * q.1) / (ap * aq)))
+                }
+            }
+        }
+        XCTAssertGreaterThan(kept, 6 * 40)
+        // Random phases: cos Δφ averages 0 (the same phases would give 1), with a spread of 1/√2 per coefficient.
+        let mean = cosines.reduce(0, +) / Double(cosines.count)
+        XCTAssertGreaterThan(cosines.count, 2000)
+        XCTAssertLessThan(abs(mean), 4 * 0.71 / Double(cosines.count).squareRoot(), "mean cos Δφ \(mean) over \(cosines.count) coefficients")
+    }
+
+    func testBadArgumentsAreErrors() {
+        XCTAssertThrowsError(try NoiseSubstitution.randomizedPhases([0, 0, 0, 0], count: 1, size: 2, pixel: 1, beyond: 0, seed: 1))
+        XCTAssertThrowsError(try NoiseSubstitution.randomizedPhases([0, 0, 0], count: 1, size: 2, pixel: 1, beyond: 4, seed: 1))
+    }
+
+    func testCorrectionRemovesTheSubstitutedCorrelationBeyondTheCutoff() throws {
+        let frequency: [Float] = [0, 0.05, 0.1, 0.15, 0.2]
+        let measured = FourierShellCorrelation(frequency: frequency, correlation: [1, 0.9, 0.5, 0.3, 0.1])
+        let substituted = FourierShellCorrelation(frequency: frequency, correlation: [1, 0.9, 0.2, 0.3, 0.5])
+        let corrected = try NoiseSubstitution.corrected(measured, by: substituted, beyond: 10)   // shells at 0.1 Å⁻¹ and beyond
+        XCTAssertEqual(corrected.correlation[0], 1)
+        XCTAssertEqual(corrected.correlation[1], 0.9)
+        XCTAssertEqual(corrected.correlation[2], 0.3 / 0.8, accuracy: 1e-6)
+        XCTAssertEqual(corrected.correlation[3], 0, accuracy: 1e-6)
+        XCTAssertEqual(corrected.correlation[4], -0.8, accuracy: 1e-6)
+        // The measured curve crosses 0.143 between 0.15 and 0.2 Å⁻¹ (5.29 Å), the corrected one between 0.1 and 0.15.
+        XCTAssertEqual(try XCTUnwrap(measured.resolution(at: 0.143)), 1 / (0.15 + 0.157 / 0.2 * 0.05), accuracy: 1e-3)
+        XCTAssertEqual(try XCTUnwrap(corrected.resolution(at: 0.143)), 1 / (0.1 + (0.375 - 0.143) / 0.375 * 0.05), accuracy: 1e-3)
+        let other = FourierShellCorrelation(frequency: [0, 0.1], correlation: [1, 0.5])
+        XCTAssertThrowsError(try NoiseSubstitution.corrected(measured, by: other, beyond: 10))
+    }
+}
