@@ -66,7 +66,7 @@ enum MapBuiltins {
                     example: "let noisy = randomize_phases(data, beyond: 12, seed: 5)") { a in
                 let dataset = try DatasetValue.dataset(a["dataset"], op: "randomize_phases")
                 guard let images = dataset.images else {
-                    throw ScriptFailure(message: "randomize_phases: the dataset's images are streamed from their stacks; read it without stream: to randomise their phases in memory")
+                    throw ScriptFailure(message: "randomize_phases: the dataset's images are not in memory (streamed from their stacks, or none were read); read it without stream: to randomise their phases")
                 }
                 let beyond = try a.number("beyond")
                 let seed = try a.withGenerator { $0.next() }

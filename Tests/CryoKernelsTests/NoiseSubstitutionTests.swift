@@ -72,5 +72,8 @@ final class NoiseSubstitutionTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(corrected.resolution(at: 0.143)), 1 / (0.1 + (0.375 - 0.143) / 0.375 * 0.05), accuracy: 1e-3)
         let other = FourierShellCorrelation(frequency: [0, 0.1], correlation: [1, 0.5])
         XCTAssertThrowsError(try NoiseSubstitution.corrected(measured, by: other, beyond: 10))
+        let ragged = FourierShellCorrelation(frequency: frequency, correlation: [1, 0.5])
+        XCTAssertThrowsError(try NoiseSubstitution.corrected(measured, by: ragged, beyond: 10))
+        XCTAssertThrowsError(try NoiseSubstitution.corrected(measured, by: substituted, beyond: 0))
     }
 }

@@ -62,6 +62,23 @@ final class MapBuiltinTests: XCTestCase {
         XCTAssertEqual(warnings, ["reconstruct: every image is in half 1 of halves:, so the images are split at random instead"])
     }
 
+    /// Noise substitution from a script: phase-randomised images keep the dataset's poses and CTFs, their
+    /// reconstruction with the true poses agrees to about the cutoff and no further, and corrected_fsc leaves the
+    /// shells below the cutoff as measured.
+    func testNoiseSubstitutionFromAScript() throws {
+        let value = try run("""
+        let s = toy_protein(residues: 60, seed: 0)
+        let data = simulate(s, images: 400, size: 32, pixel: 2.5, snr: 1, seed: 1)
+        let noisy = randomize_phases(data, beyond: 15, seed: 3)
+        let rec = reconstruct(data.images, data.rotations, ctf: data, centre: mean(s.coords, axis: 0), seed: 2)
+        let sub = reconstruct(noisy.images, noisy.rotations, ctf: noisy, centre: mean(s.coords, axis: 0), seed: 2)
+        let fixed = corrected_fsc(rec, sub, beyond: 15)
+        [noisy.images.shape == data.images.shape, item(sum(abs(noisy.rotations - data.rotations))), rec.resolution < 10, sub.resolution > 12,
+         sub.resolution < 25, fixed.fsc[1] == rec.fsc[1], len(fixed.fsc) == len(rec.fsc)]
+        """)
+        XCTAssertEqual(ValueFormatter.repr(value), "[true, 0, true, true, true, true, true]")
+    }
+
     func testErrorsNameWhatIsMissing() {
         let s = "let s = toy_protein(residues: 40, seed: 0)\n"
         let data = s + "let data = simulate(s, images: 4, size: 16, pixel: 3, seed: 1)\n"
@@ -79,6 +96,11 @@ final class MapBuiltinTests: XCTestCase {
             (data + "reconstruct(data.images[0..1], data.rotations[0..1], ctf: data, pixel: 3)", "got 4 CTFs for 1 images"),
             (data + "reconstruct(data.images[0..1], data.rotations[0..1], pixel: 3)", "needs at least 2 images"),
             (data + "reconstruct(data.images, data.rotations, pixel: 3, halves: [1, 2, 3, 1])", "argument 'halves' must be [4] labels 1 and 2"),
+            (data + "randomize_phases(data, beyond: 0)", "beyond: must be a positive resolution"),
+            (data + "let r = reconstruct(data.images, data.rotations, ctf: data)\ncorrected_fsc(r, {fsc: r.fsc}, beyond: 8)",
+             "argument 'substituted' must be a record with frequency and fsc"),
+            (data + "let r = reconstruct(data.images, data.rotations, ctf: data)\ncorrected_fsc(r, {frequency: r.frequency, fsc: [1]}, beyond: 8)",
+             "one correlation per shell"),
         ]
         for (script, fragment) in cases { assertError(script, fragment) }
     }

@@ -10,7 +10,7 @@ public enum NoiseSubstitution {
     /// `count` D×D images (row-major in `images`) at `pixel` Å with the phase of every Fourier coefficient at or beyond
     /// 1/`resolution` Å⁻¹ replaced by that coefficient's phase in a white Gaussian noise image, the amplitudes kept: the
     /// noise image is real, so the new spectrum keeps the Hermitian symmetry of a real image's. Image b's noise comes
-    /// from `SeededGenerator(seed:)` advanced past the images before it, so the result does not depend on the workers.
+    /// from a generator seeded by `seed` and b, so the result does not depend on how the workers share the images.
     public static func randomizedPhases(_ images: [Float], count: Int, size d: Int, pixel: Float, beyond resolution: Float,
                                         seed: UInt64) throws -> [Float] {
         guard resolution > 0, resolution.isFinite else {
@@ -55,6 +55,9 @@ public enum NoiseSubstitution {
     /// (FSC_t − FSC_n) / (1 − FSC_n), the others stay as measured. Both curves must have the same shells.
     public static func corrected(_ measured: FourierShellCorrelation, by substituted: FourierShellCorrelation,
                                  beyond resolution: Float) throws -> FourierShellCorrelation {
+        guard measured.correlation.count == measured.frequency.count, substituted.correlation.count == substituted.frequency.count else {
+            throw KernelError("corrected_fsc", "each curve needs one correlation per shell, got \(measured.correlation.count) for \(measured.frequency.count) and \(substituted.correlation.count) for \(substituted.frequency.count) shells")
+        }
         guard measured.frequency.count == substituted.frequency.count,
               zip(measured.frequency, substituted.frequency).allSatisfy({ abs($0 - $1) <= 1e-6 * max(abs($0), 1) }) else {
             throw KernelError("corrected_fsc", "the two curves must have the same shells (the same box and pixel), got \(measured.frequency.count) and \(substituted.frequency.count) shells")
