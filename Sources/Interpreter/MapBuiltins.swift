@@ -62,18 +62,11 @@ enum MapBuiltins {
                 try reconstruct(a)
             },
             builtin("randomize_phases", topic: topic, [required("dataset"), required("beyond"), optional("seed", .null)],
-                    doc: "The dataset with every image's Fourier phases at and beyond 1/beyond Å⁻¹ replaced by random ones (those of a white-noise image, so the images stay real), the amplitudes kept: high-resolution noise substitution (Chen et al. 2013). Run the same pose search and reconstruction on it as on the dataset; beyond that resolution its images hold no signal, so the FSC its half maps still show there is what the search put in (reference bias, overfitting), and corrected_fsc removes it from the real run's. RELION chooses beyond: where the half-map FSC falls to 0.8. The images must be in memory (read without stream:); the rest (poses, CTFs, STAR rows) is kept.",
+                    doc: "The dataset with every image's Fourier phases at and beyond 1/beyond Å⁻¹ replaced by random ones (those of a white-noise image, so the images stay real), the amplitudes kept: high-resolution noise substitution (Chen et al. 2013). Run the same pose search and reconstruction on it as on the dataset; beyond that resolution its images hold no signal, so the FSC its half maps still show there is what the search put in (reference bias, overfitting), and corrected_fsc removes it from the real run's. RELION chooses beyond: where the half-map FSC falls to 0.8. Images in memory are randomised now; streamed ones on every read, each particle seeded by its stack and index so that every read (and every subset) sees the same images. The rest (poses, CTFs, STAR rows) is kept.",
                     example: "let noisy = randomize_phases(data, beyond: 12, seed: 5)") { a in
                 let dataset = try DatasetValue.dataset(a["dataset"], op: "randomize_phases")
-                guard let images = dataset.images else {
-                    throw ScriptFailure(message: "randomize_phases: the dataset's images are not in memory (streamed from their stacks, or none were read); read it without stream: to randomise their phases")
-                }
-                let beyond = try a.number("beyond")
                 let seed = try a.withGenerator { $0.next() }
-                var out = dataset
-                let randomized = try NoiseSubstitution.randomizedPhases(images.storage, count: dataset.count, size: dataset.size, pixel: dataset.pixel,
-                                                                        beyond: Float(beyond), seed: seed)
-                out.images = try Tensor(shape: images.shape, storage: randomized)
+                let out = try dataset.phaseRandomized(beyond: Float(try a.number("beyond")), seed: seed)
                 return try DatasetValue.replacing(a["dataset"], with: out)
             },
             builtin("corrected_fsc", topic: topic, [required("measured"), required("substituted"), required("beyond")],

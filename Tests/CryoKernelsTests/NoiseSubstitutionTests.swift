@@ -23,10 +23,10 @@ final class NoiseSubstitutionTests: XCTestCase {
         let (d, count, pixel, beyond): (Int, Int, Float, Float) = (32, 6, 2, 8)
         var g = SeededGenerator(seed: 3)
         let images = (0..<(count * d * d)).map { _ in Float(g.normal()) }
-        let out = try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seed: 7)
+        let out = try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seeds: NoiseSubstitution.seeds(count: count, seed: 7))
         XCTAssertTrue(out.allSatisfy(\.isFinite))
-        XCTAssertEqual(out, try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seed: 7))
-        XCTAssertNotEqual(out, try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seed: 8))
+        XCTAssertEqual(out, try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seeds: NoiseSubstitution.seeds(count: count, seed: 7)))
+        XCTAssertNotEqual(out, try NoiseSubstitution.randomizedPhases(images, count: count, size: d, pixel: pixel, beyond: beyond, seeds: NoiseSubstitution.seeds(count: count, seed: 8)))
         let (before, after) = (spectra(images, count: count, size: d), spectra(out, count: count, size: d))
         let columns = d / 2 + 1
         var cosines: [Double] = [], kept = 0
@@ -52,9 +52,42 @@ final class NoiseSubstitutionTests: XCTestCase {
         XCTAssertLessThan(abs(mean), 4 * 0.71 / Double(cosines.count).squareRoot(), "mean cos Δφ \(mean) over \(cosines.count) coefficients")
     }
 
+    /// A streamed dataset randomises on every read, each particle seeded by its stack and index: two reads, and a
+    /// subset's read, give the same images; the original stream still reads the raw images; a dataset in memory
+    /// randomises now, and the low frequencies of both agree with the raw images'.
+    func testStreamedParticlesGetTheSamePhasesOnEveryRead() throws {
+        var g = SeededGenerator(seed: 4)
+        let d = 16, count = 5
+        let images = Tensor.randn([count, d, d], using: &g)
+        let dataset = try ParticleDataset(images: images, rotations: Array(repeating: Rotation.identity, count: count),
+                                          shifts: [Float](repeating: 0, count: 2 * count), ctf: (0..<count).map { _ in CTFParameters(defocusU: 9000) },
+                                          pixel: 3, size: d)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-phases-\(UUID().uuidString).mrcs").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try MRCFile.write(path, images: images, pixel: 3)
+        var streamed = dataset
+        streamed.images = nil
+        streamed.streamed = try StreamedImages(locations: (0..<count).map { (try! MRCFile(path: path), $0) }, size: d)
+        let randomized = try streamed.phaseRandomized(beyond: 12, seed: 6)
+        let first = try randomized.imageRows([0, 3, 4]).storage
+        XCTAssertEqual(first, try randomized.imageRows([0, 3, 4]).storage)
+        XCTAssertEqual(Array(first[(d * d)...]), try randomized.subset([3, 4]).imageRows([0, 1]).storage)
+        XCTAssertEqual(try streamed.imageRows([0]).storage, Array(images.storage[0..<(d * d)]), "the original stream reads the raw images")
+        XCTAssertNotEqual(Array(first[0..<(d * d)]), Array(images.storage[0..<(d * d)]))
+        let inMemory = try dataset.phaseRandomized(beyond: 12, seed: 6)
+        XCTAssertEqual(inMemory.images?.shape, images.shape)
+        // Both keep what lies below 1/12 Å⁻¹: low-passed to 18 Å, each equals the raw images low-passed.
+        let raw = try FourierFilter.lowPass(images, pixel: 3, resolution: 18).storage
+        for candidate in [try XCTUnwrap(inMemory.images), try randomized.imageRows(Array(0..<count))] {
+            let low = try FourierFilter.lowPass(candidate, pixel: 3, resolution: 18).storage
+            XCTAssertLessThan(zip(low, raw).map { abs($0 - $1) }.max() ?? 1, 1e-4)
+        }
+    }
+
     func testBadArgumentsAreErrors() {
-        XCTAssertThrowsError(try NoiseSubstitution.randomizedPhases([0, 0, 0, 0], count: 1, size: 2, pixel: 1, beyond: 0, seed: 1))
-        XCTAssertThrowsError(try NoiseSubstitution.randomizedPhases([0, 0, 0], count: 1, size: 2, pixel: 1, beyond: 4, seed: 1))
+        XCTAssertThrowsError(try NoiseSubstitution.randomizedPhases([0, 0, 0, 0], count: 1, size: 2, pixel: 1, beyond: 0, seeds: [1]))
+        XCTAssertThrowsError(try NoiseSubstitution.randomizedPhases([0, 0, 0], count: 1, size: 2, pixel: 1, beyond: 4, seeds: [1]))
+        XCTAssertThrowsError(try NoiseSubstitution.randomizedPhases([0, 0, 0, 0], count: 1, size: 2, pixel: 1, beyond: 4, seeds: [1, 2]))
     }
 
     func testCorrectionRemovesTheSubstitutedCorrelationBeyondTheCutoff() throws {

@@ -479,6 +479,14 @@ enum ScriptExpectations {
     private static func relionUnknownPoses(_ c: inout FigureChecks, _: [String: ScriptOutput]) {
         // The poses and origins found reconstruct a map whose random halves agree to a few Å (Nyquist 4 Å).
         c.expect("half-map resolution from the poses found (Å)", c.line("reconstruction from the poses found")?.number(after: "agree to"), in: 4...10)
+        // --noise-substitution 12: the phase-randomised particles' half maps agree to about 12 Å at best (their images
+        // hold nothing finer), and the correction keeps the found poses' figure within the same range.
+        if let line = c.line("noise substitution beyond") {
+            c.expect("half-map resolution of the phase-randomised particles (Å)", line.number(after: "half maps agree to"), in: 7...40)
+            c.expect("corrected half-map resolution (Å)", line.number(after: "corrected:"), in: 4...12)
+        } else {
+            c.expect(false, "no noise-substitution line")
+        }
         if let line = c.line("read_star:") {
             c.expect("particles", line.number(before: "particles"), equals: 1000)
             c.expect("optics groups", line.number(before: "optics groups"), equals: 2)

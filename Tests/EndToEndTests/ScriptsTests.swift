@@ -10,7 +10,7 @@ final class ScriptsTests: XCTestCase {
         "relion_known_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--truth", "project/truth.pdb",
                                     "--map", "project/Refine3D/job025/run_class001.mrc"],
         "relion_unknown_poses.cryo": ["project", "Refine3D/job025/run_data.star", "project/template.pdb", "--quick", "--compare-poses", "--truth",
-                                      "project/truth.pdb"],
+                                      "project/truth.pdb", "--noise-substitution", "12"],
     ]
 
     func testEveryScriptRunsAndPrintsItsFiguresInRange() throws {

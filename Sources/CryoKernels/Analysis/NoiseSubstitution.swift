@@ -10,14 +10,15 @@ public enum NoiseSubstitution {
     /// `count` D×D images (row-major in `images`) at `pixel` Å with the phase of every Fourier coefficient at or beyond
     /// 1/`resolution` Å⁻¹ replaced by that coefficient's phase in a white Gaussian noise image, the amplitudes kept: the
     /// noise image is real, so the new spectrum keeps the Hermitian symmetry of a real image's. Image b's noise comes
-    /// from a generator seeded by `seed` and b, so the result does not depend on how the workers share the images.
+    /// from a generator seeded by `seeds[b]`, so an image gets the same phases on every call with its seed, whichever
+    /// worker transforms it.
     public static func randomizedPhases(_ images: [Float], count: Int, size d: Int, pixel: Float, beyond resolution: Float,
-                                        seed: UInt64) throws -> [Float] {
+                                        seeds: [UInt64]) throws -> [Float] {
         guard resolution > 0, resolution.isFinite else {
             throw KernelError("randomize_phases", "beyond: must be a positive resolution in Å, got \(resolution)")
         }
-        guard images.count == count * d * d, count > 0 else {
-            throw KernelError("randomize_phases", "expected \(count) images of \(d)×\(d) pixels (\(count * d * d) values), got \(images.count) values")
+        guard images.count == count * d * d, seeds.count == count, count > 0 else {
+            throw KernelError("randomize_phases", "expected \(count) images of \(d)×\(d) pixels (\(count * d * d) values) and \(count) seeds, got \(images.count) values and \(seeds.count) seeds")
         }
         let columns = d / 2 + 1, cutoff = 1 / resolution
         let replaced = (0..<(d * columns)).map { k -> Bool in
@@ -30,7 +31,7 @@ public enum NoiseSubstitution {
             out.withUnsafeMutableBufferPointer { o in
                 let result = SharedPointer(base: o.baseAddress!)
                 FFT.shared.forwardEach(x.baseAddress!, count: count, size: d) { b, w in
-                    var g = SeededGenerator(seed: seed &+ UInt64(b) &* 0x9E37_79B9_7F4A_7C15)
+                    var g = SeededGenerator(seed: seeds[b])
                     let noise = FFT.Workspace(size: d)
                     for i in 0..<(d * d) { noise.real[i] = Float(g.normal()) }
                     FFT.shared.forward(noise)
@@ -48,6 +49,19 @@ public enum NoiseSubstitution {
             }
         }
         return out
+    }
+
+    /// Seeds for particles 0 ..< `count` of a dataset held in memory: `seed` mixed with each particle's index.
+    public static func seeds(count: Int, seed: UInt64) -> [UInt64] {
+        (0..<count).map { seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
+    }
+
+    /// The seed of the particle at image `index` of the stack at `path` (0-based): `seed` mixed with the path's FNV-1a
+    /// hash and the index, so a particle streamed from its stack gets the same phases on every read, in every subset.
+    public static func seed(path: String, index: Int, seed: UInt64) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return seed ^ hash &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
     }
 
     /// `measured` corrected by `substituted`, the FSC of the same search and reconstruction run on the images with
@@ -70,5 +84,28 @@ public enum NoiseSubstitution {
             return (t - n) / (1 - n)
         }
         return FourierShellCorrelation(frequency: measured.frequency, correlation: values)
+    }
+}
+
+extension ParticleDataset {
+    /// The dataset with its images' phases randomised beyond `resolution` Å (`NoiseSubstitution.randomizedPhases`):
+    /// now when they are in memory, or on every read when streamed (each particle seeded by its stack and index, so
+    /// every read gives the same images); poses, CTFs and STAR rows kept.
+    public func phaseRandomized(beyond resolution: Float, seed: UInt64) throws -> ParticleDataset {
+        var out = self
+        if let images {
+            out.images = try Tensor(shape: images.shape, storage: try NoiseSubstitution.randomizedPhases(
+                images.storage, count: count, size: size, pixel: pixel, beyond: resolution, seeds: NoiseSubstitution.seeds(count: count, seed: seed)))
+        } else if let streamed {
+            guard resolution > 0, resolution.isFinite else {
+                throw KernelError("randomize_phases", "beyond: must be a positive resolution in Å, got \(resolution)")
+            }
+            let copy = try streamed.subset(Array(0..<streamed.count))
+            copy.phaseRandomization = (resolution, pixel, seed)
+            out.streamed = copy
+        } else {
+            throw KernelError("randomize_phases", "the dataset has no images to randomise")
+        }
+        return out
     }
 }

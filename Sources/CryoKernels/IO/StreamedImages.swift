@@ -15,6 +15,9 @@ public final class StreamedImages: @unchecked Sendable {
     /// The whitening filter applied to every image read, after resampling, and the pixel (Å) it is applied at
     /// (`ParticleDataset.whitened`); nil for none.
     public var whitening: (filter: NoiseWhitening, pixel: Float)?
+    /// The phase randomisation applied to every image read, after whitening (`ParticleDataset.phaseRandomized`): phases
+    /// beyond `beyond` Å at `pixel` Å, each particle seeded by `seed`, its stack and its index; nil for none.
+    public var phaseRandomization: (beyond: Float, pixel: Float, seed: UInt64)?
 
     /// Images at `locations`, resampled by `resamplers[resamplerOf[i]]` (none: the stacks hold `size`×`size` images).
     public init(locations: [(stack: MRCFile, index: Int)], size: Int, resamplers: [ImageResampler] = [], resamplerOf: [Int] = [],
@@ -57,6 +60,10 @@ public final class StreamedImages: @unchecked Sendable {
             }
             var images = r < 0 ? raw : resamplers[r].apply(raw, count: positions.count)
             if let whitening { images = whitening.filter.apply(images, count: positions.count, size: size, pixel: whitening.pixel) }
+            if let p = phaseRandomization {
+                let seeds = positions.map { k in NoiseSubstitution.seed(path: locations[rows[k]].stack.path, index: locations[rows[k]].index, seed: p.seed) }
+                images = try NoiseSubstitution.randomizedPhases(images, count: positions.count, size: size, pixel: p.pixel, beyond: p.beyond, seeds: seeds)
+            }
             let d2 = size * size
             for (j, k) in positions.enumerated() { out.replaceSubrange((k * d2)..<((k + 1) * d2), with: images[(j * d2)..<((j + 1) * d2)]) }
         }
@@ -68,6 +75,7 @@ public final class StreamedImages: @unchecked Sendable {
         let out = try StreamedImages(locations: rows.map { locations[$0] }, size: size, resamplers: resamplers,
                                      resamplerOf: resamplerOf.isEmpty ? [] : rows.map { resamplerOf[$0] })
         out.whitening = whitening
+        out.phaseRandomization = phaseRandomization
         return out
     }
 }
