@@ -14,9 +14,7 @@ public enum NoiseSubstitution {
     /// worker transforms it.
     public static func randomizedPhases(_ images: [Float], count: Int, size d: Int, pixel: Float, beyond resolution: Float,
                                         seeds: [UInt64]) throws -> [Float] {
-        guard resolution > 0, resolution.isFinite else {
-            throw KernelError("randomize_phases", "beyond: must be a positive resolution in Å, got \(resolution)")
-        }
+        try checkResolution(resolution, op: "randomize_phases")
         guard images.count == count * d * d, seeds.count == count, count > 0 else {
             throw KernelError("randomize_phases", "expected \(count) images of \(d)×\(d) pixels (\(count * d * d) values) and \(count) seeds, got \(images.count) values and \(seeds.count) seeds")
         }
@@ -51,6 +49,11 @@ public enum NoiseSubstitution {
         return out
     }
 
+    /// Throws unless `resolution` (the `beyond:` of `op`, Å) is positive and finite.
+    static func checkResolution(_ resolution: Float, op: String) throws {
+        guard resolution > 0, resolution.isFinite else { throw KernelError(op, "beyond: must be a positive resolution in Å, got \(resolution)") }
+    }
+
     /// Seeds for particles 0 ..< `count` of a dataset held in memory: `seed` mixed with each particle's index.
     public static func seeds(count: Int, seed: UInt64) -> [UInt64] {
         (0..<count).map { seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
@@ -76,7 +79,7 @@ public enum NoiseSubstitution {
               zip(measured.frequency, substituted.frequency).allSatisfy({ abs($0 - $1) <= 1e-6 * max(abs($0), 1) }) else {
             throw KernelError("corrected_fsc", "the two curves must have the same shells (the same box and pixel), got \(measured.frequency.count) and \(substituted.frequency.count) shells")
         }
-        guard resolution > 0, resolution.isFinite else { throw KernelError("corrected_fsc", "beyond: must be a positive resolution in Å, got \(resolution)") }
+        try checkResolution(resolution, op: "corrected_fsc")
         let cutoff = 1 / resolution
         let values = measured.correlation.indices.map { s -> Float in
             let (t, n) = (measured.correlation[s], substituted.correlation[s])
@@ -97,9 +100,7 @@ extension ParticleDataset {
             out.images = try Tensor(shape: images.shape, storage: try NoiseSubstitution.randomizedPhases(
                 images.storage, count: count, size: size, pixel: pixel, beyond: resolution, seeds: NoiseSubstitution.seeds(count: count, seed: seed)))
         } else if let streamed {
-            guard resolution > 0, resolution.isFinite else {
-                throw KernelError("randomize_phases", "beyond: must be a positive resolution in Å, got \(resolution)")
-            }
+            try NoiseSubstitution.checkResolution(resolution, op: "randomize_phases")
             let copy = try streamed.subset(Array(0..<streamed.count))
             copy.phaseRandomization = (resolution, pixel, seed)
             out.streamed = copy
