@@ -55,6 +55,9 @@ enum DatasetValue {
     static func ctfParameters(_ value: Value, count: Int?, op: String) throws -> [CTFParameters] {
         if case .object(let o as CTFObject) = value { return o.parameters }
         guard case .record(var r) = value else { throw ScriptFailure(message: "\(op): expected CTF parameters (a record, a dataset or ctf(...)), got \(value.typeName)") }
+        // A dataset's optics groups hold the CTF terms beyond the record's per-image fields (`OpticsTerms`).
+        var source: DatasetSourceObject?
+        if case .object(let o as DatasetSourceObject)? = r["optics"] { source = o }
         if case .record(let inner)? = r["ctf"] { r = inner }
         func column(_ keys: [String], _ fallback: Double?) throws -> [Double]? {
             for key in keys {
@@ -89,6 +92,7 @@ enum DatasetValue {
             var p = CTFParameters(defocusU: v(0), defocusV: v(1), astigmatismAngle: v(2), voltage: v(3), sphericalAberration: v(4),
                                   amplitudeContrast: v(5), phaseShift: v(6), bFactor: v(7), scaleFactor: v(8))
             p.whitening = whitening
+            if let source, source.group.count == n, !source.optics[source.group[i]].terms.isNeutral { p.optics = source.optics[source.group[i]].terms }
             try p.validate(op: op)
             return p
         }

@@ -194,6 +194,9 @@ enum TrainingBuiltins {
         } catch let e as TrainingInterrupted {
             throw ScriptFailure(message: e.description)
         }
+        if poseMode == "known", result.scale < 0 {
+            a.interpreter.warn(String(format: "train_autodecoder: the learnt image scale is negative (%.3g): the images correlate negatively with the model's renderings at their poses, as black particles do with RELION's CTF (white particles). If the particles were extracted without inverting their contrast, read them with read_star(..., invert: true).", Double(result.scale)))
+        }
         var fields: [(String, Value)] = [
             ("latents", .tensor(result.latents)), ("conformations", .tensor(result.conformations)),
             ("history", .list(result.history.map { .number($0) })), ("rmsd_history", .list(result.rmsdHistory.map { .number($0) })),

@@ -167,4 +167,75 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(read.models, models, "our reader reads our writer's models back")
         XCTAssertEqual(read.atoms, structure.atoms)
     }
+
+    /// An optics table written by starfile with what RELION records of the images: group 1 phase-flipped with
+    /// antisymmetric aberrations (rlnOddZernike, rlnBeamTiltX/Y), group 2 CTF-premultiplied. The flags reach every
+    /// particle's CTF; group 1's images come back corrected as NumPy corrects them from RELION's definitions (spectrum
+    /// times e^{−iφ}, φ = Σ cᵢ·Zᵢ(s) with the beam tilt inserted as RELION's TiltHelper does), group 2's untouched;
+    /// invert: true negates every CTF; both flags on one group is an error naming the file.
+    func testOpticsTableFlagsAndAntisymmetricAberrations() throws {
+        let report = try runPython("""
+        import mrcfile, starfile, numpy as np, pandas as pd
+        d, pixel = 32, 1.5
+        rng = np.random.default_rng(7)
+        f = np.fft.rfft2(rng.normal(size=(4, d, d)))
+        fy, fx = np.meshgrid(np.fft.fftfreq(d, pixel), np.fft.rfftfreq(d, pixel), indexing='ij')
+        f[:, np.hypot(fx, fy) >= 0.25] = 0
+        images = np.fft.irfft2(f, s=(d, d)).astype(np.float32)
+        with mrcfile.new('optics.mrcs', overwrite=True) as m:
+            m.set_data(images); m.set_image_stack(); m.voxel_size = pixel
+        odd, tilt, cs, kv = [0.4, -0.3, 20.0, 8.0, -12.0, 15.0], (0.9, -0.6), 2.7, 300.0
+        lam = 12.2643247 / np.sqrt(kv * 1e3 * (1 + kv * 1e3 * 0.978466e-6))
+        k = cs * 20000 * lam * lam * np.pi
+        z3x, z3y = -k * tilt[0] / 3, -k * tilt[1] / 3
+        c = list(odd); c[1] += 2 * z3x; c[0] += 2 * z3y; c[4] += z3x; c[3] += z3y
+        r2, phi = fx**2 + fy**2, np.arctan2(fy, fx)
+        rho = np.sqrt(r2)
+        zernike = [fy, fx, rho**3 * np.sin(3 * phi), (3 * r2 - 2) * fy, (3 * r2 - 2) * fx, rho**3 * np.cos(3 * phi)]
+        phase = sum(ci * z for ci, z in zip(c, zernike))
+        corrected = np.fft.irfft2(np.fft.rfft2(images[:2]) * np.exp(-1j * phase), s=(d, d))
+        with mrcfile.new('expected.mrcs', overwrite=True) as m:
+            m.set_data(corrected.astype(np.float32)); m.set_image_stack()
+        optics = pd.DataFrame({'rlnOpticsGroup': [1, 2], 'rlnOpticsGroupName': ['flipped', 'premultiplied'], 'rlnVoltage': [kv, kv],
+                               'rlnSphericalAberration': [cs, cs], 'rlnAmplitudeContrast': [0.1, 0.1], 'rlnImagePixelSize': [pixel, pixel],
+                               'rlnImageSize': [d, d], 'rlnImageDimensionality': [2, 2], 'rlnCtfDataArePhaseFlipped': [1, 0],
+                               'rlnCtfDataAreCtfPremultiplied': [0, 1], 'rlnOddZernike': ['[' + ','.join(repr(v) for v in odd) + ']', '[0,0,0,0,0,0]'],
+                               'rlnBeamTiltX': [tilt[0], 0.0], 'rlnBeamTiltY': [tilt[1], 0.0]})
+        particles = pd.DataFrame({'rlnImageName': ['%d@optics.mrcs' % (i + 1) for i in range(4)], 'rlnOpticsGroup': [1, 1, 2, 2],
+                                  'rlnDefocusU': [15000.0] * 4, 'rlnDefocusV': [15000.0] * 4, 'rlnDefocusAngle': [0.0] * 4})
+        starfile.write({'optics': optics, 'particles': particles}, 'optics.star')
+        both = optics.copy(); both['rlnCtfDataAreCtfPremultiplied'] = [1, 1]
+        starfile.write({'optics': both, 'particles': particles}, 'both.star')
+        print(float(np.abs(images[:2] - corrected).max()), float(np.abs(images).max()))
+        """)
+        let change = report.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(change.count, 2, report)
+        let (d, summary) = try ParticleSTARReader.read(path("optics.star"), options: .init(projectDirectory: interop.folder.url.path))
+        XCTAssertEqual(d.ctf.map { $0.optics?.phaseFlipped ?? false }, [true, true, false, false])
+        XCTAssertEqual(d.ctf.map { $0.optics?.premultiplied ?? false }, [false, false, true, true])
+        let plain = CTFParameters(defocusU: 15000)
+        for s in [0.03, 0.08, 0.12] {
+            XCTAssertEqual(d.ctf[0].value(sx: s, sy: 0), abs(plain.value(sx: s, sy: 0)), accuracy: 1e-9)
+            XCTAssertEqual(d.ctf[2].value(sx: s, sy: 0), pow(plain.value(sx: s, sy: 0), 2), accuracy: 1e-9)
+        }
+        XCTAssertTrue(summary.contains("optics group flipped: images phase-flipped"), summary)
+        XCTAssertTrue(summary.contains("optics group premultiplied: images CTF-premultiplied"), summary)
+        XCTAssertTrue(summary.contains("optics group flipped: antisymmetric aberrations (_rlnOddZernike, _rlnBeamTiltX/Y) corrected in every image read"), summary)
+        // Group 1's images as NumPy corrects them, group 2's as stored.
+        let expected = try MRCFile(path: path("expected.mrcs")).tensor().storage
+        let images = try XCTUnwrap(d.images).storage
+        let error = zip(images.prefix(2 * 32 * 32), expected).map { abs($0 - $1) }.max() ?? 1
+        XCTAssertLessThan(Double(error), 1e-4 * change[1], "corrected as NumPy corrects them")
+        XCTAssertGreaterThan(change[0], 0.1 * change[1], "the aberrations move the images visibly")
+        let stored = try MRCFile(path: path("optics.mrcs")).tensor().storage
+        XCTAssertEqual(Array(images.suffix(2 * 32 * 32)), Array(stored.suffix(2 * 32 * 32)), "group 2 has nothing to correct")
+        let streamed = try ParticleSTARReader.read(path("optics.star"), options: .init(stream: true, projectDirectory: interop.folder.url.path)).dataset
+        XCTAssertEqual(try streamed.imageRows([1]).storage, Array(images[(32 * 32)..<(2 * 32 * 32)]), "streamed reads correct the same way")
+        let inverted = try ParticleSTARReader.read(path("optics.star"), options: .init(projectDirectory: interop.folder.url.path, invert: true))
+        XCTAssertEqual(inverted.dataset.ctf[2].value(sx: 0.05, sy: 0), -d.ctf[2].value(sx: 0.05, sy: 0), accuracy: 1e-12)
+        XCTAssertTrue(inverted.summary.contains("invert: true"), inverted.summary)
+        XCTAssertThrowsError(try ParticleSTARReader.read(path("both.star"), options: .init(projectDirectory: interop.folder.url.path))) { error in
+            XCTAssertTrue("\(error)".contains("both.star") && "\(error)".contains("both phase-flipped"), "\(error)")
+        }
+    }
 }

@@ -159,6 +159,36 @@ final class RealDataTests: XCTestCase {
         XCTAssertEqual(halves.filter { $0 == 1 }.count, 74)
     }
 
+    /// The optics tables of the two real RELION 3.1+ files that carry CtfRefine's results: every group's symmetric
+    /// aberrations and magnification as starfile reads them, in every particle's CTF; the premultiplied flag (0 there);
+    /// and the antisymmetric aberrations named in the summary with the phase their correction takes out.
+    func testCtfRefineTermsOfTheOpticsTable() throws {
+        for file in ["cryodrgn/relion31.6opticsgroups.star", "cryodrgn/toy_datadir/relion5.star"] {
+            let (d, summary) = try ParticleSTARReader.read(real + "/" + file, options: .init(loadImages: false))
+            let lines = try runPython("""
+            import starfile
+            o = starfile.read('\(file)', always_dict=True)['optics']
+            for _, g in o.iterrows():
+                even = [float(v) for v in str(g.rlnEvenZernike).strip('[]').split(',')]
+                print(int(g.rlnOpticsGroup), int(g.rlnCtfDataAreCtfPremultiplied), ' '.join(repr(v) for v in even),
+                      '|', ' '.join(repr(float(g[k])) for k in ['rlnMagMat00', 'rlnMagMat01', 'rlnMagMat10', 'rlnMagMat11']))
+            """).split(separator: "\n")
+            XCTAssertEqual(lines.count, d.optics.count, file)
+            for line in lines {
+                let halves = line.split(separator: "|").map { $0.split(separator: " ").compactMap { Double($0) } }
+                let group = try XCTUnwrap(d.optics.first { $0.number == Int(halves[0][0]) }, "group \(halves[0][0]) of \(file)")
+                XCTAssertEqual(group.terms.premultiplied, halves[0][1] == 1)
+                XCTAssertEqual(group.terms.evenZernike, Array(halves[0].dropFirst(2)), "\(file), \(group.name)")
+                XCTAssertEqual(group.terms.magnification, halves[1], "\(file), \(group.name)")
+                for i in d.opticsGroup.indices where d.optics[d.opticsGroup[i]].number == group.number {
+                    XCTAssertEqual(d.ctf[i].optics, group.terms, "particle \(i + 1) of \(file) carries its group's terms")
+                }
+            }
+            XCTAssertTrue(summary.contains("symmetric aberrations (_rlnEvenZernike) and anisotropic magnification"), summary)
+            XCTAssertTrue(summary.contains("antisymmetric aberrations (_rlnOddZernike, _rlnBeamTiltX/Y) to be corrected in the images when they are read"), summary)
+        }
+    }
+
     func testRELION30WithoutOptics() throws {
         let (d, summary) = try ParticleSTARReader.read(real + "/cryodrgn/FinalRefinement-OriginalParticles-PfCRT.star", options: .init(loadImages: false))
         _ = try checkAgainstStarfile("cryodrgn/FinalRefinement-OriginalParticles-PfCRT.star")

@@ -164,6 +164,31 @@ final class TrainingBuiltinTests: XCTestCase {
         XCTAssertEqual(difference.storage[0], 0)
     }
 
+    /// Particles whose contrast is the opposite of RELION's (black on white) correlate negatively with the model's
+    /// renderings: read as they are, the learnt image scale goes negative and train_autodecoder says so, naming
+    /// read_star(..., invert: true); read with it, the scale is positive and nothing is said.
+    func testInvertedContrastIsNamedAndRead() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cryo-invert-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var warnings: [String] = []
+        let interpreter = Interpreter()
+        interpreter.warningOutput = { warnings.append($0) }
+        let value = try run("""
+        write_mrcs("\(folder)/black.mrcs", -data.images, pixel: 3)
+        write_star("\(folder)/black.star", data, stack: "black.mrcs")
+        fn scale(d) = train_autodecoder(gnn(g, kind: "gcn", seed: 1), d, like: s, epochs: 1, batch: 16, quiet: true, seed: 5).scale
+        [scale(read_star("\(folder)/black.star")), scale(read_star("\(folder)/black.star", invert: true)), scale(data)]
+        """, interpreter)
+        guard case .list(let v) = value, case .number(let asRead) = v[0], case .number(let inverted) = v[1], case .number(let original) = v[2] else {
+            return XCTFail("\(value)")
+        }
+        XCTAssertLessThan(asRead, 0)
+        XCTAssertGreaterThan(inverted, 0)
+        XCTAssertEqual(inverted, original, accuracy: 1e-3 * abs(original), "inverting the CTF undoes the inverted images")
+        XCTAssertEqual(warnings.filter { $0.contains("learnt image scale is negative") && $0.contains("read_star(..., invert: true)") }.count, 1, "\(warnings)")
+    }
+
     func testMatchedBaselineAndParameterCount() throws {
         guard case .list(let counts) = try run("[model.parameter_count, mlp(like: model).parameter_count]"),
               case .number(let gcn) = counts[0], case .number(let baseline) = counts[1] else { return XCTFail() }

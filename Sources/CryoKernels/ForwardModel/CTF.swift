@@ -1,7 +1,7 @@
 import CFFTW
 import Foundation
 
-/// Contrast transfer function parameters of one image, in the field's units (RELION/cryoDRGN convention).
+/// Contrast transfer function parameters of one image, in the field's units and with RELION's sign (`value`).
 public struct CTFParameters: Equatable, Sendable {
     /// Defocus along the astigmatism's major and minor axes (Å, underfocus positive).
     public var defocusU: Double
@@ -23,6 +23,9 @@ public struct CTFParameters: Equatable, Sendable {
     /// The radial whitening filter of a whitened dataset (`NoiseWhitening`), a factor of the CTF so that every
     /// rendering is filtered as its image was; nil for none. Not a RELION column: STAR files never carry it.
     public var whitening: NoiseWhitening?
+    /// The optics group's terms beyond these parameters (aberrations, magnification, what was done to the images), from
+    /// a RELION 3.1+ optics table or `read_star` options; nil for none.
+    public var optics: OpticsTerms?
 
     /// Parameters with the reference defaults (300 kV, Cs 2.7 mm, amplitude contrast 0.1, no astigmatism).
     public init(defocusU: Double, defocusV: Double? = nil, astigmatismAngle: Double = 0, voltage: Double = 300,
@@ -50,22 +53,29 @@ public struct CTFParameters: Equatable, Sendable {
         guard values.allSatisfy(\.isFinite) else { throw KernelError(op, "CTF parameters must be finite") }
         guard voltage > 0 else { throw KernelError(op, "voltage must be positive, got \(voltage) kV") }
         guard (0...1).contains(amplitudeContrast) else { throw KernelError(op, "amplitude contrast must lie in [0, 1], got \(amplitudeContrast)") }
+        try optics?.validate(op: op)
     }
 
-    /// The CTF at spatial frequency (sx, sy) in Å⁻¹:
-    /// k·(−√(1 − w²)·sin γ − w·cos γ)·exp(−B·s²/4)·W(s), with k the scale factor, W the whitening filter (1 without) and
-    /// γ = π·λ·Δf(θ)·s² − ½·π·Cs·λ³·s⁴ + phase shift and Δf(θ) = ½[dfU + dfV + (dfU − dfV)·cos 2(θ − θ_ast)].
+    /// The CTF at spatial frequency (sx, sy) in Å⁻¹, RELION's (`CTF::getCTF`, −sin γ_R with γ_R = −γ − atan(w/√(1 − w²))):
+    /// k·(√(1 − w²)·sin γ + w·cos γ)·exp(−B·s²/4)·W(s), with k the scale factor, W the whitening filter (1 without) and
+    /// γ = π·λ·Δf(θ)·s² − ½·π·Cs·λ³·s⁴ + phase shift and Δf(θ) = ½[dfU + dfV + (dfU − dfV)·cos 2(θ − θ_ast)]. It is
+    /// positive at low frequency (w at s = 0), so a particle's density shows white, as in RELION's extracted particles;
+    /// cryoDRGN and cryoJAX use its negative and invert the images instead (cryoDRGN's `--invert-data`, on by default).
+    /// With `optics`, as RELION: everything but the whitening is evaluated at M·s, RELION's γ offset (the symmetric
+    /// aberrations) is subtracted from γ (γ_R = −γ − …), and the value goes through `OpticsTerms.processed`.
     public func value(sx: Double, sy: Double) -> Double {
+        let (x, y) = optics?.magnified(sx, sy) ?? (sx, sy)
         let lambda = wavelength
-        let s2 = sx * sx + sy * sy
-        let theta = atan2(sy, sx)
+        let s2 = x * x + y * y
+        let theta = atan2(y, x)
         let astig = astigmatismAngle * .pi / 180
         let df = 0.5 * (defocusU + defocusV + (defocusU - defocusV) * cos(2 * (theta - astig)))
         let cs = sphericalAberration * 1e7
         let gamma = Double.pi * lambda * df * s2 - 0.5 * .pi * cs * lambda * lambda * lambda * s2 * s2 + phaseShift * .pi / 180
+            - (optics?.evenPhase(x, y) ?? 0)
         let w = amplitudeContrast
-        return scaleFactor * (-(1 - w * w).squareRoot() * sin(gamma) - w * cos(gamma)) * Foundation.exp(-bFactor * s2 / 4)
-            * (whitening?.gain(s2.squareRoot()) ?? 1)
+        let ctf = scaleFactor * ((1 - w * w).squareRoot() * sin(gamma) + w * cos(gamma)) * Foundation.exp(-bFactor * s2 / 4)
+        return (optics?.processed(ctf) ?? ctf) * (whitening?.gain((sx * sx + sy * sy).squareRoot()) ?? 1)
     }
 
     /// The CTF on the half spectrum of a D×D image ([D, D/2+1], FFT origin at index 0).

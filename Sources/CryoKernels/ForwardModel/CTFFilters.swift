@@ -4,26 +4,31 @@ import Foundation
 /// are tabulated once per (size, pixel) and each image's CTF then costs one sine and cosine per entry in Float.
 /// `CTFParameters.value` is the Double-precision reference these are tested against.
 enum CTFFilters {
-    /// Per-entry s², s⁴, cos 2θ and sin 2θ of a D×D half spectrum.
+    /// Per-entry s², s⁴, cos 2θ and sin 2θ of a D×D half spectrum, and its frequencies (Å⁻¹).
     final class Grid: @unchecked Sendable {
         let s2: [Float], s4: [Float], cos2: [Float], sin2: [Float]
+        let frequencies: [(Double, Double)]
         init(size d: Int, pixel: Float) {
             let columns = d / 2 + 1
-            var s2 = [Float](repeating: 0, count: d * columns), s4 = s2, cos2 = s2, sin2 = s2
-            for i in 0..<d { for j in 0..<columns {
-                let (sx, sy) = frequency(row: i, column: j, size: d, pixel: pixel)
-                let k = i * columns + j
-                let q = Double(sx) * Double(sx) + Double(sy) * Double(sy)
-                let theta = atan2(Double(sy), Double(sx))
+            frequencies = (0..<(d * columns)).map { k in
+                let (sx, sy) = frequency(row: k / columns, column: k % columns, size: d, pixel: pixel)
+                return (Double(sx), Double(sy))
+            }
+            (s2, s4, cos2, sin2) = Grid.tables(frequencies)
+        }
+
+        /// s², s⁴, cos 2θ and sin 2θ at each of `frequencies`.
+        static func tables(_ frequencies: [(Double, Double)]) -> ([Float], [Float], [Float], [Float]) {
+            var s2 = [Float](repeating: 0, count: frequencies.count), s4 = s2, cos2 = s2, sin2 = s2
+            for (k, (sx, sy)) in frequencies.enumerated() {
+                let q = sx * sx + sy * sy
+                let theta = atan2(sy, sx)
                 s2[k] = Float(q)
                 s4[k] = Float(q * q)
                 cos2[k] = Float(cos(2 * theta))
                 sin2[k] = Float(sin(2 * theta))
-            } }
-            self.s2 = s2
-            self.s4 = s4
-            self.cos2 = cos2
-            self.sin2 = sin2
+            }
+            return (s2, s4, cos2, sin2)
         }
     }
 
@@ -50,6 +55,7 @@ enum CTFFilters {
     private struct CacheKey: Hashable {
         let values: [Double]
         let whitening: NoiseWhitening?
+        let optics: OpticsTerms?
         let size: Int
         let pixel: Float
     }
@@ -58,7 +64,7 @@ enum CTFFilters {
     static func filters(_ parameters: [CTFParameters], size: Int, pixel: Float) -> [[Float]] {
         let keys = parameters.map { p in
             CacheKey(values: [p.defocusU, p.defocusV, p.astigmatismAngle, p.voltage, p.sphericalAberration, p.amplitudeContrast, p.phaseShift, p.bFactor, p.scaleFactor],
-                     whitening: p.whitening, size: size, pixel: pixel)
+                     whitening: p.whitening, optics: p.optics, size: size, pixel: pixel)
         }
         var out = [[Float]](repeating: [], count: parameters.count)
         lock.lock()
@@ -97,12 +103,22 @@ enum CTFFilters {
                     let phase = Float(p.phaseShift * .pi / 180)
                     let w = Float(p.amplitudeContrast), root = (1 - w * w).squareRoot(), scale = Float(p.scaleFactor)
                     let b4 = Float(p.bFactor / 4)
+                    // At M·s, with RELION's γ offset, when the optics terms change either (`CTFParameters.value`).
+                    var (s2, s4, cos2, sin2) = (g.s2, g.s4, g.cos2, g.sin2)
+                    var offset: [Float]?
+                    if let terms = p.optics, terms.changesPhase {
+                        let magnified = g.frequencies.map { terms.magnified($0.0, $0.1) }
+                        (s2, s4, cos2, sin2) = Grid.tables(magnified)
+                        offset = magnified.map { Float(terms.evenPhase($0.0, $0.1)) }
+                    }
                     var h = [Float](repeating: 0, count: n)
                     for k in 0..<n {
-                        let gamma = (mean + astig * (g.cos2[k] * ca + g.sin2[k] * sa)) * g.s2[k] - cs * g.s4[k] + phase
-                        let value = scale * (-root * sinf(gamma) - w * cosf(gamma))
-                        h[k] = b4 == 0 ? value : value * expf(-b4 * g.s2[k])
+                        var gamma = (mean + astig * (cos2[k] * ca + sin2[k] * sa)) * s2[k] - cs * s4[k] + phase
+                        if let offset { gamma -= offset[k] }
+                        let value = scale * (root * sinf(gamma) + w * cosf(gamma))
+                        h[k] = b4 == 0 ? value : value * expf(-b4 * s2[k])
                     }
+                    if let terms = p.optics { for k in 0..<n { h[k] = terms.processed(h[k]) } }
                     if let whitening = p.whitening {
                         for k in 0..<n { h[k] *= Float(whitening.gain(Double(g.s2[k]).squareRoot())) }
                     }

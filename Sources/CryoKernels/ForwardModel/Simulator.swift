@@ -115,7 +115,11 @@ public enum Simulator {
             if let progress, !progress(end, s.images) { throw KernelError("simulate", "stopped at image \(end) of \(s.images)") }
         }
         let cleanTensor = Tensor(uncheckedShape: [s.images, d, d], storage: clean)
-        let (noisy, noiseSigma) = try Noise.add(cleanTensor, snr: s.snr, using: &g)
+        // With the CTF the noise draws are subtracted rather than added (the same Gaussian field, so the same statistics):
+        // before the CTF took RELION's sign, CTF-filtered particles were simulated as the negation of today's, and this
+        // keeps every dataset drawn since exactly what it was, up to that sign (and every figure measured on them).
+        let noise = try Noise.add(s.applyCTF ? cleanTensor.negated() : cleanTensor, snr: s.snr, using: &g)
+        let (noisy, noiseSigma) = (s.applyCTF ? noise.0.negated() : noise.0, noise.1)
         let dataset = try ParticleDataset(images: noisy, rotations: rotations, shifts: shifts, ctf: ctfs, pixel: s.pixel, size: d,
                                           conformation: labels, op: "simulate")
         return (dataset, cleanTensor, noiseSigma)

@@ -11,6 +11,8 @@ public struct OpticsGroup: Equatable, Sendable {
     public var voltage: Double
     public var sphericalAberration: Double
     public var amplitudeContrast: Double
+    /// The group's CTF terms beyond these (RELION 3.1+'s aberrations and magnification, what was done to the images).
+    public var terms = OpticsTerms()
 
     public init(number: Int, name: String, pixel: Float, size: Int, voltage: Double, sphericalAberration: Double, amplitudeContrast: Double) {
         self.number = number

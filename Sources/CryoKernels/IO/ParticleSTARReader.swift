@@ -26,9 +26,12 @@ public enum ParticleSTARReader {
         public var maskRadius: Float?
         /// Pixel size (Å) to use where the file gives none.
         public var pixel: Float?
+        /// The particles are black on white, the contrast opposite to RELION's (the model's CTF is negated to match).
+        public var invert = false
 
         public init(loadImages: Bool = true, stream: Bool = false, size: Int? = nil, resample: Bool = true,
-                    projectDirectory: String? = nil, maskRadius: Float? = nil, pixel: Float? = nil) {
+                    projectDirectory: String? = nil, maskRadius: Float? = nil, pixel: Float? = nil, invert: Bool = false) {
+            self.invert = invert
             self.loadImages = loadImages
             self.stream = stream
             self.size = size
@@ -57,6 +60,7 @@ public enum ParticleSTARReader {
                     + (options.maskRadius.map { ", masked at \(format($0)) Å" } ?? "")
             }
             let stream = try StreamedImages(locations: located, size: target.size, resamplers: resamplers, resamplerOf: table.groupOf)
+            if table.demodulations.contains(where: { $0 != nil }) { stream.demodulation = (table.demodulations, target.pixel) }
             if options.stream {
                 streamed = stream
             } else {
@@ -71,6 +75,8 @@ public enum ParticleSTARReader {
             grid.pixel = table.groups.map(\.pixel).max() ?? 0
             table.note("metadata only: the dataset's pixel is the coarsest group's, \(format(grid.pixel)) Å")
         }
+        if grid.pixel > 0 { table.noteDemodulation(nyquist: 1 / (2 * Double(grid.pixel)), read: options.loadImages) }
+        if options.invert { table.invertContrast() }
         var dataset = try ParticleDataset(images: images, rotations: table.rotations, shifts: table.shifts, ctf: table.ctf,
                                           pixel: grid.pixel, size: grid.size, conformation: table.classes, op: "read_star")
         dataset.streamed = streamed
@@ -129,11 +135,39 @@ struct ParticleTable {
     var groupOf: [Int] = []
     var rotations: [Rotation] = [], shifts: [Float] = [], ctf: [CTFParameters] = []
     var classes: [Int]?
+    /// Each group's optics-table terms (`OpticsRowTerms`), and the correction of its antisymmetric aberrations.
+    var opticsRows: [OpticsRowTerms] = []
+    var demodulations: [PhaseDemodulation?] = []
     private(set) var notes: [String] = []
 
     var count: Int { particles.rows.count }
 
     mutating func note(_ text: String) { if !notes.contains(text) { notes.append(text) } }
+
+    /// Notes the optics groups whose terms change the CTF (`OpticsTerms`), naming the groups.
+    mutating func noteOpticsTerms() {
+        func names(_ holds: (OpticsTerms) -> Bool) -> String? {
+            let named = groups.filter { holds($0.terms) }.map(\.name)
+            return named.isEmpty ? nil : (named.count == groups.count ? "every optics group" : "optics group\(named.count == 1 ? "" : "s") " + named.joined(separator: ", "))
+        }
+        if let n = names({ $0.phaseFlipped }) { note("\(n): images phase-flipped (_rlnCtfDataArePhaseFlipped), so the model's filter is |CTF|") }
+        if let n = names({ $0.premultiplied }) { note("\(n): images CTF-premultiplied (_rlnCtfDataAreCtfPremultiplied), so the model's filter is CTF²") }
+        if let n = names({ $0.changesPhase }) {
+            note("\(n): CtfRefine's symmetric aberrations (_rlnEvenZernike) and anisotropic magnification (_rlnMagMat) applied to the CTF as RELION applies them")
+        }
+    }
+
+    /// Notes the optics groups whose antisymmetric aberrations are corrected in the images (`PhaseDemodulation`), with
+    /// the largest phase corrected up to `nyquist` Å⁻¹ (the images' as read); `read` says whether images were read.
+    mutating func noteDemodulation(nyquist: Double, read: Bool) {
+        let corrected = demodulations.compactMap { $0 }
+        guard !corrected.isEmpty else { return }
+        let named = groups.indices.filter { demodulations[$0] != nil }.map { groups[$0].name }
+        let which = named.count == groups.count ? "every optics group" : "optics group\(named.count == 1 ? "" : "s") " + named.joined(separator: ", ")
+        let largest = corrected.map { $0.largestPhase(upTo: nyquist) }.max() ?? 0
+        note(String(format: "%@: antisymmetric aberrations (_rlnOddZernike, _rlnBeamTiltX/Y) %@ as RELION demodulates them, up to %.2f rad of phase within the images' Nyquist (%.3g Å)",
+                    which, read ? "corrected in every image read" : "to be corrected in the images when they are read", largest, 1 / nyquist))
+    }
 
     init(blocks: [StarBlock], path: String, userPixel: Float?) throws {
         self.path = path
@@ -163,8 +197,12 @@ struct ParticleTable {
                                           size: Int(try o.double(r, "rlnImageSize") ?? 0), voltage: try o.double(r, "rlnVoltage") ?? .nan,
                                           sphericalAberration: try o.double(r, "rlnSphericalAberration") ?? .nan,
                                           amplitudeContrast: try o.double(r, "rlnAmplitudeContrast") ?? .nan))
+                let row = try OpticsRowTerms(o, row: r)
+                groups[groups.count - 1].terms = row.terms
+                opticsRows.append(row)
                 opticsByNumber[number] = groups.count - 1
             }
+            noteOpticsTerms()
         }
         var groupOfKey: [[Double]: Int] = [:]     // RELION 3.0: one group per distinct (pixel, voltage, Cs, w)
         var overridden: Set<String> = []
@@ -242,10 +280,11 @@ struct ParticleTable {
                 bFactor = b
                 note("_rlnCtfBFactor (not RELION's label, written by CryoScript before) read as _rlnCtfBfactor")
             }
-            let parameters = CTFParameters(defocusU: du, defocusV: dv ?? du, astigmatismAngle: try fields.double(i, "rlnDefocusAngle") ?? 0,
+            var parameters = CTFParameters(defocusU: du, defocusV: dv ?? du, astigmatismAngle: try fields.double(i, "rlnDefocusAngle") ?? 0,
                                            voltage: group.voltage, sphericalAberration: group.sphericalAberration,
                                            amplitudeContrast: group.amplitudeContrast, phaseShift: try fields.double(i, "rlnPhaseShift") ?? 0,
                                            bFactor: bFactor ?? 0, scaleFactor: try fields.double(i, "rlnCtfScalefactor") ?? 1)
+            if optics != nil, !groups[groupOf[i]].terms.isNeutral { parameters.optics = groups[groupOf[i]].terms }
             do { try parameters.validate(op: "read_star") } catch let error as KernelError {
                 throw KernelError("read_star", "\(path): particle \(i + 1): \(error.message)")
             }
@@ -256,6 +295,10 @@ struct ParticleTable {
             }
         }
         for label in overridden.sorted() { note("particle-level _\(label) overrides the optics table's value") }
+        let perParticle = ["rlnBeamTiltX", "rlnBeamTiltY", "rlnOddZernike", "rlnEvenZernike", "rlnCtfDataArePhaseFlipped"].filter { particles.column($0) != nil }
+        if !perParticle.isEmpty {
+            note("particle-level \(perParticle.map { "_" + $0 }.joined(separator: ", ")) not read (RELION 3.1+ keeps them in the optics table)")
+        }
         // Values an optics table lacks are described by its first particle's.
         for (g, group) in groups.enumerated() {
             guard let first = groupOf.firstIndex(of: g) else { continue }
@@ -263,6 +306,17 @@ struct ParticleTable {
             if group.sphericalAberration.isNaN { groups[g].sphericalAberration = ctf[first].sphericalAberration }
             if group.amplitudeContrast.isNaN { groups[g].amplitudeContrast = ctf[first].amplitudeContrast }
         }
+        demodulations = groups.indices.map { g in
+            g < opticsRows.count ? opticsRows[g].demodulation(sphericalAberration: groups[g].sphericalAberration,
+                                                              wavelength: CTFParameters(defocusU: 0, voltage: groups[g].voltage).wavelength) : nil
+        }
+    }
+
+    /// Takes every particle as black on white (`Options.invert`): its CTF, and its group's, negated.
+    mutating func invertContrast() {
+        for g in groups.indices { groups[g].terms.inverted = true }
+        for i in ctf.indices { ctf[i].optics = groups[groupOf[i]].terms }
+        note("invert: true: the particles are read as black on white, the contrast opposite to RELION's, and every CTF is negated to match")
     }
 
     /// Each particle's stack (opened once per file) and 0-based image index; fills in group boxes (and pixel

@@ -12,6 +12,9 @@ public final class StreamedImages: @unchecked Sendable {
     /// The resamplers, and which one each particle's image goes through.
     let resamplers: [ImageResampler]
     let resamplerOf: [Int]
+    /// The correction of each resampler's (optics group's) antisymmetric aberrations, applied to every image read right
+    /// after resampling, and the pixel (Å) of the grid it is applied on; nil for none.
+    public var demodulation: (groups: [PhaseDemodulation?], pixel: Float)?
     /// The whitening filter applied to every image read, after resampling, and the pixel (Å) it is applied at
     /// (`ParticleDataset.whitened`); nil for none.
     public var whitening: (filter: NoiseWhitening, pixel: Float)?
@@ -59,6 +62,9 @@ public final class StreamedImages: @unchecked Sendable {
                 stack.release(index..<(index + 1))
             }
             var images = r < 0 ? raw : resamplers[r].apply(raw, count: positions.count)
+            if let demodulation, r >= 0, r < demodulation.groups.count, let d = demodulation.groups[r] {
+                images = d.apply(images, count: positions.count, size: size, pixel: demodulation.pixel)
+            }
             if let whitening { images = whitening.filter.apply(images, count: positions.count, size: size, pixel: whitening.pixel) }
             if let p = phaseRandomization {
                 let seeds = positions.map { k in NoiseSubstitution.seed(path: locations[rows[k]].stack.path, index: locations[rows[k]].index, seed: p.seed) }
@@ -74,6 +80,7 @@ public final class StreamedImages: @unchecked Sendable {
     public func subset(_ rows: [Int]) throws -> StreamedImages {
         let out = try StreamedImages(locations: rows.map { locations[$0] }, size: size, resamplers: resamplers,
                                      resamplerOf: resamplerOf.isEmpty ? [] : rows.map { resamplerOf[$0] })
+        out.demodulation = demodulation
         out.whitening = whitening
         out.phaseRandomization = phaseRandomization
         return out
