@@ -234,6 +234,13 @@ final class InteropTests: XCTestCase {
         let inverted = try ParticleSTARReader.read(path("optics.star"), options: .init(projectDirectory: interop.folder.url.path, invert: true))
         XCTAssertEqual(inverted.dataset.ctf[2].value(sx: 0.05, sy: 0), -d.ctf[2].value(sx: 0.05, sy: 0), accuracy: 1e-12)
         XCTAssertTrue(inverted.summary.contains("invert: true"), inverted.summary)
+        // Images rewritten from the dataset were corrected on reading: their STAR file carries no antisymmetric terms.
+        try MRCFile.write(path("rewritten.mrcs"), images: try XCTUnwrap(d.images), pixel: 1.5)
+        try ParticleSTARWriter.write(path("rewritten.star"), dataset: d, stack: "rewritten.mrcs")
+        let (again, againSummary) = try ParticleSTARReader.read(path("rewritten.star"), options: .init(projectDirectory: interop.folder.url.path))
+        XCTAssertEqual(try XCTUnwrap(again.images).storage, images, "not corrected twice")
+        XCTAssertFalse(againSummary.contains("antisymmetric"), againSummary)
+        XCTAssertEqual(again.ctf.map { $0.optics?.phaseFlipped ?? false }, [true, true, false, false], "the images are still phase-flipped")
         XCTAssertThrowsError(try ParticleSTARReader.read(path("both.star"), options: .init(projectDirectory: interop.folder.url.path))) { error in
             XCTAssertTrue("\(error)".contains("both.star") && "\(error)".contains("both phase-flipped"), "\(error)")
         }

@@ -8,7 +8,8 @@ import Foundation
 /// and the class when the dataset has conformation labels) are replaced, and columns for them are added where
 /// the source lacked them. Without `stack` the original image names and optics groups are kept; with `stack`
 /// the images are named `index@stack` in dataset order and every optics group takes the dataset's pixel and box
-/// (the images were rewritten at them). A RELION 3.0 file stays 3.0 (origins in pixels, per-particle optics).
+/// (the images were rewritten at them) and loses its antisymmetric aberrations (reading corrected them). A RELION 3.0
+/// file stays 3.0 (origins in pixels, per-particle optics).
 /// A simulated dataset is written as RELION 3.1 with one optics group per distinct (voltage, Cs, w).
 public enum ParticleSTARWriter {
     public static func write(_ path: String, dataset: ParticleDataset, stack: String?) throws {
@@ -42,6 +43,13 @@ public enum ParticleSTARWriter {
             let rows = blocks[o].rows.count
             blocks[o].set("rlnImagePixelSize", Array(repeating: number(Double(dataset.pixel)), count: rows))
             blocks[o].set("rlnImageSize", Array(repeating: "\(dataset.size)", count: rows))
+            // Reading corrected the antisymmetric aberrations (`PhaseDemodulation`): the images rewritten carry none.
+            for label in ["rlnBeamTiltX", "rlnBeamTiltY"] where blocks[o].column(label) != nil { blocks[o].set(label, Array(repeating: "0", count: rows)) }
+            if let c = blocks[o].column("rlnOddZernike") {
+                blocks[o].set("rlnOddZernike", blocks[o].rows.map { row in
+                    "[" + Array(repeating: "0", count: Swift.max(1, row[c].split(separator: ",").count)).joined(separator: ",") + "]"
+                })
+            }
         }
         return blocks
     }
