@@ -35,6 +35,38 @@ enum CTFFilters {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var grids: [String: Grid] = [:]
 
+    /// A grid's tables at M·s and RELION's γ offset there, for one optics group's terms.
+    final class AberratedGrid: @unchecked Sendable {
+        let s2: [Float], s4: [Float], cos2: [Float], sin2: [Float], offset: [Float]
+        init(_ grid: Grid, terms: OpticsTerms) {
+            let magnified = grid.frequencies.map { terms.magnified($0.0, $0.1) }
+            (s2, s4, cos2, sin2) = Grid.tables(magnified)
+            offset = magnified.map { Float(terms.evenPhase($0.0, $0.1)) }
+        }
+    }
+
+    private struct AberratedKey: Hashable {
+        let evenZernike: [Double], magnification: [Double]
+        let size: Int
+        let pixel: Float
+    }
+    nonisolated(unsafe) private static var aberratedGrids: [AberratedKey: AberratedGrid] = [:]
+
+    /// The aberrated tables for `terms` on the (size, pixel) grid, built once per optics group's terms: every particle
+    /// of a group shares them.
+    static func aberrated(_ terms: OpticsTerms, size: Int, pixel: Float) -> AberratedGrid {
+        let key = AberratedKey(evenZernike: terms.evenZernike, magnification: terms.magnification, size: size, pixel: pixel)
+        lock.lock()
+        if let a = aberratedGrids[key] { lock.unlock(); return a }
+        lock.unlock()
+        let a = AberratedGrid(grid(size: size, pixel: pixel), terms: terms)
+        lock.lock()
+        if aberratedGrids.count > 64 { aberratedGrids.removeAll() }
+        aberratedGrids[key] = a
+        lock.unlock()
+        return a
+    }
+
     /// The tabulated grid for (size, pixel), built on first use.
     static func grid(size: Int, pixel: Float) -> Grid {
         lock.lock()
@@ -107,9 +139,8 @@ enum CTFFilters {
                     var (s2, s4, cos2, sin2) = (g.s2, g.s4, g.cos2, g.sin2)
                     var offset: [Float]?
                     if let terms = p.optics, terms.changesPhase {
-                        let magnified = g.frequencies.map { terms.magnified($0.0, $0.1) }
-                        (s2, s4, cos2, sin2) = Grid.tables(magnified)
-                        offset = magnified.map { Float(terms.evenPhase($0.0, $0.1)) }
+                        let a = aberrated(terms, size: size, pixel: pixel)
+                        (s2, s4, cos2, sin2, offset) = (a.s2, a.s4, a.cos2, a.sin2, a.offset)
                     }
                     var h = [Float](repeating: 0, count: n)
                     for k in 0..<n {

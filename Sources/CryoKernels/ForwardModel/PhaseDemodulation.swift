@@ -46,8 +46,13 @@ public struct PhaseDemodulation: Hashable, Sendable {
         return largest
     }
 
-    /// `images` (count × D² values, D×D at `pixel` Å) with every spectrum multiplied by e^{−iφ(s)}; in parallel.
-    public func apply(_ images: [Float], count: Int, size d: Int, pixel: Float) -> [Float] {
+    /// cos φ and sin φ on the half spectrum of a D×D image at `pixel` Å, built once per (terms, size, pixel): streamed
+    /// particles are corrected a batch at a time.
+    private func table(size d: Int, pixel: Float) -> (cosine: [Float], sine: [Float]) {
+        let key = TableKey(demodulation: self, size: d, pixel: pixel)
+        PhaseDemodulation.lock.lock()
+        if let t = PhaseDemodulation.tables[key] { PhaseDemodulation.lock.unlock(); return t }
+        PhaseDemodulation.lock.unlock()
         let columns = d / 2 + 1
         var (cosine, sine) = ([Float](repeating: 1, count: d * columns), [Float](repeating: 0, count: d * columns))
         for k in 0..<(d * columns) {
@@ -55,6 +60,24 @@ public struct PhaseDemodulation: Hashable, Sendable {
             let phi = phase(Double(sx), Double(sy))
             (cosine[k], sine[k]) = (Float(cos(phi)), Float(sin(phi)))
         }
+        PhaseDemodulation.lock.lock()
+        if PhaseDemodulation.tables.count > 64 { PhaseDemodulation.tables.removeAll() }
+        PhaseDemodulation.tables[key] = (cosine, sine)
+        PhaseDemodulation.lock.unlock()
+        return (cosine, sine)
+    }
+
+    private struct TableKey: Hashable {
+        let demodulation: PhaseDemodulation
+        let size: Int
+        let pixel: Float
+    }
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var tables: [TableKey: (cosine: [Float], sine: [Float])] = [:]
+
+    /// `images` (count × D² values, D×D at `pixel` Å) with every spectrum multiplied by e^{−iφ(s)}; in parallel.
+    public func apply(_ images: [Float], count: Int, size d: Int, pixel: Float) -> [Float] {
+        let (cosine, sine) = table(size: d, pixel: pixel)
         var out = [Float](repeating: 0, count: images.count)
         let scale = 1 / Float(d * d)
         images.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { o in
