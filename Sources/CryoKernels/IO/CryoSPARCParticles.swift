@@ -30,6 +30,30 @@ public enum CryoSPARCParticles {
         try starBlocks(NPYRecords(path: path, op: op))
     }
 
+    /// The blocks for the `.cs` file at `path`, and a note for each field that holds something and is not converted.
+    public static func converted(path: String) throws -> (blocks: [StarBlock], notes: [String]) {
+        let cs = try NPYRecords(path: path, op: op)
+        return (try starBlocks(cs), try unconverted(cs))
+    }
+
+    /// What the conversion leaves out, where the file holds it: `blob/sign` other than 1 (cryoSPARC's sign of the
+    /// particles' contrast, whose convention against RELION's this converter does not assume), and cryoSPARC's global
+    /// CTF refinement (`ctf/tilt_A`, `ctf/trefoil_A`, `ctf/tetra_A`, `ctf/anisomag`) other than zero.
+    static func unconverted(_ cs: NPYRecords) throws -> [String] {
+        var notes: [String] = []
+        if let f = cs.field("blob/sign") {
+            let flipped = try cs.numbers(f).filter { $0 != 1 }.count
+            if flipped > 0 {
+                notes.append("blob/sign is not 1 for \(flipped) particles: cryoSPARC's contrast sign is not applied (if a known-pose training says the contrast looks reversed, read with invert: true)")
+            }
+        }
+        let refined = try ["ctf/tilt_A", "ctf/trefoil_A", "ctf/tetra_A", "ctf/anisomag"].filter { name in
+            try cs.field(name).map { try cs.numbers($0).contains { $0 != 0 } } ?? false
+        }
+        if !refined.isEmpty { notes.append("cryoSPARC's global CTF refinement (\(refined.joined(separator: ", "))) not converted") }
+        return notes
+    }
+
     /// The blocks for parsed records (see `starBlocks(path:)`).
     static func starBlocks(_ cs: NPYRecords) throws -> [StarBlock] {
         func required(_ field: String) throws -> NPYRecords.Field {

@@ -45,8 +45,9 @@ public enum ParticleSTARReader {
     /// Reads `path` (a STAR file, or a cryoSPARC `.cs` file converted as csparc2star does) and returns the
     /// dataset and a one-line summary: particles, optics groups, pixel sizes, box, and what was assumed.
     public static func read(_ path: String, options: Options = Options()) throws -> (dataset: ParticleDataset, summary: String) {
-        let blocks = try sourceBlocks(path)
+        let (blocks, sourceNotes) = try sourceBlocks(path)
         var table = try ParticleTable(blocks: blocks, path: path, userPixel: options.pixel)
+        for note in sourceNotes { table.note(note) }
         var stacks = StackPaths(starPath: path, projectDirectory: options.projectDirectory)
         var images: Tensor?, streamed: StreamedImages?
         var grid = (pixel: table.groups.first?.pixel ?? 0, size: table.groups.first?.size ?? 0)
@@ -92,11 +93,12 @@ public enum ParticleSTARReader {
         return (dataset, summary)
     }
 
-    /// The STAR blocks of `path`: parsed, or converted from a cryoSPARC `.cs` file.
-    static func sourceBlocks(_ path: String) throws -> [StarBlock] {
-        if path.lowercased().hasSuffix(".cs") { return try CryoSPARCParticles.starBlocks(path: path) }
+    /// The STAR blocks of `path`: parsed, or converted from a cryoSPARC `.cs` file (with notes on what the conversion
+    /// leaves out).
+    static func sourceBlocks(_ path: String) throws -> (blocks: [StarBlock], notes: [String]) {
+        if path.lowercased().hasSuffix(".cs") { return try CryoSPARCParticles.converted(path: path) }
         guard let data = FileManager.default.contents(atPath: path) else { throw KernelError("read_star", "\(path): no such file or not readable") }
-        return try STARFile.parse(data, name: path)
+        return (try STARFile.parse(data, name: path), [])
     }
 
     /// Every group's images brought to one grid: the box `options.size` (default: the box of the group with
