@@ -137,8 +137,7 @@ struct ParticleTable {
     var groupOf: [Int] = []
     var rotations: [Rotation] = [], shifts: [Float] = [], ctf: [CTFParameters] = []
     var classes: [Int]?
-    /// Each group's optics-table terms (`OpticsRowTerms`), and the correction of its antisymmetric aberrations.
-    var opticsRows: [OpticsRowTerms] = []
+    /// The correction of each group's antisymmetric aberrations (`PhaseDemodulation`), nil where there are none.
     var demodulations: [PhaseDemodulation?] = []
     private(set) var notes: [String] = []
 
@@ -146,12 +145,16 @@ struct ParticleTable {
 
     mutating func note(_ text: String) { if !notes.contains(text) { notes.append(text) } }
 
+    /// "every optics group", or "optics group(s) " and the names of the groups `g` for which `holds(g)`; nil for none.
+    func groupNames(where holds: (Int) -> Bool) -> String? {
+        let named = groups.indices.filter(holds).map { groups[$0].name }
+        return named.isEmpty ? nil : named.count == groups.count ? "every optics group"
+            : "optics group\(named.count == 1 ? "" : "s") " + named.joined(separator: ", ")
+    }
+
     /// Notes the optics groups whose terms change the CTF (`OpticsTerms`), naming the groups.
     mutating func noteOpticsTerms() {
-        func names(_ holds: (OpticsTerms) -> Bool) -> String? {
-            let named = groups.filter { holds($0.terms) }.map(\.name)
-            return named.isEmpty ? nil : (named.count == groups.count ? "every optics group" : "optics group\(named.count == 1 ? "" : "s") " + named.joined(separator: ", "))
-        }
+        func names(_ holds: (OpticsTerms) -> Bool) -> String? { groupNames { holds(groups[$0].terms) } }
         if let n = names({ $0.phaseFlipped }) { note("\(n): images phase-flipped (_rlnCtfDataArePhaseFlipped), so the model's filter is |CTF|") }
         if let n = names({ $0.premultiplied }) { note("\(n): images CTF-premultiplied (_rlnCtfDataAreCtfPremultiplied), so the model's filter is CTF²") }
         if let n = names({ $0.changesPhase }) {
@@ -163,9 +166,7 @@ struct ParticleTable {
     /// the largest phase corrected up to `nyquist` Å⁻¹ (the images' as read); `read` says whether images were read.
     mutating func noteDemodulation(nyquist: Double, read: Bool) {
         let corrected = demodulations.compactMap { $0 }
-        guard !corrected.isEmpty else { return }
-        let named = groups.indices.filter { demodulations[$0] != nil }.map { groups[$0].name }
-        let which = named.count == groups.count ? "every optics group" : "optics group\(named.count == 1 ? "" : "s") " + named.joined(separator: ", ")
+        guard let which = groupNames(where: { demodulations[$0] != nil }) else { return }
         let largest = corrected.map { $0.largestPhase(upTo: nyquist) }.max() ?? 0
         note(String(format: "%@: antisymmetric aberrations (_rlnOddZernike, _rlnBeamTiltX/Y) %@ as RELION demodulates them, up to %.2f rad of phase within the images' Nyquist (%.3g Å)",
                     which, read ? "corrected in every image read" : "to be corrected in the images when they are read", largest, 1 / nyquist))
@@ -189,6 +190,7 @@ struct ParticleTable {
 
         // Optics groups of a 3.1 file, by their number.
         var opticsByNumber: [String: Int] = [:]
+        var opticsRows: [OpticsRowTerms] = []
         if let optics {
             let o = Fields(block: optics, path: path)
             for r in optics.rows.indices {
