@@ -164,6 +164,13 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try trainer(s, whitened, nil, geometry, epochs: 2, resume: folder + "/a.ckpt").run(report: { _ in }, shouldContinue: { true })) { error in
             XCTAssertTrue("\(error)".contains("was trained on unwhitened images but this run's are whitened"), "\(error)")
         }
+        // A checkpoint written before the CTF took RELION's sign (version 1): its image scale or offset has the other sign.
+        let written = try XCTUnwrap(String(data: try Data(contentsOf: URL(fileURLWithPath: folder + "/a.ckpt")), encoding: .isoLatin1))
+        XCTAssertTrue(written.contains(#""version":2"#))
+        try XCTUnwrap(written.replacingOccurrences(of: #""version":2"#, with: #""version":1"#).data(using: .isoLatin1)).write(to: URL(fileURLWithPath: folder + "/old.ckpt"))
+        XCTAssertThrowsError(try trainer(s, data, nil, geometry, epochs: 2, resume: folder + "/old.ckpt").run(report: { _ in }, shouldContinue: { true })) { error in
+            XCTAssertTrue("\(error)".contains("was written before CryoScript's CTF took RELION's sign (checkpoint version 1"), "\(error)")
+        }
         // Ground truth of the wrong size, and a forward model for another protein.
         XCTAssertThrowsError(try trainer(s, data, Array(truth.prefix(3)), geometry, epochs: 1)) { error in
             XCTAssertTrue("\(error)".contains("one 40-residue conformation per image"), "\(error)")

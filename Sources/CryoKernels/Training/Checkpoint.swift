@@ -7,7 +7,9 @@ public struct Checkpoint: Sendable {
     /// What the header records: the run's progress (flat beside the other keys, see `TrainingProgress`) and what
     /// identifies the tensors that follow.
     public struct Header: Codable, Sendable {
-        public var version = 1
+        /// 2 since the CTF took RELION's sign (white particles); a version-1 file's image scale or offset has the
+        /// opposite sign to what this version's images need when the CTF is applied.
+        public var version = 2
         public var model: String
         public var progress: TrainingProgress
         public var adamStep: Int

@@ -16,10 +16,14 @@ extension AutodecoderTrainer {
 
     /// Loads the checkpoint at `path` into `state` (values, Adam, the kept epoch's values) and returns the progress it
     /// recorded, after checking that it belongs to this run: the same model and shapes, images of the same size and
-    /// pixel, whitened or not as they were, the same held-out images and the same rule choosing the kept epoch.
+    /// pixel, whitened or not as they were, the same held-out images and the same rule choosing the kept epoch, and
+    /// written with this version's CTF sign when the CTF is applied.
     func resume(_ state: State, from path: String) throws -> TrainingProgress {
         let c = try Checkpoint.read(path, expecting: state.trainable.map(\.shape), model: modelName)
         let progress = c.header.progress
+        if c.header.version < 2 && settings.applyCTF {
+            throw KernelError("resume", "\(path) was written before CryoScript's CTF took RELION's sign (checkpoint version \(c.header.version); RELION's particles are white on black), so with the CTF applied its learnt image scale (images read from a file) or image offset (images simulated by CryoScript) has the wrong sign for this version's images; train afresh rather than resume it")
+        }
         if let size = c.header.imageSize, let pixel = c.header.pixel, size != dataset.size || abs(pixel - Double(dataset.pixel)) > 1e-4 * pixel {
             throw KernelError("resume", "\(path) was trained on images of \(size) px at \(Float(pixel)) Å/px but this run's are \(dataset.size) px at \(dataset.pixel) Å/px; resume with the same images (the same size: when reading them)")
         }
