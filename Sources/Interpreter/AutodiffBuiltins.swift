@@ -12,7 +12,7 @@ enum AutodiffBuiltins {
                 .tensor(try a.tensor("x").asParameter())
             },
             builtin("grad", topic: topic, [required("f"), required("params")],
-                    doc: "Gradient of the scalar returned by the zero-argument function f, with the structure of params (tensor, list or record).",
+                    doc: "Gradient of the scalar returned by the zero-argument function f, with the structure of params (a tensor, a list or record of them, or a model).",
                     example: "let g = grad(|| loss(p), p)") { a in
                 try valueAndGrad(a).grads
             },
@@ -24,20 +24,20 @@ enum AutodiffBuiltins {
             },
             builtin("adam", topic: topic, [required("params"), optional("lr", .number(1e-3)), optional("beta1", .number(0.9)),
                                            optional("beta2", .number(0.999)), optional("eps", .number(1e-8))],
-                    doc: "Adam optimiser (bias-corrected) over a tensor, list or record of params; use opt.step(grads).",
+                    doc: "Adam optimiser (bias-corrected) over params (a tensor, a list or record of them, or a model); use opt.step(grads).",
                     example: "let opt = adam(p, lr: 1e-3)") { a in
                 let (tensors, _) = try leaves(a, "params")
                 return .object(OptimizerObject(Adam(tensors, learningRate: Float(try a.number("lr")), beta1: Float(try a.number("beta1")),
                                                     beta2: Float(try a.number("beta2")), epsilon: Float(try a.number("eps"))), name: "adam"))
             },
             builtin("sgd", topic: topic, [required("params"), optional("lr", .number(1e-2)), optional("momentum", .number(0))],
-                    doc: "SGD with optional momentum over a tensor, list or record of params; use opt.step(grads).",
+                    doc: "SGD with optional momentum over params (a tensor, a list or record of them, or a model); use opt.step(grads).",
                     example: "let opt = sgd(p, lr: 0.1, momentum: 0.9)") { a in
                 let (tensors, _) = try leaves(a, "params")
                 return .object(OptimizerObject(SGD(tensors, learningRate: Float(try a.number("lr")), momentum: Float(try a.number("momentum"))), name: "sgd"))
             },
             builtin("gradcheck", topic: topic, [required("f"), required("inputs"), optional("eps", .number(1e-2)), optional("tol", .number(1e-2))],
-                    doc: "Checks the gradient of f(inputs...) against central finite differences; returns {passed, max_error}.",
+                    doc: "Checks the gradient of f(inputs...) against central finite differences of step eps; returns {passed, max_error}: max_error is the largest |analytic − numeric| / max(1, |numeric|), passed when it is at most tol.",
                     example: "gradcheck(|x, w| my_layer(x, w), [randn([4, 3]), randn([3, 3])])") { a in
                 let inputs = try TensorBuiltins.tensors(a, "inputs")
                 let f = try a.callable("f")

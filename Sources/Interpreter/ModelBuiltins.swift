@@ -49,7 +49,7 @@ enum ModelBuiltins {
                 }
             },
             builtin("mlp", topic: topic, [optional("sizes", .null), optional("like", .null), optional("act", .string("relu")), optional("seed", .number(0))],
-                    doc: "mlp(like: model) is the paper's baseline (4 hidden layers of width w, ReLU) with w matching model's parameter count; mlp([in, h, …, out], act:) any shape.",
+                    doc: "mlp(like: model) is the paper's baseline (Linear(L→w) + ReLU, four blocks Linear(w→w) + ReLU, Linear(w→3N)) with w matching model's parameter count; mlp([in, h, …, out], act:) any shape.",
                     example: "let baseline = mlp(like: model)") { a in
                 let seed = UInt64(bitPattern: Int64(try a.int("seed")))
                 if !a.isNull("like") {

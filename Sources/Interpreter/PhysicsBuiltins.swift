@@ -21,16 +21,23 @@ enum PhysicsBuiltins {
                 return .tensor(try Projector.project(coords: coords, rotations: try a.tensor("rotations"),
                                                      shifts: a.isNull("shifts") ? nil : try a.tensor("shifts"), geometry: geometry))
             },
-            builtin("ctf", topic: topic, [required("source"), optional("size", .number(64)), optional("pixel", .number(2))],
-                    doc: "CTFs from a dataset or a parameter record ({defocus, voltage, cs, amplitude, …}); .image gives centred 2D CTFs [B,D,D].",
+            builtin("ctf", topic: topic, [required("source"), optional("size", .null), optional("pixel", .null)],
+                    doc: "CTFs from a dataset or a parameter record ({defocus, voltage, cs, amplitude, …}); .image gives centred 2D CTFs [B,D,D] on a grid of size: px at pixel: Å (a dataset's own unless given; required for a parameter record), the pixel apply_ctf then uses.",
                     example: "montage(ctf({defocus: 15000}, size: 128, pixel: 1).image, path: \"ctf.png\")") { a in
                 let params = try DatasetValue.ctfParameters(a["source"], count: nil, op: "ctf")
-                let size = try a.int("size")
-                guard size > 0, size <= 4096 else { throw a.fail("size", "an image size in 1...4096", a["size"]) }
-                return .object(CTFObject(parameters: params, size: size, pixel: Float(try a.number("pixel"))))
+                let dataset: Record? = if case .record(let r) = a["source"], r["pixel"] != nil { r } else { nil }
+                func datasetValue(_ name: String) throws -> Double {
+                    if case .number(let own)? = dataset?[name] { return own }
+                    throw ScriptFailure(message: "ctf: give \(name): (the grid of .image and the pixel apply_ctf uses); a parameter record has none")
+                }
+                let size = a.isNull("size") ? Int(try datasetValue("size")) : try a.int("size")
+                guard size > 0, size <= 4096 else { throw a.fail("size", "an image size in 1...4096", .number(Double(size))) }
+                let pixel = try a.optionalNumber("pixel") ?? datasetValue("pixel")
+                guard pixel > 0 else { throw a.fail("pixel", "a pixel size > 0 Å", .number(pixel)) }
+                return .object(CTFObject(parameters: params, size: size, pixel: Float(pixel)))
             },
             builtin("apply_ctf", topic: topic, [required("images"), required("ctf"), optional("pixel", .null)],
-                    doc: "Filters images [B,D,D] by their CTFs (a ctf(...) value, a dataset or a parameter record) with FFTW; differentiable.",
+                    doc: "Filters images [B,D,D] by their CTFs (a ctf(...) value, a dataset or a parameter record) with FFTW; differentiable. pixel: (Å) comes from the ctf(...) value or the dataset unless given; a parameter record needs it.",
                     example: "apply_ctf(project(x, R, size: 64, pixel: 2), data)") { a in
                 let images = try a.tensor("images")
                 guard images.rank == 3 else { throw a.fail("images", "images [B,D,D]", a["images"]) }

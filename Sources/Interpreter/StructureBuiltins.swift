@@ -36,7 +36,7 @@ enum StructureBuiltins {
             },
             builtin("anm_trajectory", topic: topic, [required("s"), optional("frames", .number(20)), optional("modes", .number(3)),
                                                      optional("amplitude", .number(4)), optional("seed", .number(0)), optional("cutoff", .number(15))],
-                    doc: "Conformations along the lowest anisotropic-network-model modes: frame 0 is s, the last frame lies amplitude Å RMSD away.",
+                    doc: "Conformations along the lowest anisotropic-network-model modes (springs between atoms within cutoff: Å): frame 0 is s, the last frame lies amplitude Å RMSD away, along a random combination of the modes drawn from seed: (with a bend through the others).",
                     example: "let traj = anm_trajectory(s, frames: 20, modes: 3, amplitude: 4, seed: 1)") { a in
                 let s = try a.structure("s")
                 let frames = try ANM.trajectory(s.models[0], frames: try a.int("frames"), modes: try a.int("modes"), amplitude: try a.number("amplitude"),

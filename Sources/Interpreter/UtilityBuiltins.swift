@@ -86,7 +86,7 @@ enum UtilityBuiltins {
                     doc: "q-th percentile (0–100, linear interpolation) of a tensor's or list's values.", example: "percentile(errors, 90)") { a in
                 .number(try percentile(a, try a.number("q")))
             },
-            builtin("seed", topic: topic, [required("n")], doc: "Resets the generator behind unseeded randn/uniform.", example: "seed(42)") { a in
+            builtin("seed", topic: topic, [required("n")], doc: "Resets the generator that random builtins called without seed: draw from (randn, uniform, random_rotations, add_noise, randomize_phases).", example: "seed(42)") { a in
                 a.interpreter.generator = SeededGenerator(seed: UInt64(bitPattern: Int64(try a.int("n"))))
                 return .null
             },

@@ -31,6 +31,23 @@ final class ForwardModelBuiltinTests: XCTestCase {
         XCTAssertGreaterThan(total, 60 * 30 * 0.9, "residue weights are electron counts (≥ 30 each)")
     }
 
+    /// ctf(...) of a dataset takes the dataset's grid (size, pixel), which apply_ctf then uses; a parameter record has no
+    /// grid, so leaving it out is an error rather than a guess.
+    func testCTFGridComesFromTheDatasetOrIsGiven() throws {
+        let value = try run("""
+        let s = toy_protein(residues: 40, seed: 1)
+        let data = simulate(s, images: 2, size: 24, pixel: 3, snr: 1, seed: 2)
+        let c = ctf(data)
+        [c.image.shape, item(sum(abs(apply_ctf(data.images, c) - apply_ctf(data.images, data))))]
+        """)
+        guard case .list(let items) = value, case .number(let difference) = items[1] else { return XCTFail("\(value)") }
+        XCTAssertEqual(ValueFormatter.repr(items[0]), "[2, 24, 24]")
+        XCTAssertEqual(difference, 0, "ctf(data) filters at the dataset's pixel")
+        assertError("ctf({defocus: 15000}).image", "ctf: give size: (the grid of .image and the pixel apply_ctf uses)")
+        assertError("ctf({defocus: 15000}, size: 32).image", "ctf: give pixel:")
+        assertError("ctf({defocus: 15000}, size: 32, pixel: 0)", "pixel")
+    }
+
     /// whiten() from a script: the filter travels in the dataset's ctf record through updated() into esl; the
     /// simulation's other fields stay; a second whitening, a stack written from whitened images, a radius past the
     /// box and an empty sample are clear errors.
