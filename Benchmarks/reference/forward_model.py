@@ -44,7 +44,7 @@ def ctf_filters(batch, size, pixel):
     defocus = 10000 + 15000 * torch.rand(batch)
     gamma = math.pi * lam * defocus[:, None, None] * s2 - 0.5 * math.pi * 2.7e7 * lam ** 3 * s2 ** 2
     w = 0.1
-    return -math.sqrt(1 - w * w) * torch.sin(gamma) - w * torch.cos(gamma)
+    return math.sqrt(1 - w * w) * torch.sin(gamma) + w * torch.cos(gamma)
 
 
 def main():
