@@ -205,6 +205,9 @@ final class RealDataTests: XCTestCase {
         }
         let (_, summary) = try ParticleSTARReader.read(real + "/cryodrgn/toy_projections.star")
         XCTAssertTrue(summary.contains("pixel size 1 Å from the header"), "the pixel size is assumed, and said so: \(summary)")
+        let (metadata, metadataSummary) = try ParticleSTARReader.read(real + "/cryodrgn/toy_projections.star", options: .init(loadImages: false))
+        XCTAssertEqual(metadata.pixel, 0)
+        XCTAssertTrue(metadataSummary.contains("pixel size unknown: the file gives none and the images' headers were not read (images: false); give pixel:"), metadataSummary)
         _ = try checkAgainstStarfile("cryodrgn/toy_projections_13.star")
         let (_, summary13) = try ParticleSTARReader.read(real + "/cryodrgn/toy_projections_13.star", options: .init(loadImages: false))
         XCTAssertTrue(summary13.contains("particle-level _rlnSphericalAberration overrides"), summary13)

@@ -76,6 +76,9 @@ public enum ParticleSTARReader {
             grid.pixel = table.groups.map(\.pixel).max() ?? 0
             table.note("metadata only: the dataset's pixel is the coarsest group's, \(format(grid.pixel)) Å")
         }
+        if grid.pixel == 0 {
+            table.note("pixel size unknown: the file gives none and the images' headers were not read (images: false); give pixel:")
+        }
         if grid.pixel > 0 { table.noteDemodulation(nyquist: 1 / (2 * Double(grid.pixel)), read: options.loadImages) }
         if options.invert { table.invertContrast() }
         var dataset = try ParticleDataset(images: images, rotations: table.rotations, shifts: table.shifts, ctf: table.ctf,
