@@ -200,6 +200,13 @@ final class FormatTests: XCTestCase {
             XCTAssertEqual(a.astigmatismAngle, 12, accuracy: 1e-6)
             XCTAssertEqual(a.bFactor, 20, accuracy: 1e-6)
         }
+        // A negative defocus is overfocus in RELION's sign: read as given, and said.
+        let star = try String(contentsOfFile: path("p.star"), encoding: .utf8)
+        try star.replacingOccurrences(of: "11000.000000", with: "-11000.000000").write(toFile: path("over.star"), atomically: true, encoding: .utf8)
+        let (over, summary) = try ParticleSTARReader.read(path("over.star"))
+        XCTAssertEqual(over.ctf[1].defocusU, -11000, accuracy: 1e-3)
+        XCTAssertTrue(summary.contains("1 particle(s) with a negative defocus, read as overfocus"), summary)
+        XCTAssertFalse(try ParticleSTARReader.read(path("p.star")).summary.contains("negative defocus"))
     }
 
     func testMalformedSTARGivesClearErrors() throws {

@@ -10,8 +10,8 @@ struct BinaryReader {
 
     /// Throws unless `count` bytes are available at `offset`.
     func require(_ offset: Int, _ count: Int, _ what: String) throws {
-        guard offset >= 0, count >= 0, offset + count <= data.count else {
-            throw KernelError(op, "\(name): file ends at byte \(data.count) while reading \(what) (needs bytes \(offset)..<\(offset + count)); truncated?")
+        guard offset >= 0, count >= 0, offset <= data.count, count <= data.count - offset else {
+            throw KernelError(op, "\(name): file ends at byte \(data.count) while reading \(what) (needs \(count) bytes from byte \(offset)); truncated?")
         }
     }
 

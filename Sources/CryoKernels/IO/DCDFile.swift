@@ -12,25 +12,31 @@ public enum DCDFile {
         }
         var r = BinaryReader(data: data, name: path, op: "read_dcd")
         guard data.count >= 8 else { throw KernelError("read_dcd", "\(path): only \(data.count) bytes; not a DCD file") }
-        var marker = 4
-        if try r.int32(0, "the first record marker") != 84 {
-            r.bigEndian = true
-            if try r.int32(0, "the first record marker") != 84 {
-                r.bigEndian = false
-                guard try r.int64(0, "the first record marker") == 84 else {
-                    throw KernelError("read_dcd", "\(path): does not start with an 84-byte header record; not a CHARMM/NAMD DCD file")
+        // The 84-byte header record's leading and trailing markers: 4 bytes, or 8 (some 64-bit Fortran
+        // compilers), in either byte order.
+        var marker = 0
+        search: for width in [4, 8] {
+            for big in [false, true] {
+                r.bigEndian = big
+                let read = { (at: Int) -> Int? in width == 4 ? (try? r.int32(at, "the header marker")).map(Int.init) : (try? r.int64(at, "the header marker")).map(Int.init) }
+                if read(0) == 84, read(width + 84) == 84 {
+                    marker = width
+                    break search
                 }
-                marker = 8
             }
+        }
+        guard marker > 0 else {
+            throw KernelError("read_dcd", "\(path): does not start with an 84-byte header record; not a CHARMM/NAMD DCD file")
         }
         var offset = 0
         /// Reads one record's bounds, checking that its leading and trailing markers agree.
         func record(_ what: String) throws -> (start: Int, length: Int) {
             let length = marker == 4 ? Int(try r.int32(offset, "the marker of \(what)")) : Int(try r.int64(offset, "the marker of \(what)"))
             let start = offset + marker
-            try r.require(start, length + marker, what)
+            guard length >= 0 else { throw KernelError("read_dcd", "\(path): \(what) has a negative record length \(length); corrupt file") }
+            try r.require(start, length, what)
             let trailing = marker == 4 ? Int(try r.int32(start + length, "the end marker of \(what)")) : Int(try r.int64(start + length, "the end marker of \(what)"))
-            guard length >= 0, trailing == length else {
+            guard trailing == length else {
                 throw KernelError("read_dcd", "\(path): \(what) has mismatched record markers (\(length) vs \(trailing)); corrupt file")
             }
             offset = start + length + marker

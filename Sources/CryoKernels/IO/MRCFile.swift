@@ -45,8 +45,9 @@ public final class MRCFile: @unchecked Sendable {
         }
         let extended = Int(try r.int32(92, "the extended header size"))
         guard extended >= 0 else { throw KernelError(op, "\(path): negative extended header size \(extended)") }
-        let needed = nx * ny * nz * width
-        guard 1024 + extended + needed <= data.count else {
+        let (needed, overflow) = (nx * ny * width).multipliedReportingOverflow(by: nz)
+        guard !overflow else { throw KernelError(op, "\(path): header dimensions \(nx)×\(ny)×\(nz) describe more data than can exist; not an MRC file?") }
+        guard 1024 + extended <= data.count, needed <= data.count - 1024 - extended else {
             throw KernelError(op, "\(path): header promises \(nz) images of \(nx)×\(ny) mode-\(mode) values (\(needed) bytes after \(1024 + extended) header bytes) but the file holds \(data.count) bytes; truncated or the header lies")
         }
         let mx = Int(try r.int32(28, "mx")), cellX = try r.float32(40, "the cell size")
@@ -97,7 +98,6 @@ public final class MRCFile: @unchecked Sendable {
         }
     }
 
-    /// The whole stack as a `[nz, ny, nx]` tensor.
     /// Lets the kernel drop the file pages holding images `range` (they are read again from disk if needed).
     public func release(_ range: Range<Int>) {
         let width = MRCFile.bytesPerValue[mode] ?? 4
@@ -113,6 +113,7 @@ public final class MRCFile: @unchecked Sendable {
         }
     }
 
+    /// The whole stack as a `[nz, ny, nx]` tensor.
     public func tensor() throws -> Tensor {
         Tensor(uncheckedShape: [nz, ny, nx], storage: try images(0..<nz))
     }

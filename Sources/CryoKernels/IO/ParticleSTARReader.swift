@@ -298,10 +298,13 @@ struct ParticleTable {
             ctf.append(parameters)
             if particles.column("rlnClassNumber") != nil {
                 guard let c = try fields.double(i, "rlnClassNumber"), c >= 1, c == c.rounded() else { throw fields.notANumber(row: i, label: "rlnClassNumber") }
-                classes = (classes ?? []) + [Int(c) - 1]
+                classes = classes ?? []
+                classes?.append(Int(c) - 1)
             }
         }
         for label in overridden.sorted() { note("particle-level _\(label) overrides the optics table's value") }
+        let overfocused = ctf.filter { $0.defocusU < 0 || $0.defocusV < 0 }.count
+        if overfocused > 0 { note("\(overfocused) particle(s) with a negative defocus, read as overfocus (RELION's sign: positive is underfocus)") }
         let perParticle = ["rlnBeamTiltX", "rlnBeamTiltY", "rlnOddZernike", "rlnEvenZernike", "rlnCtfDataArePhaseFlipped"].filter { particles.column($0) != nil }
         if !perParticle.isEmpty {
             note("particle-level \(perParticle.map { "_" + $0 }.joined(separator: ", ")) not read (RELION 3.1+ keeps them in the optics table)")
