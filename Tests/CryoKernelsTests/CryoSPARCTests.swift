@@ -179,7 +179,7 @@ final class CryoSPARCTests: XCTestCase {
                  ('alignments3D/shift', '<f4', (2,)), ('alignments3D/pose', '<f4', (3,)), ('blob/sign', '<f4'), ('ctf/anisomag', '<f4', (4,)),
                  ('ctf/tilt_A', '<f4', (2,))]
         a = np.zeros(2, dtype=dtype)
-        a['blob/sign'] = -1
+        a['blob/sign'] = [-1, 1]
         a['ctf/anisomag'] = [[0.01, 0, 0, -0.01]] * 2
         a['blob/path'] = b'>J3/extract/mic.mrc'
         a['blob/idx'] = [2, 0]
@@ -199,9 +199,9 @@ final class CryoSPARCTests: XCTestCase {
         XCTAssertEqual(d.shifts[0], 3, accuracy: 1e-6, "2 px × 1.5 Å")
         XCTAssertEqual(d.shifts[1], -1.5, accuracy: 1e-6)
         XCTAssertEqual(d.ctf[0].defocusV, 9000, accuracy: 1e-3)
-        // What the conversion leaves out is said: the particles' contrast sign, and the refined aberrations that are
-        // not zero (ctf/tilt_A is, and is not named).
-        XCTAssertTrue(summary.contains("blob/sign is not 1 for 2 particles"), summary)
+        // What the conversion leaves out is said: a contrast sign other than cryoSPARC's usual −1, and the refined
+        // aberrations that are not zero (ctf/tilt_A is, and is not named).
+        XCTAssertTrue(summary.contains("blob/sign is not −1 for 1 particle(s)"), summary)
         XCTAssertTrue(summary.contains("cryoSPARC's global CTF refinement (ctf/anisomag) not converted"), summary)
     }
 }

@@ -36,15 +36,16 @@ public enum CryoSPARCParticles {
         return (try starBlocks(cs), try unconverted(cs))
     }
 
-    /// What the conversion leaves out, where the file holds it: `blob/sign` other than 1 (cryoSPARC's sign of the
-    /// particles' contrast, whose convention against RELION's this converter does not assume), and cryoSPARC's global
-    /// CTF refinement (`ctf/tilt_A`, `ctf/trefoil_A`, `ctf/tetra_A`, `ctf/anisomag`) other than zero.
+    /// What the conversion leaves out, where the file holds it: `blob/sign` other than −1 (cryoSPARC's record of the
+    /// particles' contrast: every real cryoSPARC file seen holds −1, and csparc2star and cryoDRGN read such stacks as
+    /// RELION's white particles, as this converter does), and cryoSPARC's global CTF refinement (`ctf/tilt_A`,
+    /// `ctf/trefoil_A`, `ctf/tetra_A`, `ctf/anisomag`) other than zero.
     static func unconverted(_ cs: NPYRecords) throws -> [String] {
         var notes: [String] = []
         if let f = cs.field("blob/sign") {
-            let flipped = try cs.numbers(f).filter { $0 != 1 }.count
-            if flipped > 0 {
-                notes.append("blob/sign is not 1 for \(flipped) particles: cryoSPARC's contrast sign is not applied (if a known-pose training says the contrast looks reversed, read with invert: true)")
+            let unusual = try cs.numbers(f).filter { $0 != -1 }.count
+            if unusual > 0 {
+                notes.append("blob/sign is not −1 for \(unusual) particle(s) (cryoSPARC's usual value, whose stacks csparc2star and cryoDRGN read as RELION's white particles, as here): their contrast may be reversed (if a known-pose training says it looks reversed, read with invert: true)")
             }
         }
         let refined = try ["ctf/tilt_A", "ctf/trefoil_A", "ctf/tetra_A", "ctf/anisomag"].filter { name in
