@@ -57,6 +57,26 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(try PDBFile.parse(Self.pdb, name: "t.pdb", selection: .backbone).count, 4)
     }
 
+    /// A calcium ion is named CA and a water's oxygen O: neither is a residue's Cα or backbone atom, with the element
+    /// column or (older files) without it; every atom still counts for a trajectory's atom order.
+    func testCalciumAndWaterAreNotBackbone() throws {
+        let model = """
+        ATOM      1  N   MET A   1      11.104   6.134  -6.504  1.00  0.00           N
+        ATOM      2  CA  MET A   1      11.639   6.071  -5.147  1.00  0.00           C
+        ATOM      3  C   MET A   1      12.000   7.000  -4.000  1.00  0.00           C
+        ATOM      4  O   MET A   1      12.500   7.500  -3.000  1.00  0.00           O
+        HETATM    5 CA    CA A 101      20.000  20.000  20.000  1.00 20.00          CA
+        HETATM    6 CA    CA A 102      21.000  20.000  20.000  1.00 20.00
+        HETATM    7  O   HOH A 201      30.000  30.000  30.000  1.00 20.00           O
+        END
+        """
+        let ca = try PDBFile.parse(model, name: "ions.pdb", selection: .ca)
+        XCTAssertEqual(ca.atoms.map(\.residueName), ["MET"])
+        XCTAssertEqual(try PDBFile.parse(model, name: "ions.pdb", selection: .backbone).atoms.map(\.name), ["N", "CA", "C", "O"])
+        XCTAssertEqual(try PDBFile.parse(model, name: "ions.pdb", selection: .all).count, 7)
+        XCTAssertEqual(ca.sourceAtomCount, 7)
+    }
+
     func testMalformedPDBGivesLocatedErrors() throws {
         assertThrows("t.pdb:1: ATOM record is 41 characters long, needs at least 54") {
             _ = try PDBFile.parse("ATOM      2  CA  MET A   1      11.639   ", name: "t.pdb")

@@ -28,10 +28,17 @@ struct StructureAssembler {
         let key = "\(atom.chain)|\(atom.residueNumber)|\(atom.insertionCode)|\(atom.name)"
         if !altLoc.isEmpty && seen.contains(key) { return }
         seen.insert(key)
-        if let names = selection.names, !names.contains(atom.name) { return }
+        if let names = selection.names, !names.contains(atom.name) || Self.isWaterOrCalcium(atom) { return }
         current += [x, y, z]
         currentAtoms.append(atom)
         if models.isEmpty { sourceIndices.append(index) }
+    }
+
+    /// Water, and calcium ions, whose oxygen and whose "CA" a Cα or backbone selection would otherwise take for a
+    /// residue's (a calcium is told by its element, or without one by its residue name, CA, as the PDB names the ion).
+    static func isWaterOrCalcium(_ atom: Structure.Atom) -> Bool {
+        ["HOH", "WAT", "H2O", "DOD", "D2O", "SOL", "TIP3"].contains(atom.residueName)
+            || (atom.name == "CA" && (atom.element.uppercased() == "CA" || atom.residueName == "CA"))
     }
 
     /// Ends the current model (a no-op if it has no atoms); `location` ("file:line") names where, for messages.
