@@ -30,8 +30,9 @@ enum PhysicsBuiltins {
                     if case .number(let own)? = dataset?[name] { return own }
                     throw ScriptFailure(message: "ctf: give \(name): (the grid of .image and the pixel apply_ctf uses); a parameter record has none")
                 }
-                let size = a.isNull("size") ? Int(try datasetValue("size")) : try a.int("size")
-                guard size > 0, size <= 4096 else { throw a.fail("size", "an image size in 1...4096", .number(Double(size))) }
+                let side = a.isNull("size") ? try datasetValue("size") : Double(try a.int("size"))
+                guard side >= 1, side <= 4096, side == side.rounded() else { throw a.fail("size", "an image size in 1...4096", .number(side)) }
+                let size = Int(side)
                 let pixel = try a.optionalNumber("pixel") ?? datasetValue("pixel")
                 guard pixel > 0 else { throw a.fail("pixel", "a pixel size > 0 Å", .number(pixel)) }
                 return .object(CTFObject(parameters: params, size: size, pixel: Float(pixel)))

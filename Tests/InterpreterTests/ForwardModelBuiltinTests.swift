@@ -46,6 +46,7 @@ final class ForwardModelBuiltinTests: XCTestCase {
         assertError("ctf({defocus: 15000}).image", "ctf: give size: (the grid of .image and the pixel apply_ctf uses)")
         assertError("ctf({defocus: 15000}, size: 32).image", "ctf: give pixel:")
         assertError("ctf({defocus: 15000}, size: 32, pixel: 0)", "pixel")
+        assertError("ctf({defocus: 15000, pixel: 1, size: 1e30}).image", "an image size in 1...4096")
     }
 
     /// whiten() from a script: the filter travels in the dataset's ctf record through updated() into esl; the
