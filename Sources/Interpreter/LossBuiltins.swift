@@ -11,14 +11,14 @@ enum LossBuiltins {
                 return .tensor(try (d * d).mean())
             },
             builtin("bond_loss", topic: topic, [required("coords"), optional("like", .null), optional("target", .number(3.8))],
-                    doc: "Mean squared deviation of consecutive-Cα distances of coords [B,N,3] from the template's own (like:) or from target Å.",
+                    doc: "Mean squared deviation of consecutive-Cα distances of coords [B,N,3] from the template's own (like:; pairs farther apart than 4.5 Å in the template, chain ends or missing residues, are left out) or from target Å (every consecutive pair).",
                     example: "bond_loss(x, like: s)") { a in
                 let x = try batched(a)
                 if !a.isNull("like") { return .tensor(try Regularizers(template: try templateCoordinates(a, nodes: x.shape[1])).bond(x)) }
                 return .tensor(try Regularizers(template: x.storage[0..<(x.shape[1] * 3)].map(Double.init)).bond(x, target: Float(try a.number("target"))))
             },
             builtin("angle_loss", topic: topic, [required("coords"), required("like")],
-                    doc: "Mean squared deviation of Cα virtual-angle cosines from the template's.", example: "angle_loss(x, like: s)") { a in
+                    doc: "Mean squared deviation of Cα virtual-angle cosines from the template's (angles at a chain break left out, as in bond_loss).", example: "angle_loss(x, like: s)") { a in
                 let x = try batched(a)
                 return .tensor(try Regularizers(template: try templateCoordinates(a, nodes: x.shape[1])).angle(x))
             },

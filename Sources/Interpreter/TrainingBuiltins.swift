@@ -181,6 +181,9 @@ enum TrainingBuiltins {
         let trainer = try AutodecoderTrainer(decode: shapedDecode, modelName: name, parameters: parameters, latentDimension: latentDimension,
                                              template: template.models[0], geometry: geometry, dataset: dataset, truth: truth, settings: settings)
         let quiet = try a.bool("quiet")
+        if !quiet, trainer.chainBreaks > 0 {
+            a.interpreter.output("train_autodecoder: the template's chain breaks between \(trainer.chainBreaks) pair(s) of consecutive residues whose Cα lie farther apart than \(ResidueGraph.peptideReach) Å (chain ends, missing residues); the bond and angle terms and bond_rms_history leave those pairs out")
+        }
         let bar = ProgressBar("train \(name)", total: settings.epochs * ((dataset.count + Swift.min(settings.batch, dataset.count) - 1) / Swift.min(settings.batch, dataset.count)))
         let interpreter = a.interpreter
         let result: AutodecoderTrainer.Result

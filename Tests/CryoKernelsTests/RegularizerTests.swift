@@ -31,6 +31,45 @@ final class RegularizerTests: XCTestCase {
         XCTAssertEqual(try regularizers.bond(try Tensor(shape: [1, 10, 3], storage: template.map(Float.init))).item(), 0, accuracy: 1e-6)
     }
 
+    /// A chain end or a gap of missing residues is no spring: the bond and angle terms average over the consecutive
+    /// pairs whose template Cα lie within 4.5 Å (and the angles between two such pairs), and count only those; a
+    /// template without breaks, or with no pair within reach, keeps every pair.
+    func testChainBreaksAreNotBonds() throws {
+        // Two 5-residue strands 3.8 Å apart along x, the second 20 Å from the first (a second chain).
+        let template = (0..<10).flatMap { i -> [Double] in [Double(i % 5) * 3.8, i < 5 ? 0 : 20, 0] }
+        let r = try Regularizers(template: template)
+        XCTAssertEqual(r.chainBreaks, 1)
+        XCTAssertEqual(r.bondCount, 8)
+        XCTAssertEqual(r.angleCount, 6)
+        var g = SeededGenerator(seed: 9)
+        let coords = try Tensor(shape: [2, 10, 3], storage: (0..<60).map { Float(template[$0 % 30] + g.normal() * 0.4) })
+        var bond = 0.0, angle = 0.0
+        for b in 0..<2 {
+            func p(_ i: Int) -> [Double] { (0..<3).map { Double(coords.storage[b * 30 + 3 * i + $0]) } }
+            func t(_ i: Int) -> [Double] { (0..<3).map { template[3 * i + $0] } }
+            func distance(_ a: [Double], _ c: [Double]) -> Double { sqrt(zip(a, c).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }) }
+            func cosine(_ x: (Int) -> [Double], _ i: Int) -> Double {
+                let u = zip(x(i), x(i + 1)).map { $0 - $1 }, v = zip(x(i + 2), x(i + 1)).map { $0 - $1 }
+                return zip(u, v).reduce(0) { $0 + $1.0 * $1.1 } / (sqrt(u.reduce(0) { $0 + $1 * $1 }) * sqrt(v.reduce(0) { $0 + $1 * $1 }))
+            }
+            for i in 0..<9 where i != 4 { bond += pow(distance(p(i), p(i + 1)) - distance(t(i), t(i + 1)), 2) }
+            for i in 0..<8 where i != 3 && i != 4 { angle += pow(cosine(p, i) - cosine(t, i), 2) }
+        }
+        XCTAssertEqual(Double(try r.bond(coords).item()), bond / 16, accuracy: 1e-4 * bond / 16)
+        XCTAssertEqual(Double(try r.angle(coords).item()), angle / 12, accuracy: 1e-3 * angle / 12)
+        XCTAssertTrue(try GradientCheck.check([coords], epsilon: 1e-2, tolerance: 2e-2) { try r.bond($0[0]) + r.angle($0[0]) }.passed)
+        // One chain: every pair, the plain mean.
+        let single = try Regularizers(template: Array(template.prefix(15)))
+        XCTAssertEqual(single.chainBreaks, 0)
+        let part = try coords.slice(axis: 1, start: 0, end: 5)
+        let d = try Regularizers.consecutiveDistances(part) - single.bondLengths
+        XCTAssertEqual(try single.bond(part).item(), try (d * d).mean().item())
+        // No pair within reach (not a Cα chain): every pair kept, as before.
+        let sparse = try Regularizers(template: template.map { $0 * 2 })
+        XCTAssertEqual(sparse.chainBreaks, 0)
+        XCTAssertEqual(sparse.bondCount, 9)
+    }
+
     /// The windowed term is Σ w·(log d² − log d₀²)² over the pairs within the window divided by their number (not by
     /// the sum of the weights); the all-pairs term is the plain mean over every pair.
     func testLogDistanceTermsAverageOverPairs() throws {

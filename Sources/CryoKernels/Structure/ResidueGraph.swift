@@ -51,6 +51,10 @@ public struct ResidueGraph: Sendable {
     /// used instead (i→i+4 pairs closer than 6.6 Å as helical bonds, pairs ≥ 3 apart closer than 5.3 Å as
     /// sheet contacts) and `hydrogenBondMethod` says so. Peptide edges join consecutive residues of a chain
     /// whose Cα lie within 4.5 Å (a longer gap is a chain break).
+    /// The Cα–Cα distance (Å) within which consecutive residues are taken as peptide-bonded (trans 3.8 Å, cis 2.9 Å);
+    /// a longer gap is a chain end or missing residues.
+    public static let peptideReach = 4.5
+
     public static func build(_ structure: Structure, hydrogenBonds: Bool = true, model: Int = 0) throws -> ResidueGraph {
         guard model >= 0, model < structure.models.count else {
             throw KernelError("residue_graph", "model \(model) out of range (\(structure.models.count) models)")
@@ -59,7 +63,7 @@ public struct ResidueGraph: Sendable {
         guard residues.count >= 2 else { throw KernelError("residue_graph", "needs at least 2 residues with a Cα, found \(residues.count)") }
         var pairs: [(Int, Int, Int8)] = []
         for i in 0..<(residues.count - 1) where residues[i].chain == residues[i + 1].chain {
-            if distance(residues[i].ca, residues[i + 1].ca) < 4.5 { pairs.append((i, i + 1, 0)) }
+            if distance(residues[i].ca, residues[i + 1].ca) < peptideReach { pairs.append((i, i + 1, 0)) }
         }
         var method = "none"
         if hydrogenBonds {

@@ -121,6 +121,8 @@ public final class AutodecoderTrainer {
     let truth: [[Double]]?         // per-image ground truth (3N), if known
     let settings: Settings
     let regularizers: Regularizers
+    /// How many consecutive template Cα pairs the chain terms skip as chain breaks (`Regularizers.chainBreaks`).
+    public var chainBreaks: Int { regularizers.chainBreaks }
     /// The regularisers of non-zero weight, in the order they are added to the data term.
     let terms: [LossTerm]
     /// The images this MPI rank computes (all of them in a world of one).

@@ -69,16 +69,18 @@ extension LossTerm {
 
     /// The built-in terms, in the order they are added to the loss.
     public static let builtins: [Builtin] = [
-        Builtin(key: "bond", referenceWeight: 5e-4, summary: "squared deviation of consecutive Cα–Cα distances from the template's (N−1 terms)",
+        Builtin(key: "bond", referenceWeight: 5e-4,
+                summary: "squared deviation of consecutive Cα–Cα distances from the template's (N−1 terms, less the template's chain breaks)",
                 options: []) { c in
-            (Double(c.nodes - 1), { [r = c.regularizers] in try r.bond($0.coords) })
+            (Double(c.regularizers.bondCount), { [r = c.regularizers] in try r.bond($0.coords) })
         },
         Builtin(key: "centroid", referenceWeight: 0.01, summary: "squared drift of the centroid from the template's (1 term)", options: []) { c in
             (1, { [r = c.regularizers] in try r.centroidDrift($0.coords) })
         },
-        Builtin(key: "angle", referenceWeight: 0, summary: "squared deviation of Cα virtual-angle cosines from the template's (N−2 terms)",
+        Builtin(key: "angle", referenceWeight: 0,
+                summary: "squared deviation of Cα virtual-angle cosines from the template's (N−2 terms, less those at a chain break)",
                 options: []) { c in
-            (Double(c.nodes - 2), { [r = c.regularizers] in try r.angle($0.coords) })
+            (Double(c.regularizers.angleCount), { [r = c.regularizers] in try r.angle($0.coords) })
         },
         Builtin(key: "log_distance", referenceWeight: 0,
                 summary: "(log d² − log d₀²)² weighted exp(1 − |i−j|/decay), averaged over the P residue pairs at most window apart (P terms)",

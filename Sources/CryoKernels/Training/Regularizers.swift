@@ -10,6 +10,15 @@ public struct Regularizers: Sendable {
     let centroid: Tensor             // [3]
     let cosines: Tensor              // [N-2]
     let templateCoords: [Double]
+    /// The consecutive pairs (i, i + 1) the bond term keeps, by i [P_b], and the virtual angles (at i + 1) the angle
+    /// term keeps, by i [P_a]: those whose template Cα lie within `ResidueGraph.peptideReach`, so a chain end or a gap
+    /// of missing residues is no spring. Nil when every pair is kept: a template without breaks, or one with no pair
+    /// within reach (not a Cα chain; `chainBreaks` is then 0 and every consecutive pair is kept, as it was).
+    let bondedPairs: Tensor?, bondedAngles: Tensor?
+    /// How many consecutive pairs the bond term skips as chain breaks.
+    public let chainBreaks: Int
+    /// How many pairs the bond term and how many angles the angle term average over.
+    public let bondCount: Int, angleCount: Int
 
     /// Reference values from the template.
     public init(template: [Double]) throws {
@@ -20,6 +29,28 @@ public struct Regularizers: Sendable {
         bondLengths = try Regularizers.consecutiveDistances(t).reshape([nodes - 1])
         centroid = try t.mean(axis: 1).reshape([3])
         cosines = try Regularizers.angleCosines(t).reshape([nodes - 2])
+        let reach = ResidueGraph.peptideReach
+        let bonded = (0..<(nodes - 1)).map { i -> Bool in
+            var squared = 0.0
+            for k in 0..<3 { squared += (template[3 * i + k] - template[3 * i + 3 + k]) * (template[3 * i + k] - template[3 * i + 3 + k]) }
+            return squared <= reach * reach
+        }
+        let pairs = bonded.indices.filter { bonded[$0] }
+        if pairs.count == nodes - 1 || pairs.isEmpty {
+            (bondedPairs, bondedAngles, chainBreaks) = (nil, nil, 0)
+            (bondCount, angleCount) = (nodes - 1, nodes - 2)
+        } else {
+            let angles = (0..<(nodes - 2)).filter { bonded[$0] && bonded[$0 + 1] }
+            bondedPairs = Tensor(pairs.map(Float.init))
+            bondedAngles = Tensor(angles.map(Float.init))
+            (chainBreaks, bondCount, angleCount) = (nodes - 1 - pairs.count, pairs.count, angles.count)
+        }
+    }
+
+    /// The mean of `values` [B, M] over the columns `kept` lists (all of them when nil).
+    private static func mean(_ values: Tensor, columns kept: Tensor?) throws -> Tensor {
+        guard let kept else { return try values.mean() }
+        return try values.permute([1, 0]).gather(kept).mean()
     }
 
     /// ‖x_{i+1} − x_i‖ for coords [B,N,3] → [B,N−1].
@@ -42,11 +73,11 @@ public struct Regularizers: Sendable {
         }
     }
 
-    /// Mean squared deviation of consecutive-Cα distances from the template's own distances.
+    /// Mean squared deviation of peptide-bonded consecutive-Cα distances from the template's own (`bondedPairs`).
     public func bond(_ x: Tensor) throws -> Tensor {
         try check(x, "bond_loss")
         let d = try Regularizers.consecutiveDistances(x) - bondLengths
-        return try (d * d).mean()
+        return try Regularizers.mean(d * d, columns: bondedPairs)
     }
 
     /// Mean squared deviation of consecutive-Cα distances from a constant `target` (3.8 Å).
@@ -56,11 +87,12 @@ public struct Regularizers: Sendable {
         return try (d * d).mean()
     }
 
-    /// Mean squared deviation of Cα virtual-angle cosines from the template's.
+    /// Mean squared deviation of Cα virtual-angle cosines from the template's, over angles between two peptide bonds
+    /// (`bondedAngles`).
     public func angle(_ x: Tensor) throws -> Tensor {
         try check(x, "angle_loss")
         let d = try Regularizers.angleCosines(x) - cosines
-        return try (d * d).mean()
+        return try Regularizers.mean(d * d, columns: bondedAngles)
     }
 
     /// Squared distance of each conformation's centroid from the template's, averaged over the batch.
