@@ -33,7 +33,7 @@ public struct Regularizers: Sendable {
         let bonded = (0..<(nodes - 1)).map { i -> Bool in
             var squared = 0.0
             for k in 0..<3 { squared += (template[3 * i + k] - template[3 * i + 3 + k]) * (template[3 * i + k] - template[3 * i + 3 + k]) }
-            return squared <= reach * reach
+            return squared < reach * reach
         }
         let pairs = bonded.indices.filter { bonded[$0] }
         if pairs.count == nodes - 1 || pairs.isEmpty {
