@@ -64,6 +64,11 @@ final class RegularizerTests: XCTestCase {
         let part = try coords.slice(axis: 1, start: 0, end: 5)
         let d = try Regularizers.consecutiveDistances(part) - single.bondLengths
         XCTAssertEqual(try single.bond(part).item(), try (d * d).mean().item())
+        // Breaks at every other pair leave no angle between two bonds: the angle term is 0, not NaN.
+        let alternating = (0..<6).flatMap { i -> [Double] in [Double(i / 2) * 10 + Double(i % 2) * 3.8, 0, 0] }
+        let noAngles = try Regularizers(template: alternating)
+        XCTAssertEqual(noAngles.angleCount, 0)
+        XCTAssertEqual(try noAngles.angle(try Tensor(shape: [1, 6, 3], storage: alternating.map { Float($0) + 0.3 })).item(), 0)
         // No pair within reach (not a Cα chain): every pair kept, as before.
         let sparse = try Regularizers(template: template.map { $0 * 2 })
         XCTAssertEqual(sparse.chainBreaks, 0)

@@ -29,12 +29,7 @@ public struct Regularizers: Sendable {
         bondLengths = try Regularizers.consecutiveDistances(t).reshape([nodes - 1])
         centroid = try t.mean(axis: 1).reshape([3])
         cosines = try Regularizers.angleCosines(t).reshape([nodes - 2])
-        let reach = ResidueGraph.peptideReach
-        let bonded = (0..<(nodes - 1)).map { i -> Bool in
-            var squared = 0.0
-            for k in 0..<3 { squared += (template[3 * i + k] - template[3 * i + 3 + k]) * (template[3 * i + k] - template[3 * i + 3 + k]) }
-            return squared < reach * reach
-        }
+        let bonded = bondLengths.storage.map { Double($0) < ResidueGraph.peptideReach }
         let pairs = bonded.indices.filter { bonded[$0] }
         if pairs.count == nodes - 1 || pairs.isEmpty {
             (bondedPairs, bondedAngles, chainBreaks) = (nil, nil, 0)
@@ -47,9 +42,10 @@ public struct Regularizers: Sendable {
         }
     }
 
-    /// The mean of `values` [B, M] over the columns `kept` lists (all of them when nil).
+    /// The mean of `values` [B, M] over the columns `kept` lists (all of them when nil; 0 when it lists none).
     private static func mean(_ values: Tensor, columns kept: Tensor?) throws -> Tensor {
         guard let kept else { return try values.mean() }
+        guard kept.count > 0 else { return try (values * 0).sum() }
         return try values.permute([1, 0]).gather(kept).mean()
     }
 
