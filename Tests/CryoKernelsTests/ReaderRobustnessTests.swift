@@ -252,15 +252,12 @@ final class ReaderRobustnessTests: XCTestCase {
 
     /// A NumPy 1.0 `.npy` file of `count` cryoSPARC particle records pointing at `stack.mrcs`.
     static func numpyRecords(count: Int) -> Data {
-        let fields: [(String, String, Int)] = [("uid", "<u8", 8), ("blob/path", "|S16", 16), ("blob/idx", "<u4", 4), ("blob/psize_A", "<f4", 4),
-                                               ("blob/shape", "<u4", 8), ("ctf/df1_A", "<f4", 4), ("ctf/df2_A", "<f4", 4),
-                                               ("ctf/df_angle_rad", "<f4", 4), ("ctf/accel_kv", "<f4", 4), ("ctf/cs_mm", "<f4", 4),
-                                               ("ctf/amp_contrast", "<f4", 4), ("alignments3D/pose", "<f4", 12), ("alignments3D/shift", "<f4", 8)]
-        let descr = fields.map { name, type, bytes in
-            let shape = name == "blob/shape" ? ", (2,)" : name == "alignments3D/pose" ? ", (3,)" : name == "alignments3D/shift" ? ", (2,)" : ""
-            _ = bytes
-            return "('\(name)', '\(type)'\(shape))"
-        }.joined(separator: ", ")
+        // (name, NumPy type, sub-array shape) in record order, as the loop below writes each record.
+        let fields = [("uid", "<u8", ""), ("blob/path", "|S16", ""), ("blob/idx", "<u4", ""), ("blob/psize_A", "<f4", ""),
+                      ("blob/shape", "<u4", ", (2,)"), ("ctf/df1_A", "<f4", ""), ("ctf/df2_A", "<f4", ""), ("ctf/df_angle_rad", "<f4", ""),
+                      ("ctf/accel_kv", "<f4", ""), ("ctf/cs_mm", "<f4", ""), ("ctf/amp_contrast", "<f4", ""),
+                      ("alignments3D/pose", "<f4", ", (3,)"), ("alignments3D/shift", "<f4", ", (2,)")]
+        let descr = fields.map { name, type, shape in "('\(name)', '\(type)'\(shape))" }.joined(separator: ", ")
         var header = "{'descr': [\(descr)], 'fortran_order': False, 'shape': (\(count),), }"
         while (10 + header.count + 1) % 64 != 0 { header += " " }
         header += "\n"
