@@ -58,6 +58,8 @@ final class RegularizerTests: XCTestCase {
         XCTAssertEqual(Double(try r.bond(coords).item()), bond / 16, accuracy: 1e-4 * bond / 16)
         XCTAssertEqual(Double(try r.angle(coords).item()), angle / 12, accuracy: 1e-3 * angle / 12)
         XCTAssertTrue(try GradientCheck.check([coords], epsilon: 1e-2, tolerance: 2e-2) { try r.bond($0[0]) + r.angle($0[0]) }.passed)
+        // The windowed log-distance term pairs sequence neighbours within each strand only: 9 pairs each, not 24.
+        XCTAssertEqual(try r.windowPairs(window: 3, decay: 2).count, 18)
         // One chain: every pair, the plain mean.
         let single = try Regularizers(template: Array(template.prefix(15)))
         XCTAssertEqual(single.chainBreaks, 0)

@@ -15,6 +15,8 @@ public struct Regularizers: Sendable {
     /// of missing residues is no spring. Nil when every pair is kept: a template without breaks, or one with no pair
     /// within reach (not a Cα chain; `chainBreaks` is then 0 and every consecutive pair is kept, as it was).
     let bondedPairs: Tensor?, bondedAngles: Tensor?
+    /// Whether residues i and i + 1 are peptide-bonded [N−1] (all true where `bondedPairs` is nil).
+    let peptideBonded: [Bool]
     /// How many consecutive pairs the bond term skips as chain breaks.
     public let chainBreaks: Int
     /// How many pairs the bond term and how many angles the angle term average over.
@@ -34,7 +36,9 @@ public struct Regularizers: Sendable {
         if pairs.count == nodes - 1 || pairs.isEmpty {
             (bondedPairs, bondedAngles, chainBreaks) = (nil, nil, 0)
             (bondCount, angleCount) = (nodes - 1, nodes - 2)
+            peptideBonded = [Bool](repeating: true, count: nodes - 1)
         } else {
+            peptideBonded = bonded
             let angles = (0..<(nodes - 2)).filter { bonded[$0] && bonded[$0 + 1] }
             bondedPairs = Tensor(pairs.map(Float.init))
             bondedAngles = Tensor(angles.map(Float.init))
@@ -107,12 +111,18 @@ public struct Regularizers: Sendable {
         public var count: Int { first.count }
     }
 
-    /// The P residue pairs 1 ≤ j − i ≤ `window`, weighted exp(1 − (j − i)/decay).
+    /// The P residue pairs 1 ≤ j − i ≤ `window` with no chain break between them (sequence neighbours of one chain),
+    /// weighted exp(1 − (j − i)/decay).
     public func windowPairs(window: Int, decay: Double) throws -> LogDistancePairs {
         guard window >= 1 else { throw KernelError("log_distance_loss", "window \(window) selects no pairs") }
         guard decay > 0 else { throw KernelError("log_distance_loss", "decay must be above 0, got \(decay)") }
         var pairs: [(Int, Int)] = []
-        for i in 0..<nodes { for j in (i + 1)..<Swift.min(nodes, i + window + 1) { pairs.append((i, j)) } }
+        for i in 0..<nodes {
+            for j in (i + 1)..<Swift.min(nodes, i + window + 1) {
+                guard peptideBonded[j - 1] else { break }
+                pairs.append((i, j))
+            }
+        }
         return pairSet(pairs, weights: pairs.map { Float(Foundation.exp(1 - Double($0.1 - $0.0) / decay)) })
     }
 
