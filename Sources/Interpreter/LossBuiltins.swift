@@ -37,7 +37,7 @@ enum LossBuiltins {
                 return .tensor(try r.logDistance(x, window: try a.int("window"), decay: try a.number("decay")))
             },
             builtin("clash_loss", topic: topic, [required("coords"), optional("min", .number(4))],
-                    doc: "Σ relu(min − d)² over residue pairs ≥ 3 apart in sequence (fused, pairs found by a sweep along x), averaged over the batch.", example: "clash_loss(x, min: 4.0)") { a in
+                    doc: "Σ relu(min − d)² over residue pairs ≥ 3 apart in sequence or across a chain break of coords' first conformation (consecutive Cα farther than 4.5 Å apart) (fused, pairs found by a sweep along x), averaged over the batch.", example: "clash_loss(x, min: 4.0)") { a in
                 let x = try batched(a)
                 return .tensor(try Regularizers(template: x.storage[0..<(x.shape[1] * 3)].map(Double.init)).clash(x, minimum: Float(try a.number("min"))))
             },

@@ -60,6 +60,14 @@ final class RegularizerTests: XCTestCase {
         XCTAssertTrue(try GradientCheck.check([coords], epsilon: 1e-2, tolerance: 2e-2) { try r.bond($0[0]) + r.angle($0[0]) }.passed)
         // The windowed log-distance term pairs sequence neighbours within each strand only: 9 pairs each, not 24.
         XCTAssertEqual(try r.windowPairs(window: 3, decay: 2).count, 18)
+        // The clash term counts residues of different chains however close in file order: the second strand moved
+        // onto the first, its first residue 1 Å from the first strand's last, clashes there (within the 3-residue
+        // separation that holds inside one chain).
+        var touching = template
+        for i in 5..<10 { touching[3 * i] = template[3 * (i - 5)] + 16.2; touching[3 * i + 1] = 0 }
+        let moved = try Tensor(shape: [1, 10, 3], storage: touching.map(Float.init))
+        XCTAssertEqual(try r.clash(moved, minimum: 4).item(), 9, accuracy: 1e-4, "(4 − 1)² for the pair (4, 5)")
+        XCTAssertEqual(try moved.clashPenalty(minimum: 4, separation: 3).item(), 0, "one chain: (4, 5) is too close in sequence")
         // One chain: every pair, the plain mean.
         let single = try Regularizers(template: Array(template.prefix(15)))
         XCTAssertEqual(single.chainBreaks, 0)

@@ -98,7 +98,7 @@ extension LossTerm {
             let pairs = c.regularizers.allPairs()
             return (Double(pairs.count), { [r = c.regularizers] in try r.logDistance($0.coords, over: pairs) })
         },
-        Builtin(key: "clash", referenceWeight: 0, summary: "Σ relu(clash_min − d)² over residue pairs at least 3 apart (1 term: already a sum)",
+        Builtin(key: "clash", referenceWeight: 0, summary: "Σ relu(clash_min − d)² over residue pairs at least 3 apart or in different chains (1 term: already a sum)",
                 options: [Option(key: "clash_min", defaultValue: 4, summary: "clash's minimum distance, Å") { d in
                               guard d > 0 else { throw KernelError("train_autodecoder", "reg.clash_min must be above 0 Å, got \(d)") }
                           }]) { c in

@@ -17,6 +17,8 @@ public struct Regularizers: Sendable {
     let bondedPairs: Tensor?, bondedAngles: Tensor?
     /// Whether residues i and i + 1 are peptide-bonded [N−1] (all true where `bondedPairs` is nil).
     let peptideBonded: [Bool]
+    /// Each residue's chain segment (0, 1, … counting the breaks before it) [N]; nil without breaks.
+    let chainSegments: [Int]?
     /// How many consecutive pairs the bond term skips as chain breaks.
     public let chainBreaks: Int
     /// How many pairs the bond term and how many angles the angle term average over.
@@ -43,6 +45,11 @@ public struct Regularizers: Sendable {
             bondedPairs = Tensor(pairs.map(Float.init))
             bondedAngles = Tensor(angles.map(Float.init))
             (chainBreaks, bondCount, angleCount) = (nodes - 1 - pairs.count, pairs.count, angles.count)
+        }
+        var segment = 0
+        chainSegments = chainBreaks == 0 ? nil : [0] + peptideBonded.map { bonded in
+            if !bonded { segment += 1 }
+            return segment
         }
     }
 
@@ -161,11 +168,12 @@ public struct Regularizers: Sendable {
     /// The all-pairs term: (log d² − log d₀²)² unweighted, averaged over every pair and the batch.
     public func allPairsLogDistance(_ x: Tensor) throws -> Tensor { try logDistance(x, over: allPairs()) }
 
-    /// Σ relu(min − d)² over residue pairs at least 3 apart in sequence, averaged over the batch (the fused
+    /// Σ relu(min − d)² over residue pairs at least 3 apart in sequence or in different chains (`chainSegments`),
+    /// averaged over the batch (the fused
     /// `Tensor.clashPenalty`).
     public func clash(_ x: Tensor, minimum: Float) throws -> Tensor {
         try check(x, "clash_loss")
-        return try x.clashPenalty(minimum: minimum, separation: 3)
+        return try x.clashPenalty(minimum: minimum, separation: 3, chain: chainSegments)
     }
 
     /// Mean squared latent value.
