@@ -42,6 +42,17 @@ void cryo_message_backward(const float *g, const float *a, const float *t, const
                            intptr_t batch, intptr_t hidden, int edge_per_batch,
                            float *d_source, float *d_target, float *d_edge);
 
+/* A D×D real image's 2D transform (D even) as complex transforms of its rows in pairs (see FFT.swift); complex
+   numbers are interleaved (re, im) floats, pairs [D/2, D] complex, half spectra [D, D/2+1] complex.
+   pack_rows: pair j = row 2j + i·row 2j+1; unpack_rows: the inverse.
+   split_pairs: the transformed pairs Z into the rows' half spectra A[k] = (Z[k] + conj Z[−k])/2 and
+   B[k] = (Z[k] − conj Z[−k])/2i; join_pairs: Z = A + iB from two half spectra read as Hermitian (the imaginary
+   parts at frequency 0 and D/2 unused, as by a complex-to-real transform). */
+void cryo_fft_pack_rows(const float *real, intptr_t d, float *pairs);
+void cryo_fft_unpack_rows(const float *pairs, intptr_t d, float *real);
+void cryo_fft_split_pairs(const float *pairs, intptr_t d, float *half);
+void cryo_fft_join_pairs(const float *half, intptr_t d, float *pairs);
+
 /* The matrix product of a narrow right operand (see MatMul.swift): C[m, n] = A·B[k, n], or C += A·B when
    accumulate is nonzero; A's element (i, p) is a[i·row_stride + p·column_stride] (so a transposed A is strides
    (1, lda)), B's and C's rows are ldb and ldc floats apart. Fast while B's rows stay in cache: it reads B in place
