@@ -24,16 +24,20 @@ if ! Benchmarks/.venv/bin/python3 -c 'import torch, torch_geometric, starfile' 2
 fi
 swift build -c release --product cryobench >&2 && swift build -c release --product cryorepl >&2
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
-ours=$(.build/release/cryobench --json | tail -n 1)
-theirs=$(cd Benchmarks/reference && ../.venv/bin/python3 - "$threads" <<'PY'
-import json, subprocess, sys
-merged = {}
-for script in ("forward_model.py", "esl.py", "training_step.py", "paper_models.py", "star_read.py"):
-    out = subprocess.run([sys.executable, script, sys.argv[1]], check=True, capture_output=True, text=True).stdout
-    merged.update(json.loads(out.strip().splitlines()[-1]))
-print(json.dumps(merged))
-PY
-)
+# Each group of cases runs right before its PyTorch reference, so both sides of a ratio are timed within the same
+# minute or two: this shared machine's speed drifts over the quarter hour a whole run takes.
+groups=("gemm interpreter:" "forward:forward_model.py" "esl:esl.py" "training:training_step.py"
+        "paper esltrain epoch:paper_models.py" "memory:" "star:star_read.py" "scriptterm:")
+ours='{}' theirs='{}'
+merge() { python3 -c 'import json, sys; a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2]); a.update(b); print(json.dumps(a))' "$1" "$2"; }
+for group in "${groups[@]}"; do
+    cases=${group%%:*} script=${group#*:}
+    # shellcheck disable=SC2086  # the case names are separate arguments
+    ours=$(merge "$ours" "$(.build/release/cryobench --json $cases | tail -n 1)")
+    if [[ -n $script ]]; then
+        theirs=$(merge "$theirs" "$(cd Benchmarks/reference && ../.venv/bin/python3 "$script" "$threads" | tail -n 1)")
+    fi
+done
 python3 - "$ours" "$theirs" "$json" <<'PY'
 import json, sys
 ours, theirs, as_json = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] == "true"
