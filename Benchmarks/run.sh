@@ -24,6 +24,14 @@ if ! Benchmarks/.venv/bin/python3 -c 'import torch, torch_geometric, starfile' 2
 fi
 swift build -c release --product cryobench >&2 && swift build -c release --product cryorepl >&2
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
+# CRYOSCRIPT_ISA caps CryoScript's C kernels to what an older CPU has (avx2: no AVX-512); the reference gets the same
+# cap (PyTorch's own kernels, MKL's and oneDNN's), as it would have on that CPU. Without it PyTorch's MKL products ran
+# AVX-512 beside CryoScript's AVX2 path (twice as fast as capped, on 512³).
+case "${CRYOSCRIPT_ISA:-}" in
+    avx2) export ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 ;;
+    sse2) export ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41 ;;
+esac
+echo "run.sh: the PyTorch reference runs its $(Benchmarks/.venv/bin/python3 -c 'import torch; print(torch.backends.cpu.get_cpu_capability())') kernels" >&2
 # Each group of cases runs right before its PyTorch reference, so both sides of a ratio are timed within the same
 # minute or two: this shared machine's speed drifts over the quarter hour a whole run takes.
 groups=("gemm interpreter:" "forward:forward_model.py" "esl:esl.py" "training:training_step.py"
