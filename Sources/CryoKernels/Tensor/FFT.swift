@@ -38,7 +38,7 @@ final class FFT: @unchecked Sendable {
         let buffers = Workspace(size: d)
         let flags = UInt32(FFTW_ESTIMATE)
         let p: Plans
-        if d % 2 == 0, let rows = buffers.pairedRows {
+        if let rows = buffers.pairedRows {
             let h = d / 2 + 1
             var n = [Int32(d)]
             func many(_ buffer: UnsafeMutablePointer<fftwf_complex>, count: Int, stride: Int, distance: Int, sign: Int32) -> OpaquePointer {
