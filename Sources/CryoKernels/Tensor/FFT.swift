@@ -11,8 +11,8 @@ import Foundation
 /// A[k] = (Z[k] + conj Z[−k]) / 2 and B[k] = (Z[k] − conj Z[−k]) / 2i (the inverse builds Z = A + iB from the two
 /// Hermitian spectra). Then the columns of the half spectrum, D-point complex transforms. FFTW_ESTIMATE's own 2D
 /// real plan runs the rows through a scalar real-input codelet; as complex rows they get its SIMD codelets, which
-/// halves the transform's time (D = 64 and 128), and the plans stay FFTW_ESTIMATE's (see `plans`). Odd D uses
-/// FFTW's 2D real plans.
+/// makes the transform 1.8× faster at D = 64 and 1.5× at 128, and the plans stay FFTW_ESTIMATE's (see `plans`).
+/// Odd D uses FFTW's 2D real plans.
 final class FFT: @unchecked Sendable {
     /// The plans shared by every transform in the process.
     static let shared = FFT()
