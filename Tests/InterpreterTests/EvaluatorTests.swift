@@ -66,6 +66,24 @@ final class EvaluatorTests: XCTestCase {
         assertError("{ let inner = 1 }\ninner", "undefined name 'inner'")
     }
 
+    /// A released interpreter frees its scopes, whichever scope a function stored in them closes over. The fuzzer's
+    /// LeakSanitizer found `let c = {|x| x}` leaking them: the lambda closes over the block's scope, whose parent,
+    /// the top level, holds the lambda, and only the block's scope was emptied on release.
+    func testReleasedInterpreterFreesItsScopes() throws {
+        let programs = ["fn f(x) = x", "let c = |x| x", "let c = {|x| x}\nc(1)", "fn k() = {|x| x}\nlet a = k()",
+                        "let r = {f: { let y = 2\n |x| x + y }}", "var fs = []\nfor i in 0..3 { fs = fs + [{|x| x + i}] }"]
+        for program in programs {
+            weak var topLevel: Environment?, builtins: Environment?
+            try {
+                let interpreter = Interpreter()
+                try interpreter.run(program, name: "t.cryo")
+                (topLevel, builtins) = (interpreter.topLevel, interpreter.builtins)
+            }()
+            XCTAssertNil(topLevel, "the top level of `\(program)` outlived its interpreter")
+            XCTAssertNil(builtins, "the builtins of `\(program)` outlived their interpreter")
+        }
+    }
+
     func testKeywordArgumentsAndDefaults() throws {
         XCTAssertEqual(try number("fn f(a, b = 10, c = a + 1) = a * 100 + b * 10 + c\nf(1, c: 5)"), 205)
         XCTAssertEqual(try number("fn f(a, b = 10) = a - b\nf(b: 1, a: 3)"), 2)
